@@ -1,0 +1,60 @@
+//! # candlestore
+//!
+//! An embedded, append-only columnar storage engine for market-data bars: a write-ahead log,
+//! memtables, immutable time-partitioned Parquet segments clustered by symbol, an mmap'd
+//! index, range scans returning Arrow `RecordBatch`es, and upserts with revisions.
+//!
+//! ```no_run
+//! # fn main() -> candlestore::Result<()> {
+//! use candlestore::Store;
+//! let store = Store::open("/tmp/bars")?;
+//! # let batch: arrow::array::RecordBatch = unimplemented_batch();
+//! let report = store.append("stocks_daily", &batch)?;
+//! println!("{} new bars", report.inserted);
+//! for batch in store.scan("stocks_daily").symbol("AAPL").columns(["datetime", "close"]).build()? {
+//!     println!("{} rows", batch?.num_rows());
+//! }
+//! # Ok(()) }
+//! # fn unimplemented_batch() -> arrow::array::RecordBatch { arrow::array::RecordBatch::new_empty(candlestore::bar_schema()) }
+//! ```
+
+mod clock;
+mod compaction;
+mod corrections;
+mod error;
+mod index;
+mod manifest;
+mod memtable;
+mod query;
+mod schema;
+mod segment;
+mod storage;
+mod store;
+mod table;
+mod wal;
+mod write;
+
+pub use clock::{Clock, ManualClock, Micros, SystemClock};
+pub use compaction::{CompactionPolicy, CompactionReport, CompactionTask, plan as compaction_plan};
+pub use corrections::{Correction, corrections_schema};
+pub use error::{
+    Error, IndexError, ManifestError, Result, RowError, RowProblem, SegmentError, WalError,
+};
+pub use manifest::{CorrectionsFile, MANIFEST_MAGIC, MANIFEST_VERSION, Manifest, TableManifest};
+pub use query::{Scan, ScanBuilder, SymbolSelection};
+pub use schema::{
+    FIELD_COUNT, FieldDef, FieldKind, LINEAGE_COLUMNS, bar_schema, col, column_index, field_defs,
+};
+pub use segment::{Partition, SEGMENT_FORMAT_VERSION, SegmentMeta};
+pub use storage::{AppendFile, FsStorage, MemStorage, Storage, SyncPoint};
+pub use store::{AppendOptions, AppendReport, FlushReport, RecoveryReport, Store, StoreBuilder, StoreOptions};
+pub use table::{AssetClass, Partitioning, TableName, TableSpec, Timeframe};
+pub use wal::{Durability, Lsn};
+pub use write::{InvalidRows, is_valid_symbol};
+
+/// Low-level access to the store's own file formats, for the `candlestore` tool's `dump`,
+/// `verify` and `repair` commands.
+pub mod inspect {
+    pub use crate::index::{IndexBuilder, RowRange, SegmentEntry, SegmentId, SymbolId, SymbolInfo, SymbolRange, TableIndex};
+    pub use crate::wal::{FrameInfo, RepairReport, WalFileInfo, inspect as inspect_wal, repair as repair_wal};
+}

@@ -1,0 +1,124 @@
+//! The memtable: bars written to the WAL but not yet flushed to segments.
+//!
+//! Rows live in the (already stamped, 97-column) batches they were appended in; an ordered
+//! map (symbol, datetime) -> row locates the newest version of each key, so a flush walks the
+//! map and gets rows already sorted by the segment clustering order.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch};
+use arrow::compute::interleave;
+
+use crate::error::Result;
+use crate::schema::bar_schema;
+
+/// Where the newest version of a key lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RowRef {
+    pub(crate) batch: u32,
+    pub(crate) row: u32,
+    /// The key also exists in a segment, whose copy this row supersedes.
+    pub(crate) replaces_segment_row: bool,
+}
+
+/// Rows of one table not yet in segments.
+#[derive(Debug, Default)]
+pub(crate) struct Memtable {
+    batches: Vec<RecordBatch>,
+    rows: BTreeMap<Arc<str>, BTreeMap<i64, RowRef>>,
+    live_rows: usize,
+    bytes: usize,
+    /// Smallest engine-clock time of a write held here (for the age-based flush trigger).
+    oldest_write: Option<i64>,
+}
+
+impl Memtable {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.live_rows == 0
+    }
+
+    pub(crate) fn live_rows(&self) -> usize {
+        self.live_rows
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    pub(crate) fn oldest_write(&self) -> Option<i64> {
+        self.oldest_write
+    }
+
+    pub(crate) fn batch(&self, idx: u32) -> &RecordBatch {
+        &self.batches[idx as usize]
+    }
+
+    pub(crate) fn get(&self, symbol: &str, ts: i64) -> Option<RowRef> {
+        self.rows.get(symbol)?.get(&ts).copied()
+    }
+
+    /// Adds a stamped batch; `keys[i]` is row i's (symbol, datetime, replaces_segment_row).
+    pub(crate) fn insert(&mut self, batch: RecordBatch, keys: &[(Arc<str>, i64, bool)], now: i64) {
+        let idx = self.batches.len() as u32;
+        self.bytes += batch.get_array_memory_size();
+        self.batches.push(batch);
+        for (row, (symbol, ts, replaces)) in keys.iter().enumerate() {
+            let per_symbol = self.rows.entry(symbol.clone()).or_default();
+            let new = RowRef { batch: idx, row: row as u32, replaces_segment_row: *replaces };
+            if per_symbol.insert(*ts, new).is_none() {
+                self.live_rows += 1;
+            }
+        }
+        self.oldest_write = Some(self.oldest_write.map_or(now, |o| o.min(now)));
+    }
+
+    /// Symbols held, sorted.
+    pub(crate) fn symbols(&self) -> impl Iterator<Item = &Arc<str>> {
+        self.rows.keys()
+    }
+
+    /// The rows of `symbol` with `lo <= datetime < hi`, sorted by datetime.
+    pub(crate) fn refs(&self, symbol: &str, lo: i64, hi: i64) -> Vec<(i64, RowRef)> {
+        match self.rows.get(symbol) {
+            Some(m) if lo < hi => m.range(lo..hi).map(|(t, r)| (*t, *r)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Every live row in (symbol, datetime) order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Arc<str>, i64, RowRef)> {
+        self.rows.iter().flat_map(|(s, m)| m.iter().map(move |(t, r)| (s, *t, *r)))
+    }
+
+    /// Gathers rows into one 97-column batch, in the order given.
+    pub(crate) fn gather(&self, refs: &[RowRef]) -> Result<RecordBatch> {
+        gather_rows(&self.batches, refs.iter().map(|r| (r.batch as usize, r.row as usize)))
+    }
+}
+
+/// Builds a batch from `(batch, row)` positions into `batches` (all of the bar schema).
+pub(crate) fn gather_rows(
+    batches: &[RecordBatch],
+    positions: impl Iterator<Item = (usize, usize)>,
+) -> Result<RecordBatch> {
+    let positions: Vec<(usize, usize)> = positions.collect();
+    let schema = bar_schema();
+    if positions.is_empty() {
+        return Ok(RecordBatch::new_empty(schema));
+    }
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    for c in 0..schema.fields().len() {
+        let sources: Vec<&dyn arrow::array::Array> =
+            batches.iter().map(|b| b.column(c).as_ref()).collect();
+        columns.push(interleave(&sources, &positions)?);
+    }
+    Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+impl Memtable {
+    /// The batches rows point into.
+    pub(crate) fn batches(&self) -> &[RecordBatch] {
+        &self.batches
+    }
+}

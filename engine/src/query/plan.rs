@@ -1,0 +1,274 @@
+//! Turning a scan request into chunks against one snapshot.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
+use arrow::compute::kernels::cmp::{gt_eq, lt};
+use arrow::compute::{and, filter_record_batch, interleave};
+use arrow::array::TimestampMicrosecondArray;
+use arrow::datatypes::{Int32Type, Schema, SchemaRef, TimestampMicrosecondType};
+
+use super::scan::SymbolSelection;
+use crate::compaction::merge_runs_by;
+use crate::error::{Error, Result};
+use crate::memtable::{Memtable, RowRef};
+use crate::schema::{bar_schema, col};
+use crate::segment::{Partition, SegmentMeta};
+use crate::store::{Store, TableVersion, Version};
+
+/// What a scan pins: the committed version it reads (keeping its files alive).
+#[derive(Debug, Clone)]
+pub(crate) struct Snapshot {
+    pub(crate) _version: Arc<Version>,
+    pub(crate) table: Option<Arc<TableVersion>>,
+}
+
+/// A unit of scan output.
+#[derive(Debug)]
+pub(crate) enum Chunk {
+    /// One symbol's rows `[row_start, row_start + row_count)` of a segment, trimmed to
+    /// `[lo, hi)`.
+    Slice { seg: Arc<SegmentMeta>, row_start: u32, row_count: u32, lo: i64, hi: i64 },
+    /// A whole segment filtered to `[lo, hi)` and, optionally, a symbol set.
+    Filter { seg: Arc<SegmentMeta>, lo: i64, hi: i64, symbols: Option<Arc<HashSet<String>>> },
+    /// Rows already gathered (unflushed rows).
+    Ready(RecordBatch),
+    /// Parts to merge by key, later ones winning (memtable rows last).
+    Merge(Vec<Chunk>),
+}
+
+pub(crate) struct Plan {
+    pub(crate) snapshot: Snapshot,
+    pub(crate) chunks: Vec<Chunk>,
+}
+
+fn work_schema(work: &[usize]) -> SchemaRef {
+    let full = bar_schema();
+    Arc::new(Schema::new(work.iter().map(|&c| full.field(c).clone()).collect::<Vec<_>>()))
+}
+
+fn ts_scalar(t: i64) -> arrow::array::Scalar<TimestampMicrosecondArray> {
+    arrow::array::Scalar::new(TimestampMicrosecondArray::from(vec![t]).with_timezone("UTC"))
+}
+
+fn pos(work: &[usize], c: usize) -> usize {
+    work.binary_search(&c).unwrap_or(0)
+}
+
+/// Unflushed rows of one symbol in `[lo, hi)`, newest version of each key (active memtable
+/// over the frozen one).
+fn memtable_rows(
+    active: &Memtable,
+    frozen: Option<&Memtable>,
+    symbol: &str,
+    lo: i64,
+    hi: i64,
+    out: &mut BTreeMap<i64, (bool, RowRef)>,
+) {
+    out.clear();
+    if let Some(f) = frozen {
+        for (t, r) in f.refs(symbol, lo, hi) {
+            out.insert(t, (true, r));
+        }
+    }
+    for (t, r) in active.refs(symbol, lo, hi) {
+        out.insert(t, (false, r));
+    }
+}
+
+fn gather(
+    active: &Memtable,
+    frozen: Option<&Memtable>,
+    rows: impl Iterator<Item = (bool, RowRef)>,
+    work: &[usize],
+) -> Result<RecordBatch> {
+    let offset = active.batches().len();
+    let positions: Vec<(usize, usize)> = rows
+        .map(|(is_frozen, r)| (r.batch as usize + if is_frozen { offset } else { 0 }, r.row as usize))
+        .collect();
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(work.len());
+    for &c in work {
+        let mut sources: Vec<&dyn Array> = active.batches().iter().map(|b| b.column(c).as_ref()).collect();
+        if let Some(f) = frozen {
+            sources.extend(f.batches().iter().map(|b| b.column(c).as_ref()));
+        }
+        columns.push(interleave(&sources, &positions)?);
+    }
+    Ok(RecordBatch::try_new(work_schema(work), columns)?)
+}
+
+impl Plan {
+    pub(crate) fn build(
+        store: &Store,
+        table: &str,
+        selection: &SymbolSelection,
+        lo: i64,
+        hi: i64,
+        work: &[usize],
+    ) -> Result<Plan> {
+        let state = store.inner.state.read();
+        let table_state = state.tables.get(table).ok_or_else(|| Error::UnknownTable { table: table.to_owned() })?;
+        let tv = state.version.tables.get(table).cloned();
+        let snapshot = Snapshot { _version: state.version.clone(), table: tv.clone() };
+        let active = &table_state.active;
+        let frozen = table_state.frozen.as_deref();
+        let partitioning = table_state.spec.timeframe.partitioning();
+
+        let symbol_list: Option<Vec<String>> = match selection {
+            SymbolSelection::All => None,
+            SymbolSelection::List(list) => {
+                let mut v = list.clone();
+                v.sort();
+                v.dedup();
+                Some(v)
+            }
+            SymbolSelection::Sector(s) => Some(
+                table_state.symbols.iter().filter(|(_, m)| m.sector.as_deref() == Some(s)).map(|(k, _)| k.clone()).collect(),
+            ),
+            SymbolSelection::Exchange(e) => Some(
+                table_state.symbols.iter().filter(|(_, m)| m.exchange.as_deref() == Some(e)).map(|(k, _)| k.clone()).collect(),
+            ),
+        };
+        // Few symbols: read each symbol's row ranges; many: read whole segments once.
+        let symbol_major = symbol_list.as_ref().is_some_and(|l| l.len() <= 32);
+        let mut chunks = Vec::new();
+        let mut scratch = BTreeMap::new();
+        if symbol_major {
+            for symbol in symbol_list.iter().flatten() {
+                let mut parts: Vec<Chunk> = Vec::new();
+                if let Some(tv) = &tv
+                    && let Some(index) = &tv.index
+                    && let Some(id) = index.symbol_id(symbol)
+                {
+                    let mut ranges: Vec<_> =
+                        index.ranges_for_symbol(id).filter(|r| r.min_ts < hi && r.max_ts >= lo).collect();
+                    ranges.sort_by_key(|r| (r.min_ts, r.segment.0));
+                    for r in ranges {
+                        let Some(seg) = tv.segments.get(&r.segment.0) else {
+                            return Err(Error::Corrupt {
+                                reason: format!("index of {table} names segment {} that is not live", r.segment),
+                            });
+                        };
+                        parts.push(Chunk::Slice { seg: seg.clone(), row_start: r.row_start, row_count: r.row_count, lo, hi });
+                    }
+                }
+                memtable_rows(active, frozen, symbol, lo, hi, &mut scratch);
+                if scratch.is_empty() {
+                    chunks.extend(parts);
+                } else {
+                    let mem = Chunk::Ready(gather(active, frozen, scratch.values().copied(), work)?);
+                    if parts.is_empty() {
+                        chunks.push(mem);
+                    } else {
+                        parts.push(mem);
+                        chunks.push(Chunk::Merge(parts));
+                    }
+                }
+            }
+        } else {
+            let set: Option<Arc<HashSet<String>>> = symbol_list.map(|l| Arc::new(l.into_iter().collect()));
+            // Unflushed rows grouped by partition.
+            let mut mem_by_partition: BTreeMap<i64, (String, Vec<(bool, RowRef)>)> = BTreeMap::new();
+            let memtable_symbols: Vec<Arc<str>> = {
+                let mut s: Vec<Arc<str>> = active.symbols().cloned().collect();
+                if let Some(f) = frozen {
+                    s.extend(f.symbols().cloned());
+                }
+                s.sort();
+                s.dedup();
+                s
+            };
+            for symbol in memtable_symbols {
+                if set.as_ref().is_some_and(|set| !set.contains(symbol.as_ref())) {
+                    continue;
+                }
+                memtable_rows(active, frozen, &symbol, lo, hi, &mut scratch);
+                for (&t, &r) in &scratch {
+                    let p = Partition::of(partitioning, t);
+                    mem_by_partition.entry(p.start).or_insert_with(|| (p.label.clone(), Vec::new())).1.push(r);
+                }
+            }
+            let mut seg_by_partition: BTreeMap<i64, Vec<Arc<SegmentMeta>>> = BTreeMap::new();
+            if let Some(tv) = &tv {
+                for seg in tv.segments.values().filter(|s| s.min_ts < hi && s.max_ts >= lo) {
+                    let start = Partition::of(partitioning, seg.min_ts).start;
+                    seg_by_partition.entry(start).or_default().push(seg.clone());
+                }
+            }
+            let mut starts: Vec<i64> = seg_by_partition.keys().chain(mem_by_partition.keys()).copied().collect();
+            starts.sort_unstable();
+            starts.dedup();
+            for start in starts {
+                let segs = seg_by_partition.remove(&start).unwrap_or_default();
+                let mem = match mem_by_partition.remove(&start) {
+                    Some((_, rows)) => Some(gather(active, frozen, rows.into_iter(), work)?),
+                    None => None,
+                };
+                let mut parts: Vec<Chunk> = segs
+                    .into_iter()
+                    .map(|seg| Chunk::Filter { seg, lo, hi, symbols: set.clone() })
+                    .collect();
+                match (parts.len(), mem) {
+                    (1, None) => chunks.extend(parts),
+                    (0, Some(m)) => chunks.push(Chunk::Ready(m)),
+                    (0, None) => {}
+                    (_, m) => {
+                        parts.extend(m.map(Chunk::Ready));
+                        chunks.push(Chunk::Merge(parts));
+                    }
+                }
+            }
+        }
+        Ok(Plan { snapshot, chunks })
+    }
+}
+
+impl Chunk {
+    pub(crate) fn materialize(&self, store: &Store, snapshot: &Snapshot, work: &[usize]) -> Result<RecordBatch> {
+        let dt = pos(work, col::DATETIME);
+        match self {
+            Chunk::Ready(b) => Ok(b.clone()),
+            Chunk::Slice { seg, row_start, row_count, lo, hi } => {
+                let reader = store.segment_reader(seg)?;
+                let columns = reader.columns(work, &store.inner.cache)?;
+                let times = columns[dt].as_primitive::<TimestampMicrosecondType>();
+                let start = *row_start as usize;
+                let end = (start + *row_count as usize).min(times.len());
+                let values = times.values().get(start..end).unwrap_or(&[]);
+                let a = start + values.partition_point(|&t| t < *lo);
+                let b = start + values.partition_point(|&t| t < *hi);
+                let columns = columns.iter().map(|c| c.slice(a, b.saturating_sub(a))).collect();
+                Ok(RecordBatch::try_new(work_schema(work), columns)?)
+            }
+            Chunk::Filter { seg, lo, hi, symbols } => {
+                let reader = store.segment_reader(seg)?;
+                let columns = reader.columns(work, &store.inner.cache)?;
+                let batch = RecordBatch::try_new(work_schema(work), columns)?;
+                let whole_time = *lo <= seg.min_ts && seg.max_ts < *hi;
+                if whole_time && symbols.is_none() {
+                    return Ok(batch);
+                }
+                let times = batch.column(dt);
+                let mut mask = and(
+                    &gt_eq(times, &ts_scalar(*lo))?,
+                    &lt(times, &ts_scalar(*hi))?,
+                )?;
+                if let Some(set) = symbols {
+                    let sym = batch.column(pos(work, col::SYMBOL)).as_dictionary::<Int32Type>();
+                    let values = sym.values().as_string::<i32>();
+                    let wanted: Vec<bool> = (0..values.len()).map(|k| set.contains(values.value(k))).collect();
+                    let by_row: BooleanArray =
+                        sym.keys().iter().map(|k| Some(k.is_some_and(|k| wanted[k as usize]))).collect();
+                    mask = and(&mask, &by_row)?;
+                }
+                Ok(filter_record_batch(&batch, &mask)?)
+            }
+            Chunk::Merge(parts) => {
+                let batches: Vec<RecordBatch> =
+                    parts.iter().map(|p| p.materialize(store, snapshot, work)).collect::<Result<_>>()?;
+                merge_runs_by(&work_schema(work), &batches, pos(work, col::SYMBOL), dt)
+            }
+        }
+    }
+}

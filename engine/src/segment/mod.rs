@@ -1,0 +1,44 @@
+//! Immutable Parquet segments: one file holds the rows of one time partition of one table,
+//! sorted by (symbol, datetime).
+
+mod cache;
+mod path;
+mod reader;
+mod writer;
+
+use serde::{Deserialize, Serialize};
+
+pub(crate) use cache::ColumnCache;
+pub use path::Partition;
+pub(crate) use path::segment_path;
+pub(crate) use reader::SegmentReader;
+pub(crate) use writer::{SymbolRun, WrittenSegment, symbol_runs, write_segment};
+
+/// Format version recorded in every segment's key-value metadata
+/// (`candlestore.format_version`).
+pub const SEGMENT_FORMAT_VERSION: u32 = 1;
+
+/// What the manifest records about a live segment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentMeta {
+    /// Store-wide unique id (never reused).
+    pub id: u64,
+    /// Partition directory name (`month=2024-01`).
+    pub partition: String,
+    /// Store-relative path of the Parquet file.
+    pub path: String,
+    /// Number of rows.
+    pub rows: u64,
+    /// File size in bytes.
+    pub bytes: u64,
+    /// crc32c of the whole file.
+    pub crc32c: u32,
+    /// Smallest `datetime` (µs, UTC).
+    pub min_ts: i64,
+    /// Largest `datetime` (µs, UTC).
+    pub max_ts: i64,
+    /// Number of distinct symbols.
+    pub symbols: u32,
+    /// Compaction level: 0 for flush output, +1 per compaction.
+    pub level: u32,
+}

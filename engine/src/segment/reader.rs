@@ -1,0 +1,133 @@
+//! Reads columns of a segment from its mapped bytes, through the decoded-column cache.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow::array::ArrayRef;
+use arrow::compute::concat;
+use bytes::Bytes;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+
+use super::{ColumnCache, SegmentMeta};
+use crate::error::{Error, Result, SegmentError};
+use crate::schema::bar_schema;
+
+/// An open segment: its verified bytes and parsed Parquet footer.
+#[derive(Debug)]
+pub(crate) struct SegmentReader {
+    meta: Arc<SegmentMeta>,
+    display_path: PathBuf,
+    bytes: Bytes,
+    parquet: ArrowReaderMetadata,
+}
+
+impl SegmentReader {
+    /// Verifies `bytes` against the manifest's size and checksum and parses the footer.
+    pub(crate) fn open(meta: Arc<SegmentMeta>, display_path: PathBuf, bytes: Bytes) -> Result<Self> {
+        if bytes.len() as u64 != meta.bytes {
+            return Err(SegmentError::SizeMismatch {
+                path: display_path,
+                expected: meta.bytes,
+                got: bytes.len() as u64,
+            }
+            .into());
+        }
+        let got = crc32c::crc32c(&bytes);
+        if got != meta.crc32c {
+            return Err(SegmentError::ChecksumMismatch {
+                path: display_path,
+                expected: meta.crc32c,
+                got,
+            }
+            .into());
+        }
+        let options = ArrowReaderOptions::new();
+        let parquet = ArrowReaderMetadata::load(&bytes, options)
+            .map_err(|source| SegmentError::Parquet { path: display_path.clone(), source })?;
+        let schema = parquet.schema();
+        let expected = bar_schema();
+        if schema.fields().len() != expected.fields().len()
+            || schema.fields().iter().zip(expected.fields()).any(|(a, b)| {
+                a.name() != b.name() || a.data_type() != b.data_type()
+            })
+        {
+            return Err(SegmentError::Schema {
+                path: display_path,
+                reason: "columns differ from the 97-field bar schema".into(),
+            }
+            .into());
+        }
+        Ok(Self { meta, display_path, bytes, parquet })
+    }
+
+    pub(crate) fn meta(&self) -> &Arc<SegmentMeta> {
+        &self.meta
+    }
+
+    /// The full columns `cols` (schema positions), decoded once and then served from `cache`.
+    pub(crate) fn columns(&self, cols: &[usize], cache: &ColumnCache) -> Result<Vec<ArrayRef>> {
+        let mut out: Vec<Option<ArrayRef>> = cols.iter().map(|&c| cache.get(self.meta.id, c)).collect();
+        let missing: Vec<usize> =
+            cols.iter().zip(&out).filter(|(_, a)| a.is_none()).map(|(&c, _)| c).collect();
+        if !missing.is_empty() {
+            let decoded = self.decode(&missing)?;
+            for (c, array) in missing.iter().zip(decoded) {
+                cache.insert(self.meta.id, *c, array.clone());
+                for (slot, &want) in out.iter_mut().zip(cols) {
+                    if want == *c && slot.is_none() {
+                        *slot = Some(array.clone());
+                    }
+                }
+            }
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+
+    fn decode(&self, cols: &[usize]) -> Result<Vec<ArrayRef>> {
+        let mut sorted = cols.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mask = ProjectionMask::roots(self.parquet.metadata().file_metadata().schema_descr(), sorted.iter().copied());
+        let parquet_err = |source| -> Error {
+            SegmentError::Parquet { path: self.display_path.clone(), source }.into()
+        };
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(self.bytes.clone(), self.parquet.clone())
+            .with_projection(mask)
+            .with_batch_size(usize::try_from(self.meta.rows).unwrap_or(usize::MAX).max(1))
+            .build()
+            .map_err(parquet_err)?;
+        let mut batches = Vec::new();
+        for batch in reader {
+            batches.push(batch?);
+        }
+        // The projected batch holds the columns in schema order.
+        let mut arrays = Vec::with_capacity(cols.len());
+        for &c in cols {
+            let pos = sorted.binary_search(&c).map_err(|_| Error::Corrupt {
+                reason: format!("column {c} missing from decoded projection"),
+            })?;
+            let parts: Vec<&dyn arrow::array::Array> =
+                batches.iter().map(|b| b.column(pos).as_ref()).collect();
+            let array = match parts.len() {
+                0 => arrow::array::new_empty_array(bar_schema().field(c).data_type()),
+                1 => batches[0].column(pos).clone(),
+                _ => concat(&parts)?,
+            };
+            if array.len() as u64 != self.meta.rows {
+                return Err(Error::Corrupt {
+                    reason: format!(
+                        "segment {}: column {c} has {} rows, manifest says {}",
+                        self.display_path.display(),
+                        array.len(),
+                        self.meta.rows
+                    ),
+                });
+            }
+            arrays.push(array);
+        }
+        Ok(arrays)
+    }
+}

@@ -1,0 +1,115 @@
+//! Encodes a sorted bar batch as one Parquet segment.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Int32Type, TimestampMicrosecondType};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+
+use super::SEGMENT_FORMAT_VERSION;
+use crate::schema::{bar_schema, col};
+
+/// A contiguous run of one symbol's rows in a sorted batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SymbolRun {
+    pub(crate) symbol: String,
+    pub(crate) row_start: u32,
+    pub(crate) row_count: u32,
+    pub(crate) min_ts: i64,
+    pub(crate) max_ts: i64,
+}
+
+/// The encoded file and what the index needs to know about it.
+#[derive(Debug)]
+pub(crate) struct WrittenSegment {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) runs: Vec<SymbolRun>,
+    pub(crate) min_ts: i64,
+    pub(crate) max_ts: i64,
+}
+
+/// Symbol runs of a batch sorted by (symbol, datetime).
+pub(crate) fn symbol_runs(batch: &RecordBatch) -> Vec<SymbolRun> {
+    let symbols = batch.column(col::SYMBOL).as_dictionary::<Int32Type>();
+    let values = symbols.values().as_string::<i32>();
+    let keys = symbols.keys();
+    let ts = batch.column(col::DATETIME).as_primitive::<TimestampMicrosecondType>();
+    let mut runs: Vec<SymbolRun> = Vec::new();
+    let mut prev_key: Option<i32> = None;
+    for row in 0..batch.num_rows() {
+        let key = keys.value(row);
+        let t = ts.value(row);
+        let same = match (prev_key, runs.last()) {
+            (Some(k), Some(_)) if k == key => true,
+            (_, Some(last)) => last.symbol == values.value(key as usize),
+            _ => false,
+        };
+        if same {
+            if let Some(last) = runs.last_mut() {
+                last.row_count += 1;
+                last.min_ts = last.min_ts.min(t);
+                last.max_ts = last.max_ts.max(t);
+            }
+        } else {
+            runs.push(SymbolRun {
+                symbol: values.value(key as usize).to_owned(),
+                row_start: row as u32,
+                row_count: 1,
+                min_ts: t,
+                max_ts: t,
+            });
+        }
+        prev_key = Some(key);
+    }
+    runs
+}
+
+fn writer_properties(table: &str, partition: &str, segment_id: u64) -> WriterProperties {
+    let mut builder = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(1 << 20))
+        .set_key_value_metadata(Some(vec![
+            KeyValue::new("candlestore.format_version".into(), SEGMENT_FORMAT_VERSION.to_string()),
+            KeyValue::new("candlestore.table".into(), table.to_owned()),
+            KeyValue::new("candlestore.partition".into(), partition.to_owned()),
+            KeyValue::new("candlestore.segment_id".into(), segment_id.to_string()),
+        ]));
+    // Floats compress far better split into byte streams than as plain doubles (the exponent
+    // and high mantissa bytes of a price series are nearly constant).
+    for field in bar_schema().fields() {
+        if field.data_type() == &DataType::Float64 {
+            let path = ColumnPath::from(field.name().as_str());
+            builder = builder
+                .set_column_dictionary_enabled(path.clone(), false)
+                .set_column_encoding(path, Encoding::BYTE_STREAM_SPLIT);
+        }
+    }
+    builder.build()
+}
+
+/// Encodes `batch` (bar schema, sorted by symbol then datetime, non-empty).
+pub(crate) fn write_segment(
+    batch: &RecordBatch,
+    table: &str,
+    partition: &str,
+    segment_id: u64,
+) -> Result<WrittenSegment, parquet::errors::ParquetError> {
+    let props = writer_properties(table, partition, segment_id);
+    let mut buf = Vec::with_capacity(batch.get_array_memory_size() / 4 + 4096);
+    let mut writer = ArrowWriter::try_new(&mut buf, Arc::clone(batch.schema_ref()), Some(props))?;
+    writer.write(batch)?;
+    writer.close()?;
+    let runs = symbol_runs(batch);
+    let ts = batch.column(col::DATETIME).as_primitive::<TimestampMicrosecondType>();
+    let (min_ts, max_ts) = ts
+        .values()
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(lo, hi), &t| (lo.min(t), hi.max(t)));
+    debug_assert!(ts.null_count() == 0);
+    Ok(WrittenSegment { bytes: buf, runs, min_ts, max_ts })
+}

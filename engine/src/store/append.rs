@@ -1,0 +1,323 @@
+//! Appending bars: conform, validate, upsert against the current state, log, then make the
+//! rows visible in the memtable.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use arrow::compute::filter_record_batch;
+use arrow::datatypes::{Field, Int32Type, Schema};
+use arrow::ipc::reader::StreamReader;
+use arrow::ipc::writer::StreamWriter;
+
+use super::lookup::Lookup;
+use super::{State, Store, SymbolMeta};
+use crate::error::{Error, Result, RowError};
+use crate::schema::{FIELD_COUNT, col};
+use crate::table::TableName;
+use crate::wal::{Durability, Lsn};
+use crate::write::{Applied, InvalidRows, Normalized, WriteContext, apply, conform, validate};
+
+/// Options of one append.
+#[derive(Debug, Clone, Default)]
+pub struct AppendOptions {
+    /// Persist mode; `None` uses the store's default.
+    pub durability: Option<Durability>,
+    /// What to do with invalid rows (default: reject the batch).
+    pub invalid_rows: InvalidRows,
+    /// `source` for rows whose batch has no `source` column (default `"api"`).
+    pub source: Option<String>,
+    /// Ingest batch id recorded in `batch_id` and the corrections log (default: a new UUIDv7).
+    pub batch_id: Option<String>,
+}
+
+impl AppendOptions {
+    /// Sets the persist mode.
+    pub fn with_durability(mut self, durability: Durability) -> Self {
+        self.durability = Some(durability);
+        self
+    }
+
+    /// Sets the invalid-row policy.
+    pub fn with_invalid_rows(mut self, policy: InvalidRows) -> Self {
+        self.invalid_rows = policy;
+        self
+    }
+
+    /// Sets the default `source`.
+    pub fn with_source(mut self, source: impl Into<String>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Sets the batch id.
+    pub fn with_batch_id(mut self, batch_id: impl Into<String>) -> Self {
+        self.batch_id = Some(batch_id.into());
+        self
+    }
+}
+
+/// What an append did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[must_use]
+pub struct AppendReport {
+    /// New keys written at revision 1.
+    pub inserted: usize,
+    /// Existing keys rewritten with changed values (revision + 1).
+    pub revised: usize,
+    /// Existing keys whose values were identical (nothing written).
+    pub unchanged: usize,
+    /// Rows skipped as invalid (only with [`InvalidRows::Skip`]).
+    pub rejected: Vec<RowError>,
+    /// Batch id of the write.
+    pub batch_id: String,
+    /// WAL position of the write (`None` if nothing was written).
+    pub lsn: Option<u64>,
+}
+
+const RECORD_APPEND: u8 = 1;
+
+/// A decoded WAL payload.
+#[derive(Debug)]
+pub(crate) struct AppendRecord {
+    pub(crate) table: String,
+    pub(crate) batch_id: String,
+    pub(crate) now: i64,
+    pub(crate) source: String,
+    pub(crate) batch: RecordBatch,
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u16).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// Payload layout (format-spec/wal.md): kind u8 = 1, table, batch id (u16 length + UTF-8
+/// each), now i64, source (u16 + UTF-8), then an Arrow IPC stream of the provided columns.
+pub(crate) fn encode_record(table: &str, batch_id: &str, now: i64, source: &str, batch: &RecordBatch) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(64 + batch.get_array_memory_size());
+    out.push(RECORD_APPEND);
+    put_str(&mut out, table);
+    put_str(&mut out, batch_id);
+    out.extend_from_slice(&now.to_le_bytes());
+    put_str(&mut out, source);
+    let mut writer = StreamWriter::try_new(&mut out, &batch.schema())?;
+    writer.write(batch)?;
+    writer.finish()?;
+    Ok(out)
+}
+
+struct RecordCursor<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> RecordCursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let s = self.bytes.get(self.pos..self.pos + n).ok_or_else(|| record_error("truncated"))?;
+        self.pos += n;
+        Ok(s)
+    }
+
+    fn string(&mut self) -> Result<String> {
+        let len = self.take(2)?;
+        let len = u16::from_le_bytes([len[0], len[1]]) as usize;
+        String::from_utf8(self.take(len)?.to_vec()).map_err(|_| record_error("invalid UTF-8"))
+    }
+
+    fn i64(&mut self) -> Result<i64> {
+        let b = self.take(8)?;
+        Ok(i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+    }
+}
+
+fn record_error(reason: &str) -> Error {
+    Error::Corrupt { reason: format!("WAL record: {reason}") }
+}
+
+pub(crate) fn decode_record(bytes: &[u8]) -> Result<AppendRecord> {
+    let mut cur = RecordCursor { bytes, pos: 0 };
+    if cur.take(1)?[0] != RECORD_APPEND {
+        return Err(record_error("unknown record kind"));
+    }
+    let table = cur.string()?;
+    let batch_id = cur.string()?;
+    let now = cur.i64()?;
+    let source = cur.string()?;
+    let rest = bytes.get(cur.pos..).ok_or_else(|| record_error("truncated"))?;
+    let mut reader = StreamReader::try_new(Cursor::new(rest), None)?;
+    let batch = reader.next().ok_or_else(|| record_error("no batch"))??;
+    Ok(AppendRecord { table, batch_id, now, source, batch })
+}
+
+/// The provided columns only (what the WAL stores).
+fn provided_columns(input: &Normalized) -> Result<RecordBatch> {
+    let schema = input.batch.schema();
+    let (fields, columns): (Vec<Field>, Vec<_>) = (0..FIELD_COUNT)
+        .filter(|&c| input.provided[c])
+        .map(|c| (schema.field(c).clone(), input.batch.column(c).clone()))
+        .unzip();
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+}
+
+impl Store {
+    /// Appends bars to `table` (upserting by (symbol, datetime)) with default options: the
+    /// store's persist mode, and the whole batch rejected if any row is invalid.
+    pub fn append(&self, table: &str, batch: &RecordBatch) -> Result<AppendReport> {
+        self.append_with(table, batch, &AppendOptions::default())
+    }
+
+    /// Appends bars with explicit options. The batch may carry any subset of the 97 columns
+    /// (by name, castable types) and must carry symbol, datetime and OHLCV. Store-owned
+    /// lineage columns (created_at, updated_at, revision, computed_at, batch_id) are assigned
+    /// here. Returns once the rows are visible to scans and, under
+    /// [`Durability::Durable`], fsync'd.
+    pub fn append_with(&self, table: &str, batch: &RecordBatch, options: &AppendOptions) -> Result<AppendReport> {
+        self.check_writable()?;
+        TableName::new(table)?;
+        let mut input = conform(batch)?;
+        let errors = validate(&input.batch);
+        let mut rejected = Vec::new();
+        if !errors.is_empty() {
+            match options.invalid_rows {
+                InvalidRows::Reject => return Err(Error::InvalidRows { rows: errors }),
+                InvalidRows::Skip => {
+                    let mut keep = vec![true; input.batch.num_rows()];
+                    for e in &errors {
+                        keep[e.row] = false;
+                    }
+                    input.batch = filter_record_batch(&input.batch, &BooleanArray::from(keep))?;
+                    rejected = errors;
+                }
+            }
+        }
+        let batch_id = options.batch_id.clone().unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        let mut report = AppendReport { rejected, batch_id: batch_id.clone(), ..Default::default() };
+        if input.batch.num_rows() == 0 {
+            return Ok(report);
+        }
+        let source = options.source.as_deref().unwrap_or("api");
+        let wal_batch = provided_columns(&input)?;
+        let durability = options.durability.unwrap_or(self.inner.options.durability);
+        let lsn = {
+            let _write = self.inner.write_lock.lock();
+            let now = self.inner.clock.now_micros();
+            {
+                let mut state = self.inner.state.write();
+                Store::resolve_table(&mut state, table)?;
+            }
+            let ctx = WriteContext { table, now, batch_id: &batch_id, source };
+            let applied = self.apply_to_state(table, &input, &ctx)?;
+            report.inserted = applied.inserted;
+            report.revised = applied.revised;
+            report.unchanged = applied.unchanged;
+            if applied.batch.num_rows() == 0 {
+                return Ok(report);
+            }
+            let record = encode_record(table, &batch_id, now, source, &wal_batch)?;
+            let wal = self.inner.wal.get().ok_or(Error::ReadOnly)?;
+            let lsn = wal.append(&record)?;
+            self.install_applied(table, applied, now)?;
+            lsn
+        };
+        if durability == Durability::Durable {
+            self.inner.wal.get().ok_or(Error::ReadOnly)?.sync(lsn)?;
+        }
+        report.lsn = Some(lsn.0);
+        self.maybe_flush()?;
+        Ok(report)
+    }
+
+    /// Runs the upsert rule against the current state (caller holds the write lock).
+    pub(crate) fn apply_to_state(&self, table: &str, input: &Normalized, ctx: &WriteContext<'_>) -> Result<Applied> {
+        let state = self.inner.state.read();
+        let table_state = state.tables.get(table).ok_or_else(|| Error::UnknownTable { table: table.to_owned() })?;
+        let version = state.version.tables.get(table).cloned();
+        let mut lookup = Lookup::new(self, table_state, version.as_deref());
+        apply(input, &mut lookup, ctx)
+    }
+
+    /// Makes applied rows visible (caller holds the write lock).
+    pub(crate) fn install_applied(&self, table: &str, applied: Applied, now: i64) -> Result<()> {
+        let mut state = self.inner.state.write();
+        let t = Store::resolve_table(&mut state, table)?;
+        update_symbols(&mut t.symbols, &applied.batch);
+        t.active.insert(applied.batch, &applied.keys, now);
+        t.pending_corrections.extend(applied.corrections);
+        Ok(())
+    }
+
+    /// Replays one WAL frame during recovery.
+    pub(crate) fn replay_record(&self, lsn: Lsn, payload: &[u8]) -> Result<()> {
+        let record = decode_record(payload).map_err(|e| Error::Corrupt {
+            reason: format!("WAL frame {lsn}: {e}"),
+        })?;
+        let input = conform(&record.batch)?;
+        let _write = self.inner.write_lock.lock();
+        {
+            let mut state = self.inner.state.write();
+            Store::resolve_table(&mut state, &record.table)?;
+        }
+        let ctx = WriteContext {
+            table: &record.table,
+            now: record.now,
+            batch_id: &record.batch_id,
+            source: &record.source,
+        };
+        let applied = self.apply_to_state(&record.table, &input, &ctx)?;
+        if applied.batch.num_rows() > 0 {
+            self.install_applied(&record.table, applied, record.now)?;
+        }
+        Ok(())
+    }
+
+    fn maybe_flush(&self) -> Result<()> {
+        let due = {
+            let state = self.inner.state.read();
+            let rows: usize = state.tables.values().map(|t| t.active.live_rows()).sum();
+            let bytes: usize = state.tables.values().map(|t| t.active.bytes()).sum();
+            let oldest = state.tables.values().filter_map(|t| t.active.oldest_write()).min();
+            let aged = match (self.inner.options.flush_age, oldest) {
+                (Some(age), Some(oldest)) => {
+                    self.inner.clock.now_micros() - oldest > age.as_micros() as i64
+                }
+                _ => false,
+            };
+            rows >= self.inner.options.flush_rows || bytes >= self.inner.options.flush_bytes || aged
+        };
+        if due {
+            self.flush()?;
+        }
+        Ok(())
+    }
+}
+
+fn update_symbols(symbols: &mut std::collections::BTreeMap<String, SymbolMeta>, batch: &RecordBatch) {
+    let sym = batch.column(col::SYMBOL).as_dictionary::<Int32Type>();
+    let sym_values = sym.values().as_string::<i32>();
+    let sector = batch.column(col::SECTOR).as_dictionary::<Int32Type>();
+    let exchange = batch.column(col::EXCHANGE).as_dictionary::<Int32Type>();
+    let text = |d: &arrow::array::DictionaryArray<Int32Type>, i: usize| -> Option<String> {
+        if d.is_null(i) {
+            return None;
+        }
+        let values = d.values().as_string::<i32>();
+        Some(values.value(d.keys().value(i) as usize).to_owned())
+    };
+    let mut last_key = None;
+    for i in 0..batch.num_rows() {
+        let key = sym.keys().value(i);
+        let has_meta = sector.is_valid(i) || exchange.is_valid(i);
+        if last_key == Some(key) && !has_meta {
+            continue;
+        }
+        last_key = Some(key);
+        let entry = symbols.entry(sym_values.value(key as usize).to_owned()).or_default();
+        if let Some(s) = text(sector, i) {
+            entry.sector = Some(s);
+        }
+        if let Some(e) = text(exchange, i) {
+            entry.exchange = Some(e);
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! Flushing memtables into segments, and the commit that makes new segments live.
+//!
+//! A flush freezes the memtables (new writes go to fresh ones and a new WAL file), writes
+//! one segment per touched partition, and commits a new manifest naming them. A partition
+//! where the memtable rewrites keys already in segments is rewritten whole (copy-on-write),
+//! so segments never hold two versions of a key and external Parquet readers always see
+//! exactly the latest revision.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use rayon::prelude::*;
+
+use super::{Store, TableVersion, Version};
+use crate::compaction::merge_runs;
+use crate::corrections::{self, Correction};
+use crate::error::{Error, Result, SegmentError};
+use crate::index::{IndexBuilder, SegmentId, SymbolRange, TableIndex};
+use crate::manifest::{CorrectionsFile, Manifest, TableManifest};
+use crate::memtable::{Memtable, RowRef};
+use crate::schema::FIELD_COUNT;
+use crate::segment::{Partition, SegmentMeta, SymbolRun, segment_path, write_segment};
+use crate::storage::{Storage, display_path};
+
+/// What a flush wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlushReport {
+    /// Rows moved from memtables to segments.
+    pub rows: usize,
+    /// Segments written.
+    pub segments_written: usize,
+    /// Segments replaced by rewritten partitions.
+    pub segments_replaced: usize,
+    /// Corrections persisted.
+    pub corrections: usize,
+}
+
+/// A segment produced by a flush or compaction, not yet committed.
+#[derive(Debug)]
+pub(crate) struct NewSegment {
+    pub(crate) meta: SegmentMeta,
+    pub(crate) runs: Vec<SymbolRun>,
+}
+
+/// Changes to one table committed together.
+#[derive(Debug, Default)]
+pub(crate) struct TableChange {
+    pub(crate) added: Vec<NewSegment>,
+    pub(crate) removed: Vec<u64>,
+    pub(crate) corrections: Option<CorrectionsFile>,
+}
+
+pub(crate) fn index_path(table: &str, generation: u64) -> PathBuf {
+    PathBuf::from("_meta").join("index").join(format!("{table}-{generation:010}.idx"))
+}
+
+pub(crate) fn corrections_path(table: &str, id: u64) -> PathBuf {
+    PathBuf::from("_meta").join("corrections").join(table).join(format!("corr-{id:010}.parquet"))
+}
+
+/// Encodes and writes one segment; returns its manifest record.
+pub(crate) fn persist_segment(
+    storage: &dyn Storage,
+    table: &str,
+    partition: &str,
+    id: u64,
+    level: u32,
+    batch: &RecordBatch,
+) -> Result<NewSegment> {
+    let table_name = crate::table::TableName::new(table)?;
+    let path = segment_path(&table_name, partition, id);
+    let written = write_segment(batch, table, partition, id)
+        .map_err(|source| SegmentError::Parquet { path: display_path(storage, &path), source })?;
+    storage
+        .write_atomic(&path, &written.bytes)
+        .map_err(|e| Error::io("write", display_path(storage, &path), e))?;
+    let meta = SegmentMeta {
+        id,
+        partition: partition.to_owned(),
+        path: path.to_string_lossy().into_owned(),
+        rows: batch.num_rows() as u64,
+        bytes: written.bytes.len() as u64,
+        crc32c: crc32c::crc32c(&written.bytes),
+        min_ts: written.min_ts,
+        max_ts: written.max_ts,
+        symbols: written.runs.len() as u32,
+        level,
+    };
+    Ok(NewSegment { meta, runs: written.runs })
+}
+
+impl Store {
+    /// Writes every unflushed row to segments and commits them; afterwards the WAL holds
+    /// nothing that the segments do not. A no-op when nothing is pending.
+    pub fn flush(&self) -> Result<FlushReport> {
+        self.check_writable()?;
+        let _commit = self.inner.commit_lock.lock();
+        let wal = self.inner.wal.get().ok_or(Error::ReadOnly)?;
+        // Freeze: from here new writes land in fresh memtables and a fresh WAL file.
+        let (frozen, checkpoint) = {
+            let _write = self.inner.write_lock.lock();
+            let mut state = self.inner.state.write();
+            if state.tables.values().all(|t| t.active.is_empty() && t.pending_corrections.is_empty()) {
+                return Ok(FlushReport::default());
+            }
+            wal.roll()?;
+            let checkpoint = wal.next_lsn();
+            let mut frozen = Vec::new();
+            for (name, t) in state.tables.iter_mut() {
+                let memtable = Arc::new(std::mem::take(&mut t.active));
+                let corrections = Arc::new(std::mem::take(&mut t.pending_corrections));
+                t.frozen = Some(memtable.clone());
+                t.frozen_corrections = corrections.clone();
+                frozen.push((name.clone(), t.spec.clone(), memtable, corrections));
+            }
+            (frozen, checkpoint)
+        };
+        let result = self.write_frozen(&frozen, checkpoint.0);
+        if result.is_err() {
+            // Leave the frozen rows visible and retry them on the next flush: fold them back.
+            let mut state = self.inner.state.write();
+            for (name, _, memtable, corrections) in &frozen {
+                if let Some(t) = state.tables.get_mut(name) {
+                    t.frozen = Some(memtable.clone());
+                    t.frozen_corrections = corrections.clone();
+                }
+            }
+        }
+        let report = result?;
+        wal.remove_obsolete(checkpoint)?;
+        self.collect_garbage()?;
+        Ok(report)
+    }
+
+    fn write_frozen(
+        &self,
+        frozen: &[(String, crate::table::TableSpec, Arc<Memtable>, Arc<Vec<Correction>>)],
+        checkpoint: u64,
+    ) -> Result<FlushReport> {
+        let storage = self.inner.storage.as_ref();
+        let version = self.inner.state.read().version.clone();
+        let mut next_id = version.manifest.next_file_id.max(1);
+        let mut report = FlushReport::default();
+        let mut changes: BTreeMap<String, TableChange> = BTreeMap::new();
+        for (name, spec, memtable, corrections) in frozen {
+            if memtable.is_empty() && corrections.is_empty() {
+                continue;
+            }
+            // Group rows by partition, keeping (symbol, datetime) order within each.
+            let partitioning = spec.timeframe.partitioning();
+            let mut groups: Vec<(Partition, Vec<RowRef>, bool)> = Vec::new();
+            let mut by_start: HashMap<i64, usize> = HashMap::new();
+            let mut current: Option<(i64, i64, usize)> = None;
+            for (_, ts, r) in memtable.iter() {
+                let idx = match current {
+                    Some((start, end, idx)) if ts >= start && ts < end => idx,
+                    _ => {
+                        let p = Partition::of(partitioning, ts);
+                        let (start, end) = (p.start, p.end);
+                        let idx = *by_start.entry(start).or_insert_with(|| {
+                            groups.push((p, Vec::new(), false));
+                            groups.len() - 1
+                        });
+                        current = Some((start, end, idx));
+                        idx
+                    }
+                };
+                groups[idx].1.push(r);
+                groups[idx].2 |= r.replaces_segment_row;
+            }
+            groups.sort_by(|a, b| a.0.start.cmp(&b.0.start));
+            let table_version = version.tables.get(name).cloned();
+            let ids: Vec<u64> = groups.iter().map(|_| { next_id += 1; next_id - 1 }).collect();
+            let outputs: Vec<Result<(NewSegment, Vec<u64>, usize)>> = groups
+                .par_iter()
+                .zip(ids.par_iter())
+                .map(|((partition, refs, replaces), &id)| {
+                    let rows = memtable.gather(refs)?;
+                    let mut replaced = Vec::new();
+                    let batch = match (&table_version, replaces) {
+                        (Some(tv), true) => {
+                            let mut parts = Vec::new();
+                            for seg in tv.partition_segments(&partition.label) {
+                                let reader = self.segment_reader(&seg)?;
+                                let all: Vec<usize> = (0..FIELD_COUNT).collect();
+                                let columns = reader.columns(&all, &self.inner.cache)?;
+                                parts.push(RecordBatch::try_new(crate::schema::bar_schema(), columns)?);
+                                replaced.push(seg.id);
+                            }
+                            let n = rows.num_rows();
+                            parts.push(rows);
+                            let _ = n;
+                            merge_runs(&parts)?
+                        }
+                        _ => rows,
+                    };
+                    let level = 0;
+                    let seg = persist_segment(storage, name, &partition.label, id, level, &batch)?;
+                    Ok((seg, replaced, 0))
+                })
+                .collect();
+            let change = changes.entry(name.clone()).or_default();
+            for out in outputs {
+                let (seg, replaced, _) = out?;
+                report.segments_written += 1;
+                report.segments_replaced += replaced.len();
+                change.added.push(seg);
+                change.removed.extend(replaced);
+            }
+            report.rows += memtable.live_rows();
+            if !corrections.is_empty() {
+                let id = next_id;
+                next_id += 1;
+                let path = corrections_path(name, id);
+                let batch = corrections::to_batch(corrections)?;
+                let bytes = crate::corrections::encode_parquet(&batch)
+                    .map_err(|source| SegmentError::Parquet { path: display_path(storage, &path), source })?;
+                storage
+                    .write_atomic(&path, &bytes)
+                    .map_err(|e| Error::io("write", display_path(storage, &path), e))?;
+                change.corrections = Some(CorrectionsFile {
+                    path: path.to_string_lossy().into_owned(),
+                    rows: corrections.len() as u64,
+                    bytes: bytes.len() as u64,
+                    crc32c: crc32c::crc32c(&bytes),
+                });
+                report.corrections += corrections.len();
+            }
+        }
+        self.commit(changes, next_id, Some(checkpoint), true)?;
+        Ok(report)
+    }
+
+    /// Commits segment changes of several tables in one new manifest and installs the new
+    /// version. With `clear_frozen`, the frozen memtables (now in segments) are dropped in
+    /// the same step, so readers never see a row twice or not at all.
+    pub(crate) fn commit(
+        &self,
+        changes: BTreeMap<String, TableChange>,
+        next_file_id: u64,
+        checkpoint: Option<u64>,
+        clear_frozen: bool,
+    ) -> Result<()> {
+        let storage = self.inner.storage.as_ref();
+        let old = self.inner.state.read().version.clone();
+        let mut manifest: Manifest = old.manifest.clone();
+        manifest.generation += 1;
+        manifest.next_file_id = manifest.next_file_id.max(next_file_id);
+        if let Some(c) = checkpoint {
+            manifest.checkpoint_lsn = c;
+        }
+        let mut tables = old.tables.clone();
+        let mut dead_files: Vec<PathBuf> = Vec::new();
+        let mut dead_segments: Vec<u64> = Vec::new();
+        for (name, change) in changes {
+            let spec = self.table_spec(&name)?;
+            let previous = old.tables.get(&name).cloned();
+            let mut table_manifest =
+                previous.as_ref().map_or_else(|| TableManifest::new(&spec), |t| t.manifest.clone());
+            let mut builder = match previous.as_ref().and_then(|t| t.index.as_ref()) {
+                Some(index) => IndexBuilder::from_index(index),
+                None => IndexBuilder::new(),
+            };
+            for id in &change.removed {
+                builder.remove_segment(SegmentId(*id));
+                if let Some(pos) = table_manifest.segments.iter().position(|s| s.id == *id) {
+                    let seg = table_manifest.segments.remove(pos);
+                    dead_files.push(PathBuf::from(seg.path));
+                    dead_segments.push(*id);
+                }
+            }
+            {
+                let state = self.inner.state.read();
+                if let Some(t) = state.tables.get(&name) {
+                    for (symbol, meta) in &t.symbols {
+                        builder.symbol(symbol, meta.sector.as_deref(), meta.exchange.as_deref());
+                    }
+                }
+            }
+            for seg in &change.added {
+                let ranges: Vec<SymbolRange> = seg
+                    .runs
+                    .iter()
+                    .map(|r| SymbolRange {
+                        symbol: &r.symbol,
+                        row_start: r.row_start,
+                        row_count: r.row_count,
+                        min_ts: r.min_ts,
+                        max_ts: r.max_ts,
+                    })
+                    .collect();
+                builder.add_segment(SegmentId(seg.meta.id), &ranges)?;
+                table_manifest.segments.push(seg.meta.clone());
+            }
+            table_manifest.segments.sort_by_key(|s| s.id);
+            if let Some(c) = change.corrections {
+                table_manifest.corrections.push(c);
+            }
+            let bytes = builder.finish();
+            let path = index_path(&name, manifest.generation);
+            storage.write_atomic(&path, &bytes).map_err(|e| Error::io("write", display_path(storage, &path), e))?;
+            if let Some(old_index) = table_manifest.index.replace(path.to_string_lossy().into_owned()) {
+                dead_files.push(PathBuf::from(old_index));
+            }
+            table_manifest.index_crc32c = crc32c::crc32c(&bytes);
+            let index = TableIndex::open(bytes::Bytes::from(bytes), &display_path(storage, &path))?;
+            let segments = table_manifest.segments.iter().map(|s| (s.id, Arc::new(s.clone()))).collect();
+            manifest.tables.insert(name.clone(), table_manifest.clone());
+            tables.insert(
+                name,
+                Arc::new(TableVersion { spec, manifest: table_manifest, segments, index: Some(index) }),
+            );
+        }
+        manifest.store(storage)?;
+        let new_version = Arc::new(Version { manifest, tables });
+        {
+            let mut state = self.inner.state.write();
+            state.version = new_version;
+            if clear_frozen {
+                for t in state.tables.values_mut() {
+                    t.frozen = None;
+                    t.frozen_corrections = Arc::new(Vec::new());
+                }
+            }
+        }
+        self.inner.gc.bury(&old, dead_files, dead_segments);
+        Ok(())
+    }
+
+    /// Deletes files no version visible to a reader references. Runs after every flush and
+    /// compaction; call it to reclaim space sooner once long scans finished.
+    pub fn collect_garbage(&self) -> Result<usize> {
+        self.inner
+            .gc
+            .collect(self.inner.storage.as_ref(), &self.inner.cache, &self.inner.readers)
+            .map_err(|e| Error::io("remove", PathBuf::from("obsolete files"), e))
+    }
+}

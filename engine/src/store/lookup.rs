@@ -1,0 +1,112 @@
+//! Finds the current version of a key for the upsert rule: active memtable, then the
+//! memtable being flushed, then the segments (through the index).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::TimestampMicrosecondType;
+
+use super::{Store, TableState, TableVersion};
+use crate::error::Result;
+use crate::index::RowRange;
+use crate::memtable::Memtable;
+use crate::schema::{FIELD_COUNT, bar_schema, col};
+use crate::write::{ExistingRows, Found};
+
+/// Segment rows are the full 97 columns of the segment, so a found row can be copied whole.
+pub(crate) struct Lookup<'a> {
+    store: &'a Store,
+    table: &'a TableState,
+    version: Option<&'a TableVersion>,
+    sources: Vec<RecordBatch>,
+    memtable_sources: HashMap<(bool, u32), usize>,
+    segment_sources: HashMap<u64, usize>,
+    ranges: HashMap<String, Vec<RowRange>>,
+}
+
+impl<'a> Lookup<'a> {
+    pub(crate) fn new(store: &'a Store, table: &'a TableState, version: Option<&'a TableVersion>) -> Self {
+        Self {
+            store,
+            table,
+            version,
+            sources: Vec::new(),
+            memtable_sources: HashMap::new(),
+            segment_sources: HashMap::new(),
+            ranges: HashMap::new(),
+        }
+    }
+
+    fn memtable_source(&mut self, frozen: bool, memtable: &Memtable, batch: u32) -> usize {
+        *self.memtable_sources.entry((frozen, batch)).or_insert_with(|| {
+            self.sources.push(memtable.batch(batch).clone());
+            self.sources.len() - 1
+        })
+    }
+
+    fn segment_source(&mut self, segment: u64) -> Result<Option<usize>> {
+        if let Some(&idx) = self.segment_sources.get(&segment) {
+            return Ok(Some(idx));
+        }
+        let Some(meta) = self.version.and_then(|v| v.segments.get(&segment)) else {
+            return Ok(None);
+        };
+        let reader = self.store.segment_reader(meta)?;
+        let all: Vec<usize> = (0..FIELD_COUNT).collect();
+        let columns = reader.columns(&all, &self.store.inner.cache)?;
+        self.sources.push(RecordBatch::try_new(bar_schema(), columns)?);
+        let idx = self.sources.len() - 1;
+        self.segment_sources.insert(segment, idx);
+        Ok(Some(idx))
+    }
+
+    fn symbol_ranges(&mut self, symbol: &str) -> &[RowRange] {
+        if !self.ranges.contains_key(symbol) {
+            let ranges = self
+                .version
+                .and_then(|v| v.index.as_ref())
+                .and_then(|index| index.symbol_id(symbol).map(|id| index.ranges_for_symbol(id).collect()))
+                .unwrap_or_default();
+            self.ranges.insert(symbol.to_owned(), ranges);
+        }
+        self.ranges.get(symbol).map_or(&[], Vec::as_slice)
+    }
+}
+
+impl ExistingRows for Lookup<'_> {
+    fn find(&mut self, symbol: &str, ts: i64) -> Result<Option<Found>> {
+        let table = self.table;
+        if let Some(r) = table.active.get(symbol, ts) {
+            let source = self.memtable_source(false, &table.active, r.batch);
+            return Ok(Some(Found { source, row: r.row as usize, in_segment: r.replaces_segment_row }));
+        }
+        if let Some(frozen) = table.frozen.as_ref().map(Arc::clone)
+            && let Some(r) = frozen.get(symbol, ts)
+        {
+            let source = self.memtable_source(true, &frozen, r.batch);
+            return Ok(Some(Found { source, row: r.row as usize, in_segment: r.replaces_segment_row }));
+        }
+        let candidates: Vec<RowRange> = self
+            .symbol_ranges(symbol)
+            .iter()
+            .filter(|r| r.min_ts <= ts && ts <= r.max_ts)
+            .copied()
+            .collect();
+        for range in candidates {
+            let Some(source) = self.segment_source(range.segment.0)? else { continue };
+            let times = self.sources[source].column(col::DATETIME).as_primitive::<TimestampMicrosecondType>();
+            let start = range.row_start as usize;
+            let end = start + range.row_count as usize;
+            let Some(slice) = times.values().get(start..end) else { continue };
+            if let Ok(pos) = slice.binary_search(&ts) {
+                return Ok(Some(Found { source, row: start + pos, in_segment: true }));
+            }
+        }
+        Ok(None)
+    }
+
+    fn sources(&self) -> &[RecordBatch] {
+        &self.sources
+    }
+}

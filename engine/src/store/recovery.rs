@@ -1,0 +1,152 @@
+//! Opening a store: read the manifest, map the indexes, remove what an interrupted flush left
+//! behind, replay the WAL into the memtables.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::{Mutex, RwLock};
+
+use super::{Inner, RecoveryReport, State, Store, StoreOptions, SymbolMeta, TableState, TableVersion, Version, gc, wal_dir};
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::index::TableIndex;
+use crate::manifest::Manifest;
+use crate::segment::ColumnCache;
+use crate::storage::{Storage, display_path};
+use crate::wal::{self, Lsn, WalWriter};
+
+fn load_version(storage: &dyn Storage, manifest: Manifest) -> Result<(Version, BTreeMap<String, TableState>)> {
+    let mut tables = BTreeMap::new();
+    let mut states = BTreeMap::new();
+    for (name, tm) in &manifest.tables {
+        let spec = tm.spec(name)?;
+        let index = match &tm.index {
+            Some(p) => {
+                let path = PathBuf::from(p);
+                let bytes = storage.read(&path).map_err(|e| Error::io("read", display_path(storage, &path), e))?;
+                Some(TableIndex::open(bytes, &display_path(storage, &path))?)
+            }
+            None => None,
+        };
+        let mut state = TableState::new(spec.clone());
+        if let Some(index) = &index {
+            for s in index.symbols() {
+                state.symbols.insert(
+                    s.name.to_owned(),
+                    SymbolMeta { sector: s.sector.map(str::to_owned), exchange: s.exchange.map(str::to_owned) },
+                );
+            }
+        }
+        let segments = tm.segments.iter().map(|s| (s.id, Arc::new(s.clone()))).collect();
+        tables.insert(name.clone(), Arc::new(TableVersion { spec, manifest: tm.clone(), segments, index }));
+        states.insert(name.clone(), state);
+    }
+    Ok((Version { manifest, tables }, states))
+}
+
+fn is_ours(name: &str) -> bool {
+    (name.starts_with("seg-") && name.ends_with(".parquet"))
+        || (name.starts_with("corr-") && name.ends_with(".parquet"))
+        || name.ends_with(".idx")
+        || (name.starts_with('.') && name.ends_with(".tmp"))
+}
+
+/// Removes files of ours that the manifest does not reference (an interrupted flush or
+/// compaction, or deletions pending at a crash).
+fn remove_orphans(storage: &dyn Storage, manifest: &Manifest) -> Result<usize> {
+    let mut live: HashSet<PathBuf> = HashSet::new();
+    for t in manifest.tables.values() {
+        live.extend(t.segments.iter().map(|s| PathBuf::from(&s.path)));
+        live.extend(t.index.iter().map(PathBuf::from));
+        live.extend(t.corrections.iter().map(|c| PathBuf::from(&c.path)));
+    }
+    let mut dirs: Vec<PathBuf> = vec![PathBuf::from("_meta"), PathBuf::from("_meta/index")];
+    for table in storage.list_dirs(Path::new("")).map_err(|e| Error::io("list", display_path(storage, Path::new("")), e))? {
+        if table.starts_with('_') || crate::table::TableName::new(&table).is_err() {
+            continue;
+        }
+        let dir = PathBuf::from(&table);
+        for part in storage.list_dirs(&dir).map_err(|e| Error::io("list", display_path(storage, &dir), e))? {
+            if part.starts_with("month=") || part.starts_with("day=") {
+                dirs.push(dir.join(part));
+            }
+        }
+    }
+    for table in storage.list_dirs(Path::new("_meta/corrections")).unwrap_or_default() {
+        dirs.push(Path::new("_meta/corrections").join(table));
+    }
+    let mut removed = 0;
+    for dir in dirs {
+        let names = storage.list(&dir).map_err(|e| Error::io("list", display_path(storage, &dir), e))?;
+        for name in names.into_iter().filter(|n| is_ours(n)) {
+            let path = dir.join(&name);
+            if !live.contains(&path) {
+                storage.remove(&path).map_err(|e| Error::io("remove", display_path(storage, &path), e))?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}
+
+impl Store {
+    pub(crate) fn open_inner(
+        storage: Arc<dyn Storage>,
+        options: StoreOptions,
+        clock: Arc<dyn Clock>,
+        lock: Option<std::fs::File>,
+    ) -> Result<Store> {
+        let read_only = options.read_only;
+        if !read_only {
+            storage
+                .create_dir_all(Path::new("_meta"))
+                .map_err(|e| Error::io("create", display_path(storage.as_ref(), Path::new("_meta")), e))?;
+        }
+        let manifest = Manifest::load(storage.as_ref())?.unwrap_or_default();
+        let mut recovery = RecoveryReport::default();
+        if !read_only {
+            recovery.orphans_removed = remove_orphans(storage.as_ref(), &manifest)?;
+        }
+        let checkpoint = Lsn(manifest.checkpoint_lsn.max(1));
+        let (version, tables) = load_version(storage.as_ref(), manifest)?;
+        let cache_bytes = options.cache_bytes;
+        let roll = options.wal_roll_bytes;
+        let store = Store {
+            inner: Arc::new(Inner {
+                storage: storage.clone(),
+                options,
+                clock,
+                state: RwLock::new(State { version: Arc::new(version), tables }),
+                write_lock: Mutex::new(()),
+                commit_lock: Mutex::new(()),
+                wal: OnceLock::new(),
+                readers: Mutex::new(Default::default()),
+                cache: ColumnCache::new(cache_bytes),
+                gc: gc::Graveyard::default(),
+                recovery: Default::default(),
+                _lock: lock,
+            }),
+        };
+        if read_only {
+            return Ok(store);
+        }
+        let outcome = wal::replay(storage.as_ref(), &wal_dir(), checkpoint, |lsn, payload| {
+            store.replay_record(lsn, payload)
+        })
+        .map_err(|e| match e {
+            wal::ReplayError::Wal(w) => Error::from(w),
+            wal::ReplayError::Apply { source, .. } => source,
+        })?;
+        recovery.frames_replayed = outcome.frames_applied;
+        recovery.torn_tail = outcome.torn_tail.map(|t| (t.path, t.offset, t.dropped_bytes));
+        let next = Lsn(outcome.next_lsn.0.max(checkpoint.0));
+        let writer = WalWriter::open(storage.clone(), wal_dir(), next, roll)?;
+        let _ = store.inner.wal.set(writer);
+        // Recovery facts are fixed once open returns.
+        let inner = Arc::into_inner(store.inner).ok_or_else(|| Error::Corrupt {
+            reason: "store handle escaped during recovery".into(),
+        })?;
+        Ok(Store { inner: Arc::new(Inner { recovery, ..inner }) })
+    }
+}

@@ -1,0 +1,9 @@
+//! The write path: conform and validate an appended batch, then upsert it.
+
+mod audit;
+mod normalize;
+mod upsert;
+
+pub use normalize::{InvalidRows, is_valid_symbol};
+pub(crate) use normalize::{Normalized, conform, validate};
+pub(crate) use upsert::{Applied, ExistingRows, Found, WriteContext, apply};
