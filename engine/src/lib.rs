@@ -47,7 +47,7 @@ pub use schema::{
 };
 pub use segment::{Partition, SEGMENT_FORMAT_VERSION, SegmentMeta};
 pub use storage::{AppendFile, FsStorage, MemStorage, Storage, SyncPoint};
-pub use store::{AppendOptions, AppendReport, FlushReport, RecoveryReport, Store, StoreBuilder, StoreOptions};
+pub use store::{AppendOptions, AppendReport, FlushReport, RecoveryReport, Store, StoreBuilder, StoreOptions, VerifyReport};
 pub use table::{AssetClass, Partitioning, TableName, TableSpec, Timeframe};
 pub use wal::{Durability, Lsn};
 pub use write::{InvalidRows, is_valid_symbol};

@@ -84,6 +84,7 @@ impl Store {
             change.removed.extend(inputs);
         }
         self.commit(changes, first_id + tasks.len() as u64, None, false)?;
+        drop(version);
         drop(_commit);
         self.collect_garbage()?;
         Ok(report)

@@ -5,4 +5,6 @@ mod asof;
 mod plan;
 mod scan;
 
+pub(crate) use asof::table_corrections;
+pub(crate) use plan::Snapshot;
 pub use scan::{Scan, ScanBuilder, SymbolSelection};

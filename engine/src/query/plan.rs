@@ -98,6 +98,14 @@ fn gather(
     Ok(RecordBatch::try_new(work_schema(work), columns)?)
 }
 
+fn close_group(group: &mut Vec<Chunk>) -> Chunk {
+    if group.len() == 1 {
+        group.pop().unwrap_or(Chunk::Merge(Vec::new()))
+    } else {
+        Chunk::Merge(std::mem::take(group))
+    }
+}
+
 impl Plan {
     pub(crate) fn build(
         store: &Store,
@@ -108,7 +116,13 @@ impl Plan {
         work: &[usize],
     ) -> Result<Plan> {
         let state = store.inner.state.read();
-        let table_state = state.tables.get(table).ok_or_else(|| Error::UnknownTable { table: table.to_owned() })?;
+        let Some(table_state) = state.tables.get(table) else {
+            // Conventional tables exist implicitly (created on first write): empty, not unknown.
+            if crate::table::TableSpec::from_conventional_name(table).is_some() {
+                return Ok(Plan { snapshot: Snapshot { _version: state.version.clone(), table: None }, chunks: Vec::new() });
+            }
+            return Err(Error::UnknownTable { table: table.to_owned() });
+        };
         let tv = state.version.tables.get(table).cloned();
         let snapshot = Snapshot { _version: state.version.clone(), table: tv.clone() };
         let active = &table_state.active;
@@ -144,13 +158,24 @@ impl Plan {
                     let mut ranges: Vec<_> =
                         index.ranges_for_symbol(id).filter(|r| r.min_ts < hi && r.max_ts >= lo).collect();
                     ranges.sort_by_key(|r| (r.min_ts, r.segment.0));
+                    // Ranges whose time spans overlap (a backfill flushed after later data)
+                    // are merged; disjoint ones are concatenated as they are.
+                    let mut group: Vec<Chunk> = Vec::new();
+                    let mut group_max = i64::MIN;
                     for r in ranges {
                         let Some(seg) = tv.segments.get(&r.segment.0) else {
                             return Err(Error::Corrupt {
                                 reason: format!("index of {table} names segment {} that is not live", r.segment),
                             });
                         };
-                        parts.push(Chunk::Slice { seg: seg.clone(), row_start: r.row_start, row_count: r.row_count, lo, hi });
+                        if !group.is_empty() && r.min_ts > group_max {
+                            parts.push(close_group(&mut group));
+                        }
+                        group_max = if group.is_empty() { r.max_ts } else { group_max.max(r.max_ts) };
+                        group.push(Chunk::Slice { seg: seg.clone(), row_start: r.row_start, row_count: r.row_count, lo, hi });
+                    }
+                    if !group.is_empty() {
+                        parts.push(close_group(&mut group));
                     }
                 }
                 memtable_rows(active, frozen, symbol, lo, hi, &mut scratch);

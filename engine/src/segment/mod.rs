@@ -12,7 +12,7 @@ pub(crate) use cache::ColumnCache;
 pub use path::Partition;
 pub(crate) use path::segment_path;
 pub(crate) use reader::SegmentReader;
-pub(crate) use writer::{SymbolRun, WrittenSegment, symbol_runs, write_segment};
+pub(crate) use writer::{SymbolRun, symbol_runs, write_segment};
 
 /// Format version recorded in every segment's key-value metadata
 /// (`candlestore.format_version`).

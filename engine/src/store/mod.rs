@@ -6,6 +6,7 @@ mod gc;
 mod lookup;
 mod options;
 mod recovery;
+mod verify;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ pub use append::{AppendOptions, AppendReport};
 pub(crate) use flush::{NewSegment, TableChange, persist_segment};
 pub use flush::FlushReport;
 pub use options::{StoreBuilder, StoreOptions};
+pub use verify::VerifyReport;
 
 /// Store-relative directory of the write-ahead log.
 pub(crate) fn wal_dir() -> PathBuf {

@@ -1,0 +1,107 @@
+//! Append, scan, flush, reopen.
+
+use candlestore::{MemStorage, Store, col};
+
+use crate::support::*;
+
+fn sample() -> Vec<(&'static str, i64, f64)> {
+    let mut rows = Vec::new();
+    for d in 0..70 {
+        rows.push(("AAPL", JAN1_2024 + d * DAY, 100.0 + d as f64));
+        rows.push(("MSFT", JAN1_2024 + d * DAY, 300.0 + d as f64));
+    }
+    rows
+}
+
+#[test]
+fn append_scan_from_memtable_and_segments_agree() {
+    let storage = MemStorage::new();
+    let store = mem_store(&storage);
+    let report = store.append("stocks_daily", &bars(&sample())).expect("append");
+    assert_eq!(report.inserted, 140);
+    let before = rows_of(&store.scan("stocks_daily").collect().expect("scan"));
+    assert_eq!(before.len(), 140);
+    let flush = store.flush().expect("flush");
+    assert_eq!(flush.rows, 140);
+    assert_eq!(flush.segments_written, 3, "Jan, Feb, Mar partitions");
+    let after = rows_of(&store.scan("stocks_daily").collect().expect("scan"));
+    let mut sorted_before = before.clone();
+    sorted_before.sort_by(|a, b| (a.0.clone(), a.1).cmp(&(b.0.clone(), b.1)));
+    let mut sorted_after = after.clone();
+    sorted_after.sort_by(|a, b| (a.0.clone(), a.1).cmp(&(b.0.clone(), b.1)));
+    assert_eq!(sorted_before, sorted_after);
+
+    let one = rows_of(&store.scan("stocks_daily").symbol("MSFT").collect().expect("scan msft"));
+    assert_eq!(one.len(), 70);
+    assert!(one.windows(2).all(|w| w[0].1 < w[1].1), "sorted by datetime");
+    assert!(one.iter().all(|r| r.0 == "MSFT"));
+
+    let ranged = rows_of(
+        &store
+            .scan("stocks_daily")
+            .symbol("AAPL")
+            .time_range(JAN1_2024 + 10 * DAY, JAN1_2024 + 40 * DAY)
+            .collect()
+            .expect("ranged"),
+    );
+    assert_eq!(ranged.len(), 30);
+    assert_eq!(ranged[0].1, JAN1_2024 + 10 * DAY);
+
+    // Reopen: the data comes back from segments + index only.
+    drop(store);
+    let store = mem_store(&storage);
+    assert_eq!(store.recovery_report().frames_replayed, 0);
+    let again = rows_of(&store.scan("stocks_daily").symbol("MSFT").collect().expect("scan"));
+    assert_eq!(again, one);
+}
+
+#[test]
+fn unflushed_rows_survive_reopen_via_wal() {
+    let storage = MemStorage::new();
+    let store = mem_store(&storage);
+    let _ = store.append("stocks_daily", &bars(&sample())).expect("append");
+    drop(store);
+    storage.crash();
+    let store = mem_store(&storage);
+    assert_eq!(store.recovery_report().frames_replayed, 1);
+    assert_eq!(rows_of(&store.scan("stocks_daily").collect().expect("scan")).len(), 140);
+}
+
+#[test]
+fn projection_and_full_schema() {
+    let storage = MemStorage::new();
+    let store = mem_store(&storage);
+    let _ = store.append("stocks_daily", &bars(&sample())).expect("append");
+    store.flush().expect("flush");
+    let batch = store.scan("stocks_daily").symbol("AAPL").to_batch().expect("all columns");
+    assert_eq!(batch.num_columns(), 97);
+    assert_eq!(batch.schema(), candlestore::bar_schema());
+    let revision = batch.column(col::REVISION).as_any().downcast_ref::<arrow::array::Int32Array>().expect("i32");
+    assert!(revision.values().iter().all(|&r| r == 1));
+    let projected = store
+        .scan("stocks_daily")
+        .symbol("AAPL")
+        .columns(["close", "datetime"])
+        .to_batch()
+        .expect("projected");
+    assert_eq!(projected.schema().field(0).name(), "close");
+    assert_eq!(projected.num_columns(), 2);
+    let err = store.scan("stocks_daily").columns(["nope"]).build().expect_err("unknown column");
+    assert!(err.to_string().contains("nope"), "{err}");
+    let err = store.scan("bonds_daily").build().expect_err("unknown table");
+    assert!(err.to_string().contains("bonds_daily"), "{err}");
+}
+
+#[test]
+fn fs_store_roundtrip_and_lock() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = Store::open(dir.path()).expect("open");
+    let _ = store.append("crypto_1min", &bars(&[("BTCUSDT", JAN1_2024, 42000.0), ("BTCUSDT", JAN1_2024 + 60_000_000, 42001.0)])).expect("append");
+    store.flush().expect("flush");
+    assert!(dir.path().join("crypto_1min/day=2024-01-01").is_dir());
+    let err = Store::open(dir.path()).expect_err("second writer is refused");
+    assert!(err.to_string().contains("locked"), "{err}");
+    drop(store);
+    let store = Store::open(dir.path()).expect("reopen");
+    assert_eq!(rows_of(&store.scan("crypto_1min").collect().expect("scan")).len(), 2);
+}
