@@ -229,7 +229,7 @@ class ArcticPeer:
         rows, secs, batch = tbl.num_rows, 0.0, []
         # Frames are prepared outside the timed section (ArcticDB ingests DataFrames only);
         # write_batch of 50 symbols at a time keeps peak memory down.
-        for i, (s, df) in enumerate(self.frames(tbl)):
+        for s, df in self.frames(tbl):
             batch.append(self.adb.WritePayload(s, df))
             if len(batch) == 50:
                 secs += self._write(lib, batch)

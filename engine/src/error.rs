@@ -16,7 +16,9 @@ pub enum ManifestError {
         path: PathBuf,
     },
     /// Written by a newer (or unknown) format version.
-    #[error("{path}: manifest format version {found} is not supported (this build reads {min}..={max})")]
+    #[error(
+        "{path}: manifest format version {found} is not supported (this build reads {min}..={max})"
+    )]
     UnsupportedVersion {
         /// The file.
         path: PathBuf,
@@ -28,7 +30,9 @@ pub enum ManifestError {
         max: u32,
     },
     /// The checksum does not match the bytes.
-    #[error("{path}: manifest checksum mismatch at offset {offset} (expected {expected:#010x}, got {got:#010x})")]
+    #[error(
+        "{path}: manifest checksum mismatch at offset {offset} (expected {expected:#010x}, got {got:#010x})"
+    )]
     ChecksumMismatch {
         /// The file.
         path: PathBuf,
@@ -56,7 +60,9 @@ pub enum ManifestError {
 #[non_exhaustive]
 pub enum SegmentError {
     /// The file's bytes do not match the checksum the manifest recorded.
-    #[error("segment {path}: checksum mismatch (manifest says {expected:#010x}, file has {got:#010x})")]
+    #[error(
+        "segment {path}: checksum mismatch (manifest says {expected:#010x}, file has {got:#010x})"
+    )]
     ChecksumMismatch {
         /// The segment file.
         path: PathBuf,
@@ -115,7 +121,9 @@ impl std::fmt::Display for RowProblem {
         f.write_str(match self {
             RowProblem::Missing => "is missing",
             RowProblem::NotFinite => "is not a finite number",
-            RowProblem::InvalidSymbol => "is not a valid symbol (1-32 chars of A-Z 0-9 . - _ = / ^ :)",
+            RowProblem::InvalidSymbol => {
+                "is not a valid symbol (1-32 chars of A-Z 0-9 . - _ = / ^ :)"
+            }
             RowProblem::TimestampOutOfRange => "is outside years 1900..2200",
             RowProblem::DuplicateKey => "repeats a (symbol, datetime) already in this batch",
         })
@@ -175,13 +183,17 @@ pub enum Error {
         lock: PathBuf,
     },
     /// Not a valid table name.
-    #[error("invalid table name {name:?}: use 1-63 characters of a-z, 0-9 and _, starting with a letter")]
+    #[error(
+        "invalid table name {name:?}: use 1-63 characters of a-z, 0-9 and _, starting with a letter"
+    )]
     InvalidTableName {
         /// The rejected name.
         name: String,
     },
     /// The table does not exist and its name is not a conventional one.
-    #[error("unknown table {table:?}: declare it first, or use a conventional name such as stocks_daily or crypto_1min")]
+    #[error(
+        "unknown table {table:?}: declare it first, or use a conventional name such as stocks_daily or crypto_1min"
+    )]
     UnknownTable {
         /// The table asked for.
         table: String,

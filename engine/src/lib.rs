@@ -40,14 +40,20 @@ pub use corrections::{Correction, corrections_schema};
 pub use error::{
     Error, IndexError, ManifestError, Result, RowError, RowProblem, SegmentError, WalError,
 };
-pub use manifest::{CorrectionsFile, MANIFEST_MAGIC, MANIFEST_VERSION, Manifest, TableManifest};
+pub use manifest::{
+    CorrectionsFile, MANIFEST_MAGIC, MANIFEST_MIN_VERSION, MANIFEST_VERSION, Manifest,
+    TableManifest,
+};
 pub use query::{Scan, ScanBuilder, SymbolSelection};
 pub use schema::{
     FIELD_COUNT, FieldDef, FieldKind, LINEAGE_COLUMNS, bar_schema, col, column_index, field_defs,
 };
 pub use segment::{Partition, SEGMENT_FORMAT_VERSION, SegmentMeta};
 pub use storage::{AppendFile, FsStorage, MemStorage, Storage, SyncPoint};
-pub use store::{AppendOptions, AppendReport, FlushReport, RecoveryReport, Store, StoreBuilder, StoreOptions, VerifyReport};
+pub use store::{
+    AppendOptions, AppendReport, FlushReport, RecoveryReport, Store, StoreBuilder, StoreOptions,
+    VerifyReport,
+};
 pub use table::{AssetClass, Partitioning, TableName, TableSpec, Timeframe};
 pub use wal::{Durability, Lsn};
 pub use write::{InvalidRows, is_valid_symbol};
@@ -55,6 +61,13 @@ pub use write::{InvalidRows, is_valid_symbol};
 /// Low-level access to the store's own file formats, for the `candlestore` tool's `dump`,
 /// `verify` and `repair` commands.
 pub mod inspect {
-    pub use crate::index::{IndexBuilder, RowRange, SegmentEntry, SegmentId, SymbolId, SymbolInfo, SymbolRange, TableIndex};
-    pub use crate::wal::{FrameInfo, RepairReport, WalFileInfo, inspect as inspect_wal, repair as repair_wal};
+    pub use crate::index::{
+        IndexBuilder, RowRange, SegmentEntry, SegmentId, SymbolId, SymbolInfo, SymbolRange,
+        TableIndex,
+    };
+    pub use crate::wal::{
+        Defect, DefectAt, FORMAT_VERSION as WAL_FORMAT_VERSION, FileHeader, FrameInfo,
+        MAX_PAYLOAD_LEN, RepairCut, RepairReport, ReplayOutcome, TornTail, WalFileInfo,
+        inspect as inspect_wal, repair as repair_wal,
+    };
 }

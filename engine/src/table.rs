@@ -205,7 +205,10 @@ mod tests {
         assert_eq!(t.timeframe.partitioning(), Partitioning::Month);
         let t = TableSpec::from_conventional_name("crypto_1min").expect("known");
         assert_eq!(t.timeframe.partitioning(), Partitioning::Day);
-        assert_eq!(TableSpec::new(AssetClass::Crypto, Timeframe::Hour4).name.as_str(), "crypto_4hour");
+        assert_eq!(
+            TableSpec::new(AssetClass::Crypto, Timeframe::Hour4).name.as_str(),
+            "crypto_4hour"
+        );
         assert!(TableSpec::from_conventional_name("bonds_daily").is_none());
         assert!(TableSpec::from_conventional_name("stocks_2min").is_none());
     }

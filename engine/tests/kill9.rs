@@ -20,8 +20,12 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arrow::array::{Array, AsArray, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
-use arrow::datatypes::{DataType, Field, Float64Type, Int32Type, Schema, TimeUnit, TimestampMicrosecondType};
+use arrow::array::{
+    Array, AsArray, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
+use arrow::datatypes::{
+    DataType, Field, Float64Type, Int32Type, Schema, TimeUnit, TimestampMicrosecondType,
+};
 use candlestore::{AppendOptions, CompactionPolicy, Durability, Store};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
@@ -77,7 +81,11 @@ fn batch_rows(k: u64) -> Vec<Row> {
 fn to_batch(rows: &[Row]) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![
         Field::new("symbol", DataType::Utf8, false),
-        Field::new("datetime", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), false),
+        Field::new(
+            "datetime",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
         Field::new("open", DataType::Float64, false),
         Field::new("high", DataType::Float64, false),
         Field::new("low", DataType::Float64, false),
@@ -85,8 +93,11 @@ fn to_batch(rows: &[Row]) -> RecordBatch {
         Field::new("volume", DataType::Float64, false),
     ]));
     let symbols: StringArray = rows.iter().map(|r| Some(symbol(r.0))).collect();
-    let ts = TimestampMicrosecondArray::from(rows.iter().map(|r| r.1).collect::<Vec<_>>()).with_timezone("UTC");
-    let derive = |f: fn(f64) -> f64| Arc::new(Float64Array::from(rows.iter().map(|r| f(r.2)).collect::<Vec<_>>()));
+    let ts = TimestampMicrosecondArray::from(rows.iter().map(|r| r.1).collect::<Vec<_>>())
+        .with_timezone("UTC");
+    let derive = |f: fn(f64) -> f64| {
+        Arc::new(Float64Array::from(rows.iter().map(|r| f(r.2)).collect::<Vec<_>>()))
+    };
     RecordBatch::try_new(
         schema,
         vec![
@@ -134,7 +145,11 @@ fn kill9_child() {
     loop {
         let rows = batch_rows(k);
         let report = store
-            .append_with(TABLE, &to_batch(&rows), &AppendOptions::default().with_batch_id(format!("b{k}")))
+            .append_with(
+                TABLE,
+                &to_batch(&rows),
+                &AppendOptions::default().with_batch_id(format!("b{k}")),
+            )
             .unwrap_or_else(|e| panic!("child: append b{k}: {e}"));
         // Every generated write changes its key; the parent's revision model relies on it.
         assert_eq!(report.inserted + report.revised, rows.len(), "child: b{k}: {report:?}");
@@ -166,7 +181,10 @@ impl Model {
             let revision = match self.rows.get(&key) {
                 // Every write of the generator changes the close, so each one bumps the revision.
                 Some(old) => {
-                    assert_ne!(old.close, close, "generator rewrote {key:?} unchanged; the revision model assumes not");
+                    assert_ne!(
+                        old.close, close,
+                        "generator rewrote {key:?} unchanged; the revision model assumes not"
+                    );
                     old.revision + 1
                 }
                 None => 1,
@@ -199,10 +217,17 @@ fn scan_all(store: &Store) -> Result<BTreeMap<Key, Expected>, String> {
         for i in 0..b.num_rows() {
             let key = (sym.value(i).to_owned(), ts.value(i));
             let batch = if bid.is_valid(i) { parse_batch_id(bid.value(i)) } else { None }
-                .ok_or_else(|| format!("row {key:?}: unexpected batch_id {:?}", bid.is_valid(i).then(|| bid.value(i))))?;
+                .ok_or_else(|| {
+                    format!(
+                        "row {key:?}: unexpected batch_id {:?}",
+                        bid.is_valid(i).then(|| bid.value(i))
+                    )
+                })?;
             let got = Expected { close: close.value(i), revision: rev.value(i), batch };
             if let Some(prev) = out.insert(key.clone(), got) {
-                return Err(format!("check (b): key {key:?} returned twice by one scan: {prev:?} and {got:?}"));
+                return Err(format!(
+                    "check (b): key {key:?} returned twice by one scan: {prev:?} and {got:?}"
+                ));
             }
         }
     }
@@ -255,8 +280,12 @@ fn check_after_kill(dir: &Path, model: &mut Model, tally: &mut Tally) -> Result<
     let mut problems = Vec::new();
     for (key, want) in &model.rows {
         match found.remove(key) {
-            None => problems.push(format!("missing {key:?} (written by acknowledged b{})", want.batch)),
-            Some(got) if got != *want => problems.push(format!("{key:?}: want {want:?}, got {got:?}")),
+            None => {
+                problems.push(format!("missing {key:?} (written by acknowledged b{})", want.batch))
+            }
+            Some(got) if got != *want => {
+                problems.push(format!("{key:?}: want {want:?}, got {got:?}"))
+            }
             Some(_) => {}
         }
     }
@@ -276,7 +305,9 @@ fn check_after_kill(dir: &Path, model: &mut Model, tally: &mut Tally) -> Result<
 }
 
 fn env_u64(name: &str) -> Option<u64> {
-    std::env::var(name).ok().map(|v| v.parse().unwrap_or_else(|_| panic!("{name}={v:?} is not a number")))
+    std::env::var(name)
+        .ok()
+        .map(|v| v.parse().unwrap_or_else(|_| panic!("{name}={v:?} is not a number")))
 }
 
 #[test]
@@ -286,9 +317,13 @@ fn sigkill_during_ingest_loses_nothing_acknowledged() {
     }
     let iterations = env_u64("CANDLESTORE_KILL9_ITERATIONS").unwrap_or(25);
     let seed = env_u64("CANDLESTORE_KILL9_SEED").unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
     });
-    println!("kill9: seed {seed} (rerun with CANDLESTORE_KILL9_SEED={seed}), {iterations} iterations");
+    println!(
+        "kill9: seed {seed} (rerun with CANDLESTORE_KILL9_SEED={seed}), {iterations} iterations"
+    );
     let mut rng = StdRng::seed_from_u64(seed);
     let mut tmp = tempfile::Builder::new().prefix("candlestore-kill9-").tempdir().expect("tempdir");
     // Kept if the test fails, for a post-mortem; removed at the end of a passing run.

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use arrow::array::{ArrayBuilder, ArrayRef, Float64Builder, StringBuilder, TimestampMicrosecondBuilder};
+use arrow::array::{
+    ArrayBuilder, ArrayRef, Float64Builder, StringBuilder, TimestampMicrosecondBuilder,
+};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 
@@ -149,8 +151,10 @@ impl BarCollector {
         let mut columns: Vec<ArrayRef> =
             vec![Arc::new(self.symbol.finish()), Arc::new(self.datetime.finish())];
         columns.extend(self.ohlcv.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
-        RecordBatch::try_new(bar_schema(), columns).map(Some).map_err(|source| {
-            ImportError::Arrow { path: self.path.clone(), line: self.last_line, source }
+        RecordBatch::try_new(bar_schema(), columns).map(Some).map_err(|source| ImportError::Arrow {
+            path: self.path.clone(),
+            line: self.last_line,
+            source,
         })
     }
 

@@ -52,7 +52,8 @@ pub fn detect(path: &Path, first_lines: &[&str]) -> Result<Layout, ImportError> 
         Some(l) if !clean(l).trim().is_empty() => clean(l),
         _ => return Err(ImportError::EmptyFile { path: path.to_path_buf() }),
     };
-    let unknown = || ImportError::UnknownLayout { path: path.to_path_buf(), header: first.to_owned() };
+    let unknown =
+        || ImportError::UnknownLayout { path: path.to_path_buf(), header: first.to_owned() };
     let header: Vec<String> =
         split_line(first).map_err(|_| unknown())?.iter().map(|f| normalize(f)).collect();
     let names: Vec<&str> = header.iter().map(String::as_str).collect();
@@ -209,7 +210,8 @@ pub(crate) fn resolve_by_names(
         column: column.to_owned(),
         available: names.join(","),
     };
-    let find_alias = |aliases: &[&str]| aliases.iter().find_map(|a| names.iter().position(|n| n == a));
+    let find_alias =
+        |aliases: &[&str]| aliases.iter().find_map(|a| names.iter().position(|n| n == a));
     let find_mapped = |m: Option<&String>| -> Result<Option<usize>, ImportError> {
         match m {
             None => Ok(None),
@@ -221,7 +223,8 @@ pub(crate) fn resolve_by_names(
     };
     let m = mapping.cloned().unwrap_or_default();
     let pick = |mapped: Option<&String>, aliases: &[&str]| -> Result<Option<usize>, ImportError> {
-        Ok(find_mapped(mapped)?.or_else(|| if mapped.is_none() { find_alias(aliases) } else { None }))
+        Ok(find_mapped(mapped)?
+            .or_else(|| if mapped.is_none() { find_alias(aliases) } else { None }))
     };
 
     let symbol = pick(m.symbol.as_ref(), SYMBOL)?;

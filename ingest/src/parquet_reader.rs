@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type, TimeUnit};
 use arrow::datatypes::TimestampMicrosecondType;
+use arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type, TimeUnit};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use chrono::{DateTime, NaiveDate};
 use parquet::arrow::ProjectionMask;
@@ -166,11 +166,8 @@ impl ParquetBarReader {
         let symbol = SymbolSource::choose(path, Layout::Parquet, cols.symbol, opts)?;
         let collector = BarCollector::new(path, opts)?;
         let mask = ProjectionMask::roots(builder.parquet_schema(), wanted.iter().copied());
-        let reader = builder
-            .with_projection(mask)
-            .with_batch_size(opts.batch_rows)
-            .build()
-            .map_err(pq)?;
+        let reader =
+            builder.with_projection(mask).with_batch_size(opts.batch_rows).build().map_err(pq)?;
         Ok(Self {
             path: path.to_path_buf(),
             reader,
@@ -233,7 +230,6 @@ impl ParquetBarReader {
         }
         Ok(())
     }
-
 }
 
 /// Validates row `i`; the error is (batch column, reason).
@@ -244,62 +240,60 @@ fn row_bar<'a>(
     conv: &'a Converted,
     i: usize,
 ) -> Result<Bar<'a>, (usize, String)> {
-        let empty = |c: usize| (c, "empty field (null)".to_owned());
-        let tc = p.time_col;
-        let raw = match &conv.time {
-            _ if conv.time_array().is_null(i) => return Err(empty(tc)),
-            TimeArray::Micros(a) => {
-                let us = a.value(i);
-                match p.time_kind {
-                    TimeKind::Naive => match DateTime::from_timestamp_micros(us) {
-                        Some(dt) => RawTime::Naive(dt.naive_utc()),
-                        None => return Err((tc, format!("timestamp {us} µs is out of range"))),
-                    },
-                    _ => RawTime::Epoch(us),
-                }
+    let empty = |c: usize| (c, "empty field (null)".to_owned());
+    let tc = p.time_col;
+    let raw = match &conv.time {
+        _ if conv.time_array().is_null(i) => return Err(empty(tc)),
+        TimeArray::Micros(a) => {
+            let us = a.value(i);
+            match p.time_kind {
+                TimeKind::Naive => match DateTime::from_timestamp_micros(us) {
+                    Some(dt) => RawTime::Naive(dt.naive_utc()),
+                    None => return Err((tc, format!("timestamp {us} µs is out of range"))),
+                },
+                _ => RawTime::Epoch(us),
             }
-            TimeArray::Days(a) => {
-                let days = a.value(i);
-                match NaiveDate::from_epoch_days(days) {
-                    Some(d) => RawTime::Date(d),
-                    None => return Err((tc, format!("date {days} days is out of range"))),
-                }
-            }
-            TimeArray::Epoch(a) => RawTime::Epoch(epoch_to_micros(a.value(i))),
-            TimeArray::Text(a) => {
-                parse_datetime(a.as_string::<i32>().value(i)).map_err(|r| (tc, r))?
-            }
-        };
-        let datetime = stamper.stamp(raw).map_err(|r| (tc, r))?;
-        let mut ohlcv = [0.0; 5];
-        for (k, v) in conv.values.iter().enumerate() {
-            let c = p.value_cols[k];
-            if v.is_null(i) {
-                return Err(empty(c));
-            }
-            ohlcv[k] = match p.value_kinds[k] {
-                ValueKind::Number => {
-                    let x = v.as_primitive::<Float64Type>().value(i);
-                    if !x.is_finite() {
-                        return Err((c, format!("not a finite number: {x}")));
-                    }
-                    x
-                }
-                ValueKind::Text => parse_value(v.as_string::<i32>().value(i)).map_err(|r| (c, r))?,
-            };
         }
-        let symbol = match (symbol, &conv.symbol) {
-            (SymbolSource::Column(_), Some(s)) => {
-                let col = p.symbol_col.unwrap_or(0);
-                if s.is_null(i) || s.value(i).trim().is_empty() {
-                    return Err(empty(col));
-                }
-                s.value(i)
+        TimeArray::Days(a) => {
+            let days = a.value(i);
+            match NaiveDate::from_epoch_days(days) {
+                Some(d) => RawTime::Date(d),
+                None => return Err((tc, format!("date {days} days is out of range"))),
             }
-            (SymbolSource::Fixed(s), _) => s.as_str(),
-            (SymbolSource::Column(c), None) => return Err(empty(*c)),
+        }
+        TimeArray::Epoch(a) => RawTime::Epoch(epoch_to_micros(a.value(i))),
+        TimeArray::Text(a) => parse_datetime(a.as_string::<i32>().value(i)).map_err(|r| (tc, r))?,
+    };
+    let datetime = stamper.stamp(raw).map_err(|r| (tc, r))?;
+    let mut ohlcv = [0.0; 5];
+    for (k, v) in conv.values.iter().enumerate() {
+        let c = p.value_cols[k];
+        if v.is_null(i) {
+            return Err(empty(c));
+        }
+        ohlcv[k] = match p.value_kinds[k] {
+            ValueKind::Number => {
+                let x = v.as_primitive::<Float64Type>().value(i);
+                if !x.is_finite() {
+                    return Err((c, format!("not a finite number: {x}")));
+                }
+                x
+            }
+            ValueKind::Text => parse_value(v.as_string::<i32>().value(i)).map_err(|r| (c, r))?,
         };
-        Ok(Bar { symbol, datetime, ohlcv })
+    }
+    let symbol = match (symbol, &conv.symbol) {
+        (SymbolSource::Column(_), Some(s)) => {
+            let col = p.symbol_col.unwrap_or(0);
+            if s.is_null(i) || s.value(i).trim().is_empty() {
+                return Err(empty(col));
+            }
+            s.value(i)
+        }
+        (SymbolSource::Fixed(s), _) => s.as_str(),
+        (SymbolSource::Column(c), None) => return Err(empty(*c)),
+    };
+    Ok(Bar { symbol, datetime, ohlcv })
 }
 
 enum TimeArray {

@@ -70,11 +70,12 @@ pub struct RejectSink {
 impl RejectSink {
     /// Creates (truncates) the reject file and writes its header.
     pub fn create(path: &Path) -> Result<Self, ImportError> {
-        let file = File::create(path).map_err(|source| ImportError::RejectFile {
+        let file = File::create(path)
+            .map_err(|source| ImportError::RejectFile { path: path.to_path_buf(), source })?;
+        let mut sink = Self {
             path: path.to_path_buf(),
-            source,
-        })?;
-        let mut sink = Self { path: path.to_path_buf(), writer: csv::Writer::from_writer(BufWriter::new(file)) };
+            writer: csv::Writer::from_writer(BufWriter::new(file)),
+        };
         sink.write_fields(["line", "column", "reason", "raw"])?;
         Ok(sink)
     }
@@ -87,7 +88,9 @@ impl RejectSink {
 
     /// Flushes the file to the OS.
     pub fn finish(&mut self) -> Result<(), ImportError> {
-        self.writer.flush().map_err(|source| ImportError::RejectFile { path: self.path.clone(), source })
+        self.writer
+            .flush()
+            .map_err(|source| ImportError::RejectFile { path: self.path.clone(), source })
     }
 
     fn write_fields(&mut self, fields: [&str; 4]) -> Result<(), ImportError> {

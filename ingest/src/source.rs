@@ -20,10 +20,6 @@ impl ByteCounter {
     pub(crate) fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
-
-    pub(crate) fn set(&self, v: u64) {
-        self.0.store(v, Ordering::Relaxed);
-    }
 }
 
 struct CountingReader {
@@ -79,7 +75,8 @@ pub(crate) fn open_text(path: &Path) -> Result<TextInput, ImportError> {
     let counter = ByteCounter::default();
     let counting = CountingReader { inner: file, count: counter.clone() };
     let reader: Box<dyn BufRead + Send> = if gz {
-        let decoder = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, counting));
+        let decoder =
+            flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, counting));
         Box::new(BufReader::with_capacity(1 << 16, decoder))
     } else {
         Box::new(BufReader::with_capacity(1 << 16, counting))

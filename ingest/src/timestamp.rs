@@ -100,21 +100,22 @@ pub(crate) fn parse_datetime(s: &str) -> Result<RawTime, String> {
         return Err("empty field".to_owned());
     }
     let b = s.as_bytes();
-    if b[0].is_ascii_digit() || b[0] == b'-' {
-        if b.iter().skip(1).all(u8::is_ascii_digit) {
-            return s
-                .parse::<i64>()
-                .map(|v| RawTime::Epoch(epoch_to_micros(v)))
-                .map_err(|_| format!("integer timestamp {s:?} is out of range"));
-        }
+    let sign = usize::from(b[0] == b'-');
+    if b.len() > sign && b[sign..].iter().all(u8::is_ascii_digit) {
+        return s
+            .parse::<i64>()
+            .map(|v| RawTime::Epoch(epoch_to_micros(v)))
+            .map_err(|_| format!("integer timestamp {s:?} is out of range"));
     }
     if let Some(d) = parse_date(s) {
         return Ok(RawTime::Date(d));
     }
-    if b.len() > 10 && matches!(b[10], b'T' | b't' | b' ') {
-        if let (Some(d), Some(t)) = (parse_date(&s[..10]), parse_time(&s[11..])) {
-            return Ok(RawTime::Naive(d.and_time(t)));
-        }
+    // b[10] is ASCII, so bytes 10 and 11 are char boundaries.
+    if b.len() > 10
+        && matches!(b[10], b'T' | b't' | b' ')
+        && let (Some(d), Some(t)) = (parse_date(&s[..10]), parse_time(&s[11..]))
+    {
+        return Ok(RawTime::Naive(d.and_time(t)));
     }
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Ok(RawTime::Fixed(dt));

@@ -1,1 +1,116 @@
-fn main() {}
+//! `candlestore`: import bar files into a store, query it, and inspect, verify, compact and
+//! repair its files.
+//!
+//! Every error is printed as one line, `error: <sentence>` (the causes joined by ": "). Exit
+//! codes: 0 success, 1 failure (I/O, store, or problems found by `verify`), 2 usage errors
+//! (bad arguments, unknown field or table, malformed dates).
+
+mod cmd;
+mod error;
+mod open;
+mod output;
+mod progress;
+mod time;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::{UsageError, exit_code_for};
+
+/// Command-line tool for candlestore, an embedded storage engine for OHLCV market-data bars.
+#[derive(Debug, Parser)]
+#[command(
+    name = "candlestore",
+    version,
+    about,
+    long_about = "Command-line tool for candlestore, an embedded storage engine for OHLCV \
+                  market-data bars.\n\nA store is a directory. `import` loads CSV (plain or \
+                  gzip'd) and Parquet bar files into a table, `query` reads bars back as CSV, \
+                  JSON, Parquet or Arrow, and `dump`, `verify`, `compact` and `repair` look \
+                  after the store's files.",
+    after_help = "Exit codes: 0 success, 1 failure (I/O or store error, problems found by \
+                  verify), 2 usage error.\nExamples:\n  candlestore import --store bars \
+                  --table stocks_daily orcl-1995-2014.txt\n  candlestore query --store bars \
+                  --table stocks_daily --symbol ORCL --start 2014-01-01 --end 2014-01-31\n  \
+                  candlestore verify --store bars --read-only"
+)]
+struct Cli {
+    /// Open the store without taking its writer lock and without replaying the write-ahead
+    /// log, so `query`, `dump` and `verify` work while another process writes to it. Rows
+    /// not yet flushed to segments are not visible. Refused by commands that write.
+    #[arg(long, global = true)]
+    read_only: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Import CSV (plain or .gz) or Parquet bar files into a table.
+    Import(cmd::import::ImportArgs),
+    /// Read bars of one or more symbols as CSV, JSON, Parquet or Arrow IPC.
+    Query(cmd::query::QueryArgs),
+    /// Print the store's manifest, segments, indexes and write-ahead log in readable form.
+    Dump(cmd::dump::DumpArgs),
+    /// Check every file of the store (checksums, order, index, WAL framing); exit 1 on problems.
+    Verify(cmd::verify::VerifyArgs),
+    /// Merge the small segments of each partition into larger ones.
+    Compact(cmd::compact::CompactArgs),
+    /// Repair a write-ahead log corrupted in the middle (the explicit, data-dropping path).
+    Repair(cmd::repair::RepairArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(exit_code_for(&err))
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let read_only = cli.read_only;
+    let refuse = |name: &str| -> anyhow::Result<()> {
+        if read_only {
+            return Err(UsageError::new(format!(
+                "--read-only cannot be used with `{name}`, which writes to the store"
+            ))
+            .into());
+        }
+        Ok(())
+    };
+    match cli.command {
+        Command::Import(args) => {
+            refuse("import")?;
+            cmd::import::run(&args)
+        }
+        Command::Query(args) => cmd::query::run(&args, read_only),
+        Command::Dump(args) => cmd::dump::run(&args),
+        Command::Verify(args) => cmd::verify::run(&args, read_only),
+        Command::Compact(args) => {
+            refuse("compact")?;
+            cmd::compact::run(&args)
+        }
+        Command::Repair(args) => {
+            refuse("repair")?;
+            cmd::repair::run(&args)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -53,9 +53,10 @@ impl Store {
             .par_iter()
             .enumerate()
             .map(|(i, task)| {
-                let table = version.tables.get(&task.table).ok_or_else(|| Error::UnknownTable {
-                    table: task.table.clone(),
-                })?;
+                let table = version
+                    .tables
+                    .get(&task.table)
+                    .ok_or_else(|| Error::UnknownTable { table: task.table.clone() })?;
                 let mut parts: Vec<RecordBatch> = Vec::with_capacity(task.inputs.len());
                 let mut level = 0;
                 for id in &task.inputs {
@@ -65,10 +66,20 @@ impl Store {
                     level = level.max(meta.level + 1);
                     let reader = self.segment_reader(meta)?;
                     let all: Vec<usize> = (0..FIELD_COUNT).collect();
-                    parts.push(RecordBatch::try_new(bar_schema(), reader.columns(&all, &self.inner.cache)?)?);
+                    parts.push(RecordBatch::try_new(
+                        bar_schema(),
+                        reader.columns(&all, &self.inner.cache)?,
+                    )?);
                 }
                 let merged = merge_runs(&parts)?;
-                let seg = persist_segment(storage, &task.table, &task.partition, first_id + i as u64, level, &merged)?;
+                let seg = persist_segment(
+                    storage,
+                    &task.table,
+                    &task.partition,
+                    first_id + i as u64,
+                    level,
+                    &merged,
+                )?;
                 Ok((task.table.clone(), seg, task.inputs.clone()))
             })
             .collect();

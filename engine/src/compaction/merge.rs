@@ -1,8 +1,10 @@
 //! Merging sorted runs of bar rows into one run sorted by (symbol, datetime), keeping for
 //! each key the row of the newest input.
 
-use arrow::array::{Array, AsArray, RecordBatch, UInt32Array, UInt8Array};
-use arrow::compute::{SortColumn, SortOptions, cast, concat_batches, lexsort_to_indices, take_record_batch};
+use arrow::array::{Array, AsArray, RecordBatch, UInt8Array, UInt32Array};
+use arrow::compute::{
+    SortColumn, SortOptions, cast, concat_batches, lexsort_to_indices, take_record_batch,
+};
 use arrow::datatypes::{DataType, TimestampMicrosecondType};
 
 use crate::error::Result;
@@ -29,7 +31,9 @@ pub(crate) fn merge_runs_by(
     let priority: UInt8Array = parts
         .iter()
         .enumerate()
-        .flat_map(|(i, p)| std::iter::repeat_n(u8::try_from(i.min(255)).unwrap_or(u8::MAX), p.num_rows()))
+        .flat_map(|(i, p)| {
+            std::iter::repeat_n(u8::try_from(i.min(255)).unwrap_or(u8::MAX), p.num_rows())
+        })
         .collect();
     let symbols = cast(all.column(sym), &DataType::Utf8)?;
     let columns = [
@@ -47,7 +51,8 @@ pub(crate) fn merge_runs_by(
     let mut prev: Option<u32> = None;
     for &i in order.values() {
         let dup = prev.is_some_and(|p| {
-            ts.value(p as usize) == ts.value(i as usize) && names.value(p as usize) == names.value(i as usize)
+            ts.value(p as usize) == ts.value(i as usize)
+                && names.value(p as usize) == names.value(i as usize)
         });
         if !dup {
             keep.push(i);
@@ -62,7 +67,7 @@ pub(crate) fn is_sorted_unique(batch: &RecordBatch) -> Result<bool> {
     let symbols = cast(batch.column(col::SYMBOL), &DataType::Utf8)?;
     let names = symbols.as_string::<i32>();
     let ts = batch.column(col::DATETIME).as_primitive::<TimestampMicrosecondType>();
-    Ok((1..batch.num_rows()).all(|i| {
-        (names.value(i - 1), ts.value(i - 1)) < (names.value(i), ts.value(i))
-    }) && names.null_count() == 0)
+    Ok((1..batch.num_rows())
+        .all(|i| (names.value(i - 1), ts.value(i - 1)) < (names.value(i), ts.value(i)))
+        && names.null_count() == 0)
 }

@@ -35,7 +35,11 @@ pub struct CompactionTask {
 /// Plans merges for one table. Segments of a partition hold disjoint keys (the flush rewrites
 /// a partition whose keys it supersedes), so any subset can be merged; consecutive ids are
 /// packed greedily up to `target_rows`.
-pub fn plan(table: &str, segments: &[SegmentMeta], policy: &CompactionPolicy) -> Vec<CompactionTask> {
+pub fn plan(
+    table: &str,
+    segments: &[SegmentMeta],
+    policy: &CompactionPolicy,
+) -> Vec<CompactionTask> {
     let mut by_partition: BTreeMap<&str, Vec<&SegmentMeta>> = BTreeMap::new();
     for s in segments {
         by_partition.entry(s.partition.as_str()).or_default().push(s);

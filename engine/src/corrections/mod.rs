@@ -70,9 +70,11 @@ fn dict(values: impl Iterator<Item = String>) -> ArrayRef {
 }
 
 /// Encodes corrections as a batch of [`corrections_schema`].
-pub fn to_batch(rows: &[Correction]) -> Result<RecordBatch> {
+pub(crate) fn to_batch(rows: &[Correction]) -> Result<RecordBatch> {
     let ts = |f: &dyn Fn(&Correction) -> i64| -> ArrayRef {
-        Arc::new(TimestampMicrosecondArray::from_iter_values(rows.iter().map(f)).with_timezone("UTC"))
+        Arc::new(
+            TimestampMicrosecondArray::from_iter_values(rows.iter().map(f)).with_timezone("UTC"),
+        )
     };
     let columns: Vec<ArrayRef> = vec![
         dict(rows.iter().map(|r| r.table.clone())),
@@ -90,7 +92,7 @@ pub fn to_batch(rows: &[Correction]) -> Result<RecordBatch> {
 }
 
 /// Decodes a batch of [`corrections_schema`].
-pub fn from_batch(batch: &RecordBatch) -> Result<Vec<Correction>> {
+pub(crate) fn from_batch(batch: &RecordBatch) -> Result<Vec<Correction>> {
     if batch.schema().fields() != corrections_schema().fields() {
         return Err(Error::Corrupt { reason: "corrections file has an unexpected schema".into() });
     }
@@ -124,6 +126,39 @@ pub fn from_batch(batch: &RecordBatch) -> Result<Vec<Correction>> {
             batch_id: s(&batch_v, batch_k.value(i)),
         })
         .collect())
+}
+
+/// Encodes a corrections batch as a Parquet file.
+pub(crate) fn encode_parquet(
+    batch: &RecordBatch,
+) -> Result<Vec<u8>, parquet::errors::ParquetError> {
+    use parquet::basic::{Compression, ZstdLevel};
+    use parquet::file::properties::WriterProperties;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .build();
+    let mut buf = Vec::new();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), Some(props))?;
+    writer.write(batch)?;
+    writer.close()?;
+    Ok(buf)
+}
+
+/// Decodes a corrections Parquet file.
+pub(crate) fn decode_parquet(
+    bytes: bytes::Bytes,
+) -> Result<Vec<Correction>, parquet::errors::ParquetError> {
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)?.build()?;
+    let mut out = Vec::new();
+    for batch in reader {
+        let batch = batch?;
+        out.extend(
+            from_batch(&batch)
+                .map_err(|e| parquet::errors::ParquetError::General(e.to_string()))?,
+        );
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -161,29 +196,4 @@ mod tests {
         let batch = to_batch(&rows).expect("encode");
         assert_eq!(from_batch(&batch).expect("decode"), rows);
     }
-}
-
-/// Encodes a corrections batch as a Parquet file.
-pub(crate) fn encode_parquet(batch: &RecordBatch) -> Result<Vec<u8>, parquet::errors::ParquetError> {
-    use parquet::basic::{Compression, ZstdLevel};
-    use parquet::file::properties::WriterProperties;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .build();
-    let mut buf = Vec::new();
-    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), Some(props))?;
-    writer.write(batch)?;
-    writer.close()?;
-    Ok(buf)
-}
-
-/// Decodes a corrections Parquet file.
-pub(crate) fn decode_parquet(bytes: bytes::Bytes) -> Result<Vec<Correction>, parquet::errors::ParquetError> {
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)?.build()?;
-    let mut out = Vec::new();
-    for batch in reader {
-        let batch = batch?;
-        out.extend(from_batch(&batch).map_err(|e| parquet::errors::ParquetError::General(e.to_string()))?);
-    }
-    Ok(out)
 }

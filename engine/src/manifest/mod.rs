@@ -121,11 +121,13 @@ impl Manifest {
             offset,
             reason,
         };
-        let header = bytes.get(..HEADER_LEN).ok_or_else(|| malformed(0, "shorter than the header"))?;
+        let header =
+            bytes.get(..HEADER_LEN).ok_or_else(|| malformed(0, "shorter than the header"))?;
         if header[..8] != MANIFEST_MAGIC {
             return Err(ManifestError::BadMagic { path });
         }
-        let u32_at = |o: usize| u32::from_le_bytes([header[o], header[o + 1], header[o + 2], header[o + 3]]);
+        let u32_at =
+            |o: usize| u32::from_le_bytes([header[o], header[o + 1], header[o + 2], header[o + 3]]);
         let version = u32_at(8);
         if !(MANIFEST_MIN_VERSION..=MANIFEST_VERSION).contains(&version) {
             return Err(ManifestError::UnsupportedVersion {
@@ -147,7 +149,8 @@ impl Manifest {
         if got != expected {
             return Err(ManifestError::ChecksumMismatch { path, offset: 0, expected, got });
         }
-        serde_json::from_slice(body).map_err(|_| malformed(HEADER_LEN as u64, "body is not a valid manifest document"))
+        serde_json::from_slice(body)
+            .map_err(|_| malformed(HEADER_LEN as u64, "body is not a valid manifest document"))
     }
 
     /// Reads the manifest of a store; `None` for a new store.
@@ -156,9 +159,8 @@ impl Manifest {
         if !storage.exists(&path) {
             return Ok(None);
         }
-        let bytes = storage
-            .read(&path)
-            .map_err(|e| Error::io("read", display_path(storage, &path), e))?;
+        let bytes =
+            storage.read(&path).map_err(|e| Error::io("read", display_path(storage, &path), e))?;
         Ok(Some(Self::decode(&bytes, &display_path(storage, &path))?))
     }
 
@@ -176,7 +178,8 @@ mod tests {
     use super::*;
 
     fn sample() -> Manifest {
-        let mut m = Manifest { generation: 3, next_file_id: 9, checkpoint_lsn: 42, ..Default::default() };
+        let mut m =
+            Manifest { generation: 3, next_file_id: 9, checkpoint_lsn: 42, ..Default::default() };
         let spec = TableSpec::from_conventional_name("stocks_daily").expect("spec");
         let mut t = TableManifest::new(&spec);
         t.segments.push(SegmentMeta {
@@ -226,8 +229,12 @@ mod tests {
             std::fs::create_dir_all(Path::new(path).parent().expect("dir")).expect("mkdir");
             std::fs::write(path, &encoded).expect("bless");
         }
-        let golden = std::fs::read(path).expect("golden manifest fixture (CANDLESTORE_BLESS=1 writes it)");
-        assert_eq!(encoded, golden, "manifest v1 encoding changed: update format-spec and the fixture");
+        let golden =
+            std::fs::read(path).expect("golden manifest fixture (CANDLESTORE_BLESS=1 writes it)");
+        assert_eq!(
+            encoded, golden,
+            "manifest v1 encoding changed: update format-spec and the fixture"
+        );
         assert_eq!(Manifest::decode(&golden, Path::new(path)).expect("decode golden"), sample());
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Int32Array, RecordBatch, StringArray,
+    ArrayRef, AsArray, BooleanArray, Int32Array, RecordBatch, StringArray,
     TimestampMicrosecondArray,
 };
 use arrow::compute::kernels::zip::zip;
@@ -28,13 +28,19 @@ pub(crate) struct AsOf {
 
 /// Every correction of a table visible in the snapshot (committed files, then the ones
 /// still in memory), oldest first.
-pub(crate) fn table_corrections(store: &Store, table: &str, snapshot: &Snapshot) -> Result<Vec<Correction>> {
+pub(crate) fn table_corrections(
+    store: &Store,
+    table: &str,
+    snapshot: &Snapshot,
+) -> Result<Vec<Correction>> {
     let storage = store.inner.storage.as_ref();
     let mut all = Vec::new();
     if let Some(tv) = &snapshot.table {
         for file in &tv.manifest.corrections {
             let path = PathBuf::from(&file.path);
-            let bytes = storage.read(&path).map_err(|e| Error::io("read", display_path(storage, &path), e))?;
+            let bytes = storage
+                .read(&path)
+                .map_err(|e| Error::io("read", display_path(storage, &path), e))?;
             if crc32c::crc32c(&bytes) != file.crc32c {
                 return Err(SegmentError::ChecksumMismatch {
                     path: display_path(storage, &path),
@@ -43,10 +49,10 @@ pub(crate) fn table_corrections(store: &Store, table: &str, snapshot: &Snapshot)
                 }
                 .into());
             }
-            all.extend(
-                decode_parquet(bytes)
-                    .map_err(|source| SegmentError::Parquet { path: display_path(storage, &path), source })?,
-            );
+            all.extend(decode_parquet(bytes).map_err(|source| SegmentError::Parquet {
+                path: display_path(storage, &path),
+                source,
+            })?);
         }
     }
     let state = store.inner.state.read();
@@ -80,7 +86,8 @@ impl AsOf {
             return Err(Error::Corrupt { reason: "as_of scan without lineage columns".into() });
         };
         let created = batch.column(p_created).as_primitive::<TimestampMicrosecondType>();
-        let visible: BooleanArray = created.iter().map(|c| Some(c.is_some_and(|c| c <= self.at))).collect();
+        let visible: BooleanArray =
+            created.iter().map(|c| Some(c.is_some_and(|c| c <= self.at))).collect();
         let batch = filter_record_batch(&batch, &visible)?;
         let n = batch.num_rows();
         let created = batch.column(p_created).as_primitive::<TimestampMicrosecondType>();
@@ -91,13 +98,17 @@ impl AsOf {
 
         // column position -> (row, old text)
         let mut overrides: HashMap<usize, Vec<(usize, Option<String>)>> = HashMap::new();
-        let mut revisions: Vec<Option<i32>> = batch.column(p_rev).as_primitive::<Int32Type>().iter().collect();
+        let mut revisions: Vec<Option<i32>> =
+            batch.column(p_rev).as_primitive::<Int32Type>().iter().collect();
         let mut updated_at: Vec<Option<i64>> = updated.iter().collect();
         for row in 0..n {
             if updated.value(row) <= self.at {
                 continue;
             }
-            let key = (symbol_values.value(symbols.keys().value(row) as usize).to_owned(), times.value(row));
+            let key = (
+                symbol_values.value(symbols.keys().value(row) as usize).to_owned(),
+                times.value(row),
+            );
             let Some(history) = self.by_key.get(&key) else { continue };
             let mut seen_fields: Vec<&str> = Vec::new();
             let mut first_after: Option<&Correction> = None;
@@ -123,7 +134,8 @@ impl AsOf {
         }
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
         columns[p_rev] = Arc::new(Int32Array::from(revisions));
-        columns[p_updated] = Arc::new(TimestampMicrosecondArray::from(updated_at).with_timezone("UTC"));
+        columns[p_updated] =
+            Arc::new(TimestampMicrosecondArray::from(updated_at).with_timezone("UTC"));
         for (p, rows) in overrides {
             let mut texts: Vec<Option<String>> = vec![None; n];
             let mut mask = vec![false; n];

@@ -3,10 +3,10 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
+use arrow::array::TimestampMicrosecondArray;
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
 use arrow::compute::kernels::cmp::{gt_eq, lt};
 use arrow::compute::{and, filter_record_batch, interleave};
-use arrow::array::TimestampMicrosecondArray;
 use arrow::datatypes::{Int32Type, Schema, SchemaRef, TimestampMicrosecondType};
 
 use super::scan::SymbolSelection;
@@ -85,11 +85,14 @@ fn gather(
 ) -> Result<RecordBatch> {
     let offset = active.batches().len();
     let positions: Vec<(usize, usize)> = rows
-        .map(|(is_frozen, r)| (r.batch as usize + if is_frozen { offset } else { 0 }, r.row as usize))
+        .map(|(is_frozen, r)| {
+            (r.batch as usize + if is_frozen { offset } else { 0 }, r.row as usize)
+        })
         .collect();
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(work.len());
     for &c in work {
-        let mut sources: Vec<&dyn Array> = active.batches().iter().map(|b| b.column(c).as_ref()).collect();
+        let mut sources: Vec<&dyn Array> =
+            active.batches().iter().map(|b| b.column(c).as_ref()).collect();
         if let Some(f) = frozen {
             sources.extend(f.batches().iter().map(|b| b.column(c).as_ref()));
         }
@@ -119,7 +122,10 @@ impl Plan {
         let Some(table_state) = state.tables.get(table) else {
             // Conventional tables exist implicitly (created on first write): empty, not unknown.
             if crate::table::TableSpec::from_conventional_name(table).is_some() {
-                return Ok(Plan { snapshot: Snapshot { _version: state.version.clone(), table: None }, chunks: Vec::new() });
+                return Ok(Plan {
+                    snapshot: Snapshot { _version: state.version.clone(), table: None },
+                    chunks: Vec::new(),
+                });
             }
             return Err(Error::UnknownTable { table: table.to_owned() });
         };
@@ -138,10 +144,20 @@ impl Plan {
                 Some(v)
             }
             SymbolSelection::Sector(s) => Some(
-                table_state.symbols.iter().filter(|(_, m)| m.sector.as_deref() == Some(s)).map(|(k, _)| k.clone()).collect(),
+                table_state
+                    .symbols
+                    .iter()
+                    .filter(|(_, m)| m.sector.as_deref() == Some(s))
+                    .map(|(k, _)| k.clone())
+                    .collect(),
             ),
             SymbolSelection::Exchange(e) => Some(
-                table_state.symbols.iter().filter(|(_, m)| m.exchange.as_deref() == Some(e)).map(|(k, _)| k.clone()).collect(),
+                table_state
+                    .symbols
+                    .iter()
+                    .filter(|(_, m)| m.exchange.as_deref() == Some(e))
+                    .map(|(k, _)| k.clone())
+                    .collect(),
             ),
         };
         // Few symbols: read each symbol's row ranges; many: read whole segments once.
@@ -155,8 +171,10 @@ impl Plan {
                     && let Some(index) = &tv.index
                     && let Some(id) = index.symbol_id(symbol)
                 {
-                    let mut ranges: Vec<_> =
-                        index.ranges_for_symbol(id).filter(|r| r.min_ts < hi && r.max_ts >= lo).collect();
+                    let mut ranges: Vec<_> = index
+                        .ranges_for_symbol(id)
+                        .filter(|r| r.min_ts < hi && r.max_ts >= lo)
+                        .collect();
                     ranges.sort_by_key(|r| (r.min_ts, r.segment.0));
                     // Ranges whose time spans overlap (a backfill flushed after later data)
                     // are merged; disjoint ones are concatenated as they are.
@@ -165,14 +183,24 @@ impl Plan {
                     for r in ranges {
                         let Some(seg) = tv.segments.get(&r.segment.0) else {
                             return Err(Error::Corrupt {
-                                reason: format!("index of {table} names segment {} that is not live", r.segment),
+                                reason: format!(
+                                    "index of {table} names segment {} that is not live",
+                                    r.segment
+                                ),
                             });
                         };
                         if !group.is_empty() && r.min_ts > group_max {
                             parts.push(close_group(&mut group));
                         }
-                        group_max = if group.is_empty() { r.max_ts } else { group_max.max(r.max_ts) };
-                        group.push(Chunk::Slice { seg: seg.clone(), row_start: r.row_start, row_count: r.row_count, lo, hi });
+                        group_max =
+                            if group.is_empty() { r.max_ts } else { group_max.max(r.max_ts) };
+                        group.push(Chunk::Slice {
+                            seg: seg.clone(),
+                            row_start: r.row_start,
+                            row_count: r.row_count,
+                            lo,
+                            hi,
+                        });
                     }
                     if !group.is_empty() {
                         parts.push(close_group(&mut group));
@@ -182,7 +210,8 @@ impl Plan {
                 if scratch.is_empty() {
                     chunks.extend(parts);
                 } else {
-                    let mem = Chunk::Ready(gather(active, frozen, scratch.values().copied(), work)?);
+                    let mem =
+                        Chunk::Ready(gather(active, frozen, scratch.values().copied(), work)?);
                     if parts.is_empty() {
                         chunks.push(mem);
                     } else {
@@ -192,9 +221,11 @@ impl Plan {
                 }
             }
         } else {
-            let set: Option<Arc<HashSet<String>>> = symbol_list.map(|l| Arc::new(l.into_iter().collect()));
+            let set: Option<Arc<HashSet<String>>> =
+                symbol_list.map(|l| Arc::new(l.into_iter().collect()));
             // Unflushed rows grouped by partition.
-            let mut mem_by_partition: BTreeMap<i64, (String, Vec<(bool, RowRef)>)> = BTreeMap::new();
+            let mut mem_by_partition: BTreeMap<i64, (String, Vec<(bool, RowRef)>)> =
+                BTreeMap::new();
             let memtable_symbols: Vec<Arc<str>> = {
                 let mut s: Vec<Arc<str>> = active.symbols().cloned().collect();
                 if let Some(f) = frozen {
@@ -211,7 +242,11 @@ impl Plan {
                 memtable_rows(active, frozen, &symbol, lo, hi, &mut scratch);
                 for (&t, &r) in &scratch {
                     let p = Partition::of(partitioning, t);
-                    mem_by_partition.entry(p.start).or_insert_with(|| (p.label.clone(), Vec::new())).1.push(r);
+                    mem_by_partition
+                        .entry(p.start)
+                        .or_insert_with(|| (p.label.clone(), Vec::new()))
+                        .1
+                        .push(r);
                 }
             }
             let mut seg_by_partition: BTreeMap<i64, Vec<Arc<SegmentMeta>>> = BTreeMap::new();
@@ -221,7 +256,8 @@ impl Plan {
                     seg_by_partition.entry(start).or_default().push(seg.clone());
                 }
             }
-            let mut starts: Vec<i64> = seg_by_partition.keys().chain(mem_by_partition.keys()).copied().collect();
+            let mut starts: Vec<i64> =
+                seg_by_partition.keys().chain(mem_by_partition.keys()).copied().collect();
             starts.sort_unstable();
             starts.dedup();
             for start in starts {
@@ -250,7 +286,7 @@ impl Plan {
 }
 
 impl Chunk {
-    pub(crate) fn materialize(&self, store: &Store, snapshot: &Snapshot, work: &[usize]) -> Result<RecordBatch> {
+    pub(crate) fn materialize(&self, store: &Store, work: &[usize]) -> Result<RecordBatch> {
         let dt = pos(work, col::DATETIME);
         match self {
             Chunk::Ready(b) => Ok(b.clone()),
@@ -275,23 +311,24 @@ impl Chunk {
                     return Ok(batch);
                 }
                 let times = batch.column(dt);
-                let mut mask = and(
-                    &gt_eq(times, &ts_scalar(*lo))?,
-                    &lt(times, &ts_scalar(*hi))?,
-                )?;
+                let mut mask = and(&gt_eq(times, &ts_scalar(*lo))?, &lt(times, &ts_scalar(*hi))?)?;
                 if let Some(set) = symbols {
                     let sym = batch.column(pos(work, col::SYMBOL)).as_dictionary::<Int32Type>();
                     let values = sym.values().as_string::<i32>();
-                    let wanted: Vec<bool> = (0..values.len()).map(|k| set.contains(values.value(k))).collect();
-                    let by_row: BooleanArray =
-                        sym.keys().iter().map(|k| Some(k.is_some_and(|k| wanted[k as usize]))).collect();
+                    let wanted: Vec<bool> =
+                        (0..values.len()).map(|k| set.contains(values.value(k))).collect();
+                    let by_row: BooleanArray = sym
+                        .keys()
+                        .iter()
+                        .map(|k| Some(k.is_some_and(|k| wanted[k as usize])))
+                        .collect();
                     mask = and(&mask, &by_row)?;
                 }
                 Ok(filter_record_batch(&batch, &mask)?)
             }
             Chunk::Merge(parts) => {
                 let batches: Vec<RecordBatch> =
-                    parts.iter().map(|p| p.materialize(store, snapshot, work)).collect::<Result<_>>()?;
+                    parts.iter().map(|p| p.materialize(store, work)).collect::<Result<_>>()?;
                 merge_runs_by(&work_schema(work), &batches, pos(work, col::SYMBOL), dt)
             }
         }

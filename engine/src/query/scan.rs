@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use arrow::array::{AsArray, BooleanArray, RecordBatch};
-use arrow::compute::{and, filter_record_batch};
-use arrow::compute::kernels::cmp::gt_eq;
 use arrow::array::Float64Array;
+use arrow::array::{AsArray, BooleanArray, RecordBatch};
+use arrow::compute::kernels::cmp::gt_eq;
+use arrow::compute::{and, filter_record_batch};
 use arrow::datatypes::{Schema, SchemaRef};
 
 use super::asof::AsOf;
@@ -148,7 +148,9 @@ impl ScanBuilder {
                 }
                 names
                     .iter()
-                    .map(|n| column_index(n).ok_or_else(|| Error::UnknownColumn { column: n.clone() }))
+                    .map(|n| {
+                        column_index(n).ok_or_else(|| Error::UnknownColumn { column: n.clone() })
+                    })
                     .collect::<Result<_>>()?
             }
         };
@@ -165,7 +167,9 @@ impl ScanBuilder {
         if let SymbolSelection::List(list) = &self.symbols {
             for s in list {
                 if !is_valid_symbol(s) {
-                    return Err(Error::InvalidScan { reason: format!("{s:?} is not a valid symbol") });
+                    return Err(Error::InvalidScan {
+                        reason: format!("{s:?} is not a valid symbol"),
+                    });
                 }
             }
         }
@@ -191,8 +195,9 @@ impl ScanBuilder {
             None => None,
         };
         let full = bar_schema();
-        let out_schema: SchemaRef =
-            Arc::new(Schema::new(out_cols.iter().map(|&c| full.field(c).clone()).collect::<Vec<_>>()));
+        let out_schema: SchemaRef = Arc::new(Schema::new(
+            out_cols.iter().map(|&c| full.field(c).clone()).collect::<Vec<_>>(),
+        ));
         let position = |c: usize| work.binary_search(&c).unwrap_or(0);
         let out_positions = out_cols.iter().map(|&c| position(c)).collect();
         let min_quality = self.min_quality.map(|q| (position(col::QUALITY_SCORE), q));
@@ -200,7 +205,7 @@ impl ScanBuilder {
         Ok(Scan {
             store: self.store,
             chunks: plan.chunks.into_iter(),
-            snapshot: plan.snapshot,
+            _snapshot: plan.snapshot,
             work,
             out_positions,
             out_schema,
@@ -230,7 +235,8 @@ impl ScanBuilder {
 pub struct Scan {
     store: Store,
     chunks: std::vec::IntoIter<Chunk>,
-    snapshot: super::plan::Snapshot,
+    /// Pins the version (and so the files) the plan reads.
+    _snapshot: super::plan::Snapshot,
     work: Vec<usize>,
     out_positions: Vec<usize>,
     out_schema: SchemaRef,
@@ -283,7 +289,7 @@ impl Iterator for Scan {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             let chunk = self.chunks.next()?;
-            let batch = match chunk.materialize(&self.store, &self.snapshot, &self.work) {
+            let batch = match chunk.materialize(&self.store, &self.work) {
                 Ok(b) => b,
                 Err(e) => return Some(Err(e)),
             };

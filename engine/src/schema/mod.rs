@@ -37,7 +37,9 @@ impl FieldKind {
             FieldKind::Dict32 => {
                 DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
             }
-            FieldKind::Dict8 => DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)),
+            FieldKind::Dict8 => {
+                DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8))
+            }
             FieldKind::Boolean => DataType::Boolean,
             FieldKind::Int8 => DataType::Int8,
             FieldKind::Int32 => DataType::Int32,
@@ -129,11 +131,11 @@ pub const LINEAGE_COLUMNS: [usize; 5] =
     [col::CREATED_AT, col::UPDATED_AT, col::REVISION, col::COMPUTED_AT, col::BATCH_ID];
 
 /// Columns an appended batch must carry.
-pub const REQUIRED_INPUT_COLUMNS: [usize; 7] =
+pub(crate) const REQUIRED_INPUT_COLUMNS: [usize; 7] =
     [col::DATETIME, col::SYMBOL, col::OPEN, col::HIGH, col::LOW, col::CLOSE, col::VOLUME];
 
 /// Whether a column is excluded from the "did this row change?" comparison.
-pub fn is_lineage(index: usize) -> bool {
+pub(crate) fn is_lineage(index: usize) -> bool {
     LINEAGE_COLUMNS.contains(&index) || index == col::FETCHED_AT
 }
 
@@ -142,10 +144,8 @@ pub fn bar_schema() -> SchemaRef {
     static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
     SCHEMA
         .get_or_init(|| {
-            let fields: Vec<Field> = FIELDS
-                .iter()
-                .map(|f| Field::new(f.name, f.kind.data_type(), f.nullable))
-                .collect();
+            let fields: Vec<Field> =
+                FIELDS.iter().map(|f| Field::new(f.name, f.kind.data_type(), f.nullable)).collect();
             Arc::new(Schema::new(fields))
         })
         .clone()

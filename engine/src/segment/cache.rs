@@ -50,10 +50,10 @@ impl ColumnCache {
         }
         let mut inner = self.inner.lock();
         let tick = self.tick.fetch_add(1, Ordering::Relaxed);
-        if let Some(old) = inner.map.insert(
-            (segment, column),
-            Entry { array, bytes, last_used: AtomicU64::new(tick) },
-        ) {
+        if let Some(old) = inner
+            .map
+            .insert((segment, column), Entry { array, bytes, last_used: AtomicU64::new(tick) })
+        {
             inner.bytes -= old.bytes;
         }
         inner.bytes += bytes;

@@ -28,8 +28,7 @@ impl Partition {
     /// The partition holding timestamp `ts` (µs since epoch, UTC). `ts` must be inside the
     /// supported range (years 1900..2200), which the write path validates.
     pub fn of(partitioning: Partitioning, ts: i64) -> Partition {
-        let date = DateTime::from_timestamp_micros(ts)
-            .map_or(NaiveDate::MIN, |d| d.date_naive());
+        let date = DateTime::from_timestamp_micros(ts).map_or(NaiveDate::MIN, |d| d.date_naive());
         match partitioning {
             Partitioning::Month => {
                 let first = NaiveDate::from_ymd_opt(date.year(), date.month(), 1).unwrap_or(date);
@@ -84,12 +83,12 @@ impl fmt::Display for Partition {
 }
 
 /// Store-relative path of a segment file.
-pub fn segment_path(table: &TableName, partition_label: &str, id: u64) -> PathBuf {
+pub(crate) fn segment_path(table: &TableName, partition_label: &str, id: u64) -> PathBuf {
     PathBuf::from(table.as_str()).join(partition_label).join(segment_file_name(id))
 }
 
 /// File name of a segment.
-pub fn segment_file_name(id: u64) -> String {
+pub(crate) fn segment_file_name(id: u64) -> String {
     format!("seg-{id:010}.parquet")
 }
 

@@ -26,7 +26,11 @@ pub(crate) struct SegmentReader {
 
 impl SegmentReader {
     /// Verifies `bytes` against the manifest's size and checksum and parses the footer.
-    pub(crate) fn open(meta: Arc<SegmentMeta>, display_path: PathBuf, bytes: Bytes) -> Result<Self> {
+    pub(crate) fn open(
+        meta: Arc<SegmentMeta>,
+        display_path: PathBuf,
+        bytes: Bytes,
+    ) -> Result<Self> {
         if bytes.len() as u64 != meta.bytes {
             return Err(SegmentError::SizeMismatch {
                 path: display_path,
@@ -50,9 +54,11 @@ impl SegmentReader {
         let schema = parquet.schema();
         let expected = bar_schema();
         if schema.fields().len() != expected.fields().len()
-            || schema.fields().iter().zip(expected.fields()).any(|(a, b)| {
-                a.name() != b.name() || a.data_type() != b.data_type()
-            })
+            || schema
+                .fields()
+                .iter()
+                .zip(expected.fields())
+                .any(|(a, b)| a.name() != b.name() || a.data_type() != b.data_type())
         {
             return Err(SegmentError::Schema {
                 path: display_path,
@@ -63,13 +69,10 @@ impl SegmentReader {
         Ok(Self { meta, display_path, bytes, parquet })
     }
 
-    pub(crate) fn meta(&self) -> &Arc<SegmentMeta> {
-        &self.meta
-    }
-
     /// The full columns `cols` (schema positions), decoded once and then served from `cache`.
     pub(crate) fn columns(&self, cols: &[usize], cache: &ColumnCache) -> Result<Vec<ArrayRef>> {
-        let mut out: Vec<Option<ArrayRef>> = cols.iter().map(|&c| cache.get(self.meta.id, c)).collect();
+        let mut out: Vec<Option<ArrayRef>> =
+            cols.iter().map(|&c| cache.get(self.meta.id, c)).collect();
         let missing: Vec<usize> =
             cols.iter().zip(&out).filter(|(_, a)| a.is_none()).map(|(&c, _)| c).collect();
         if !missing.is_empty() {
@@ -90,15 +93,21 @@ impl SegmentReader {
         let mut sorted = cols.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
-        let mask = ProjectionMask::roots(self.parquet.metadata().file_metadata().schema_descr(), sorted.iter().copied());
+        let mask = ProjectionMask::roots(
+            self.parquet.metadata().file_metadata().schema_descr(),
+            sorted.iter().copied(),
+        );
         let parquet_err = |source| -> Error {
             SegmentError::Parquet { path: self.display_path.clone(), source }.into()
         };
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(self.bytes.clone(), self.parquet.clone())
-            .with_projection(mask)
-            .with_batch_size(usize::try_from(self.meta.rows).unwrap_or(usize::MAX).max(1))
-            .build()
-            .map_err(parquet_err)?;
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+            self.bytes.clone(),
+            self.parquet.clone(),
+        )
+        .with_projection(mask)
+        .with_batch_size(usize::try_from(self.meta.rows).unwrap_or(usize::MAX).max(1))
+        .build()
+        .map_err(parquet_err)?;
         let mut batches = Vec::new();
         for batch in reader {
             batches.push(batch?);

@@ -106,10 +106,8 @@ pub(crate) fn write_segment(
     writer.close()?;
     let runs = symbol_runs(batch);
     let ts = batch.column(col::DATETIME).as_primitive::<TimestampMicrosecondType>();
-    let (min_ts, max_ts) = ts
-        .values()
-        .iter()
-        .fold((i64::MAX, i64::MIN), |(lo, hi), &t| (lo.min(t), hi.max(t)));
+    let (min_ts, max_ts) =
+        ts.values().iter().fold((i64::MAX, i64::MIN), |(lo, hi), &t| (lo.min(t), hi.max(t)));
     debug_assert!(ts.null_count() == 0);
     Ok(WrittenSegment { bytes: buf, runs, min_ts, max_ts })
 }

@@ -11,7 +11,7 @@ use arrow::ipc::reader::StreamReader;
 use arrow::ipc::writer::StreamWriter;
 
 use super::lookup::Lookup;
-use super::{State, Store, SymbolMeta};
+use super::{Store, SymbolMeta};
 use crate::error::{Error, Result, RowError};
 use crate::schema::{FIELD_COUNT, col};
 use crate::table::TableName;
@@ -94,7 +94,13 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
 
 /// Payload layout (format-spec/wal.md): kind u8 = 1, table, batch id (u16 length + UTF-8
 /// each), now i64, source (u16 + UTF-8), then an Arrow IPC stream of the provided columns.
-pub(crate) fn encode_record(table: &str, batch_id: &str, now: i64, source: &str, batch: &RecordBatch) -> Result<Vec<u8>> {
+pub(crate) fn encode_record(
+    table: &str,
+    batch_id: &str,
+    now: i64,
+    source: &str,
+    batch: &RecordBatch,
+) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(64 + batch.get_array_memory_size());
     out.push(RECORD_APPEND);
     put_str(&mut out, table);
@@ -172,7 +178,12 @@ impl Store {
     /// lineage columns (created_at, updated_at, revision, computed_at, batch_id) are assigned
     /// here. Returns once the rows are visible to scans and, under
     /// [`Durability::Durable`], fsync'd.
-    pub fn append_with(&self, table: &str, batch: &RecordBatch, options: &AppendOptions) -> Result<AppendReport> {
+    pub fn append_with(
+        &self,
+        table: &str,
+        batch: &RecordBatch,
+        options: &AppendOptions,
+    ) -> Result<AppendReport> {
         self.check_writable()?;
         TableName::new(table)?;
         let mut input = conform(batch)?;
@@ -192,7 +203,8 @@ impl Store {
             }
         }
         let batch_id = options.batch_id.clone().unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-        let mut report = AppendReport { rejected, batch_id: batch_id.clone(), ..Default::default() };
+        let mut report =
+            AppendReport { rejected, batch_id: batch_id.clone(), ..Default::default() };
         if input.batch.num_rows() == 0 {
             return Ok(report);
         }
@@ -229,9 +241,17 @@ impl Store {
     }
 
     /// Runs the upsert rule against the current state (caller holds the write lock).
-    pub(crate) fn apply_to_state(&self, table: &str, input: &Normalized, ctx: &WriteContext<'_>) -> Result<Applied> {
+    pub(crate) fn apply_to_state(
+        &self,
+        table: &str,
+        input: &Normalized,
+        ctx: &WriteContext<'_>,
+    ) -> Result<Applied> {
         let state = self.inner.state.read();
-        let table_state = state.tables.get(table).ok_or_else(|| Error::UnknownTable { table: table.to_owned() })?;
+        let table_state = state
+            .tables
+            .get(table)
+            .ok_or_else(|| Error::UnknownTable { table: table.to_owned() })?;
         let version = state.version.tables.get(table).cloned();
         let mut lookup = Lookup::new(self, table_state, version.as_deref());
         apply(input, &mut lookup, ctx)
@@ -249,9 +269,8 @@ impl Store {
 
     /// Replays one WAL frame during recovery.
     pub(crate) fn replay_record(&self, lsn: Lsn, payload: &[u8]) -> Result<()> {
-        let record = decode_record(payload).map_err(|e| Error::Corrupt {
-            reason: format!("WAL frame {lsn}: {e}"),
-        })?;
+        let record = decode_record(payload)
+            .map_err(|e| Error::Corrupt { reason: format!("WAL frame {lsn}: {e}") })?;
         let input = conform(&record.batch)?;
         let _write = self.inner.write_lock.lock();
         {
@@ -292,7 +311,10 @@ impl Store {
     }
 }
 
-fn update_symbols(symbols: &mut std::collections::BTreeMap<String, SymbolMeta>, batch: &RecordBatch) {
+fn update_symbols(
+    symbols: &mut std::collections::BTreeMap<String, SymbolMeta>,
+    batch: &RecordBatch,
+) {
     let sym = batch.column(col::SYMBOL).as_dictionary::<Int32Type>();
     let sym_values = sym.values().as_string::<i32>();
     let sector = batch.column(col::SECTOR).as_dictionary::<Int32Type>();

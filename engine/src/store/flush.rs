@@ -37,6 +37,9 @@ pub struct FlushReport {
     pub corrections: usize,
 }
 
+/// A table's memtable and corrections taken out of service by a flush.
+type Frozen = (String, crate::table::TableSpec, Arc<Memtable>, Arc<Vec<Correction>>);
+
 /// A segment produced by a flush or compaction, not yet committed.
 #[derive(Debug)]
 pub(crate) struct NewSegment {
@@ -102,7 +105,11 @@ impl Store {
         let (frozen, checkpoint) = {
             let _write = self.inner.write_lock.lock();
             let mut state = self.inner.state.write();
-            if state.tables.values().all(|t| t.active.is_empty() && t.pending_corrections.is_empty()) {
+            if state
+                .tables
+                .values()
+                .all(|t| t.active.is_empty() && t.pending_corrections.is_empty())
+            {
                 return Ok(FlushReport::default());
             }
             wal.roll()?;
@@ -134,11 +141,7 @@ impl Store {
         Ok(report)
     }
 
-    fn write_frozen(
-        &self,
-        frozen: &[(String, crate::table::TableSpec, Arc<Memtable>, Arc<Vec<Correction>>)],
-        checkpoint: u64,
-    ) -> Result<FlushReport> {
+    fn write_frozen(&self, frozen: &[Frozen], checkpoint: u64) -> Result<FlushReport> {
         let storage = self.inner.storage.as_ref();
         let version = self.inner.state.read().version.clone();
         let mut next_id = version.manifest.next_file_id.max(1);
@@ -170,9 +173,15 @@ impl Store {
                 groups[idx].1.push(r);
                 groups[idx].2 |= r.replaces_segment_row;
             }
-            groups.sort_by(|a, b| a.0.start.cmp(&b.0.start));
+            groups.sort_by_key(|g| g.0.start);
             let table_version = version.tables.get(name).cloned();
-            let ids: Vec<u64> = groups.iter().map(|_| { next_id += 1; next_id - 1 }).collect();
+            let ids: Vec<u64> = groups
+                .iter()
+                .map(|_| {
+                    next_id += 1;
+                    next_id - 1
+                })
+                .collect();
             let outputs: Vec<Result<(NewSegment, Vec<u64>, usize)>> = groups
                 .par_iter()
                 .zip(ids.par_iter())
@@ -186,7 +195,10 @@ impl Store {
                                 let reader = self.segment_reader(&seg)?;
                                 let all: Vec<usize> = (0..FIELD_COUNT).collect();
                                 let columns = reader.columns(&all, &self.inner.cache)?;
-                                parts.push(RecordBatch::try_new(crate::schema::bar_schema(), columns)?);
+                                parts.push(RecordBatch::try_new(
+                                    crate::schema::bar_schema(),
+                                    columns,
+                                )?);
                                 replaced.push(seg.id);
                             }
                             let n = rows.num_rows();
@@ -215,8 +227,9 @@ impl Store {
                 next_id += 1;
                 let path = corrections_path(name, id);
                 let batch = corrections::to_batch(corrections)?;
-                let bytes = crate::corrections::encode_parquet(&batch)
-                    .map_err(|source| SegmentError::Parquet { path: display_path(storage, &path), source })?;
+                let bytes = crate::corrections::encode_parquet(&batch).map_err(|source| {
+                    SegmentError::Parquet { path: display_path(storage, &path), source }
+                })?;
                 storage
                     .write_atomic(&path, &bytes)
                     .map_err(|e| Error::io("write", display_path(storage, &path), e))?;
@@ -300,17 +313,27 @@ impl Store {
             }
             let bytes = builder.finish();
             let path = index_path(&name, manifest.generation);
-            storage.write_atomic(&path, &bytes).map_err(|e| Error::io("write", display_path(storage, &path), e))?;
-            if let Some(old_index) = table_manifest.index.replace(path.to_string_lossy().into_owned()) {
+            storage
+                .write_atomic(&path, &bytes)
+                .map_err(|e| Error::io("write", display_path(storage, &path), e))?;
+            if let Some(old_index) =
+                table_manifest.index.replace(path.to_string_lossy().into_owned())
+            {
                 dead_files.push(PathBuf::from(old_index));
             }
             table_manifest.index_crc32c = crc32c::crc32c(&bytes);
             let index = TableIndex::open(bytes::Bytes::from(bytes), &display_path(storage, &path))?;
-            let segments = table_manifest.segments.iter().map(|s| (s.id, Arc::new(s.clone()))).collect();
+            let segments =
+                table_manifest.segments.iter().map(|s| (s.id, Arc::new(s.clone()))).collect();
             manifest.tables.insert(name.clone(), table_manifest.clone());
             tables.insert(
                 name,
-                Arc::new(TableVersion { spec, manifest: table_manifest, segments, index: Some(index) }),
+                Arc::new(TableVersion {
+                    spec,
+                    manifest: table_manifest,
+                    segments,
+                    index: Some(index),
+                }),
             );
         }
         manifest.store(storage)?;

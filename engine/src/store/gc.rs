@@ -73,9 +73,4 @@ impl Graveyard {
         self.graves.lock().extend(retry);
         result.map(|()| removed)
     }
-
-    /// Files still waiting.
-    pub(crate) fn pending(&self) -> usize {
-        self.graves.lock().iter().map(|g| g.files.len()).sum()
-    }
 }

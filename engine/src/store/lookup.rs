@@ -26,7 +26,11 @@ pub(crate) struct Lookup<'a> {
 }
 
 impl<'a> Lookup<'a> {
-    pub(crate) fn new(store: &'a Store, table: &'a TableState, version: Option<&'a TableVersion>) -> Self {
+    pub(crate) fn new(
+        store: &'a Store,
+        table: &'a TableState,
+        version: Option<&'a TableVersion>,
+    ) -> Self {
         Self {
             store,
             table,
@@ -66,7 +70,9 @@ impl<'a> Lookup<'a> {
             let ranges = self
                 .version
                 .and_then(|v| v.index.as_ref())
-                .and_then(|index| index.symbol_id(symbol).map(|id| index.ranges_for_symbol(id).collect()))
+                .and_then(|index| {
+                    index.symbol_id(symbol).map(|id| index.ranges_for_symbol(id).collect())
+                })
                 .unwrap_or_default();
             self.ranges.insert(symbol.to_owned(), ranges);
         }
@@ -79,13 +85,21 @@ impl ExistingRows for Lookup<'_> {
         let table = self.table;
         if let Some(r) = table.active.get(symbol, ts) {
             let source = self.memtable_source(false, &table.active, r.batch);
-            return Ok(Some(Found { source, row: r.row as usize, in_segment: r.replaces_segment_row }));
+            return Ok(Some(Found {
+                source,
+                row: r.row as usize,
+                in_segment: r.replaces_segment_row,
+            }));
         }
         if let Some(frozen) = table.frozen.as_ref().map(Arc::clone)
             && let Some(r) = frozen.get(symbol, ts)
         {
             let source = self.memtable_source(true, &frozen, r.batch);
-            return Ok(Some(Found { source, row: r.row as usize, in_segment: r.replaces_segment_row }));
+            return Ok(Some(Found {
+                source,
+                row: r.row as usize,
+                in_segment: r.replaces_segment_row,
+            }));
         }
         let candidates: Vec<RowRange> = self
             .symbol_ranges(symbol)
@@ -95,7 +109,9 @@ impl ExistingRows for Lookup<'_> {
             .collect();
         for range in candidates {
             let Some(source) = self.segment_source(range.segment.0)? else { continue };
-            let times = self.sources[source].column(col::DATETIME).as_primitive::<TimestampMicrosecondType>();
+            let times = self.sources[source]
+                .column(col::DATETIME)
+                .as_primitive::<TimestampMicrosecondType>();
             let start = range.row_start as usize;
             let end = start + range.row_count as usize;
             let Some(slice) = times.values().get(start..end) else { continue };

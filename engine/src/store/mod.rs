@@ -26,8 +26,8 @@ use crate::table::{TableName, TableSpec};
 use crate::wal::WalWriter;
 
 pub use append::{AppendOptions, AppendReport};
-pub(crate) use flush::{NewSegment, TableChange, persist_segment};
 pub use flush::FlushReport;
+pub(crate) use flush::{NewSegment, TableChange, persist_segment};
 pub use options::{StoreBuilder, StoreOptions};
 pub use verify::VerifyReport;
 
@@ -238,8 +238,10 @@ impl Store {
         }
         let path = PathBuf::from(&meta.path);
         let storage = self.inner.storage.as_ref();
-        let bytes = storage.read(&path).map_err(|e| Error::io("read", display_path(storage, &path), e))?;
-        let reader = Arc::new(SegmentReader::open(meta.clone(), display_path(storage, &path), bytes)?);
+        let bytes =
+            storage.read(&path).map_err(|e| Error::io("read", display_path(storage, &path), e))?;
+        let reader =
+            Arc::new(SegmentReader::open(meta.clone(), display_path(storage, &path), bytes)?);
         self.inner.readers.lock().insert(meta.id, reader.clone());
         Ok(reader)
     }

@@ -52,7 +52,11 @@ enum Target {
 
 impl StoreBuilder {
     pub(crate) fn for_dir(dir: PathBuf) -> Self {
-        Self { target: Target::Dir(dir), options: StoreOptions::default(), clock: Arc::new(SystemClock::default()) }
+        Self {
+            target: Target::Dir(dir),
+            options: StoreOptions::default(),
+            clock: Arc::new(SystemClock::default()),
+        }
     }
 
     pub(crate) fn for_storage(storage: Arc<dyn Storage>) -> Self {

@@ -7,7 +7,10 @@ use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, RwLock};
 
-use super::{Inner, RecoveryReport, State, Store, StoreOptions, SymbolMeta, TableState, TableVersion, Version, gc, wal_dir};
+use super::{
+    Inner, RecoveryReport, State, Store, StoreOptions, SymbolMeta, TableState, TableVersion,
+    Version, gc, wal_dir,
+};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::index::TableIndex;
@@ -16,7 +19,10 @@ use crate::segment::ColumnCache;
 use crate::storage::{Storage, display_path};
 use crate::wal::{self, Lsn, WalWriter};
 
-fn load_version(storage: &dyn Storage, manifest: Manifest) -> Result<(Version, BTreeMap<String, TableState>)> {
+fn load_version(
+    storage: &dyn Storage,
+    manifest: Manifest,
+) -> Result<(Version, BTreeMap<String, TableState>)> {
     let mut tables = BTreeMap::new();
     let mut states = BTreeMap::new();
     for (name, tm) in &manifest.tables {
@@ -24,7 +30,9 @@ fn load_version(storage: &dyn Storage, manifest: Manifest) -> Result<(Version, B
         let index = match &tm.index {
             Some(p) => {
                 let path = PathBuf::from(p);
-                let bytes = storage.read(&path).map_err(|e| Error::io("read", display_path(storage, &path), e))?;
+                let bytes = storage
+                    .read(&path)
+                    .map_err(|e| Error::io("read", display_path(storage, &path), e))?;
                 Some(TableIndex::open(bytes, &display_path(storage, &path))?)
             }
             None => None,
@@ -34,12 +42,18 @@ fn load_version(storage: &dyn Storage, manifest: Manifest) -> Result<(Version, B
             for s in index.symbols() {
                 state.symbols.insert(
                     s.name.to_owned(),
-                    SymbolMeta { sector: s.sector.map(str::to_owned), exchange: s.exchange.map(str::to_owned) },
+                    SymbolMeta {
+                        sector: s.sector.map(str::to_owned),
+                        exchange: s.exchange.map(str::to_owned),
+                    },
                 );
             }
         }
         let segments = tm.segments.iter().map(|s| (s.id, Arc::new(s.clone()))).collect();
-        tables.insert(name.clone(), Arc::new(TableVersion { spec, manifest: tm.clone(), segments, index }));
+        tables.insert(
+            name.clone(),
+            Arc::new(TableVersion { spec, manifest: tm.clone(), segments, index }),
+        );
         states.insert(name.clone(), state);
     }
     Ok((Version { manifest, tables }, states))
@@ -62,12 +76,18 @@ fn remove_orphans(storage: &dyn Storage, manifest: &Manifest) -> Result<usize> {
         live.extend(t.corrections.iter().map(|c| PathBuf::from(&c.path)));
     }
     let mut dirs: Vec<PathBuf> = vec![PathBuf::from("_meta"), PathBuf::from("_meta/index")];
-    for table in storage.list_dirs(Path::new("")).map_err(|e| Error::io("list", display_path(storage, Path::new("")), e))? {
+    for table in storage
+        .list_dirs(Path::new(""))
+        .map_err(|e| Error::io("list", display_path(storage, Path::new("")), e))?
+    {
         if table.starts_with('_') || crate::table::TableName::new(&table).is_err() {
             continue;
         }
         let dir = PathBuf::from(&table);
-        for part in storage.list_dirs(&dir).map_err(|e| Error::io("list", display_path(storage, &dir), e))? {
+        for part in storage
+            .list_dirs(&dir)
+            .map_err(|e| Error::io("list", display_path(storage, &dir), e))?
+        {
             if part.starts_with("month=") || part.starts_with("day=") {
                 dirs.push(dir.join(part));
             }
@@ -78,11 +98,14 @@ fn remove_orphans(storage: &dyn Storage, manifest: &Manifest) -> Result<usize> {
     }
     let mut removed = 0;
     for dir in dirs {
-        let names = storage.list(&dir).map_err(|e| Error::io("list", display_path(storage, &dir), e))?;
+        let names =
+            storage.list(&dir).map_err(|e| Error::io("list", display_path(storage, &dir), e))?;
         for name in names.into_iter().filter(|n| is_ours(n)) {
             let path = dir.join(&name);
             if !live.contains(&path) {
-                storage.remove(&path).map_err(|e| Error::io("remove", display_path(storage, &path), e))?;
+                storage
+                    .remove(&path)
+                    .map_err(|e| Error::io("remove", display_path(storage, &path), e))?;
                 removed += 1;
             }
         }
@@ -99,9 +122,9 @@ impl Store {
     ) -> Result<Store> {
         let read_only = options.read_only;
         if !read_only {
-            storage
-                .create_dir_all(Path::new("_meta"))
-                .map_err(|e| Error::io("create", display_path(storage.as_ref(), Path::new("_meta")), e))?;
+            storage.create_dir_all(Path::new("_meta")).map_err(|e| {
+                Error::io("create", display_path(storage.as_ref(), Path::new("_meta")), e)
+            })?;
         }
         let manifest = Manifest::load(storage.as_ref())?.unwrap_or_default();
         let mut recovery = RecoveryReport::default();
@@ -134,10 +157,7 @@ impl Store {
         let outcome = wal::replay(storage.as_ref(), &wal_dir(), checkpoint, |lsn, payload| {
             store.replay_record(lsn, payload)
         })
-        .map_err(|e| match e {
-            wal::ReplayError::Wal(w) => Error::from(w),
-            wal::ReplayError::Apply { source, .. } => source,
-        })?;
+        .map_err(wal::ReplayError::into_inner)?;
         recovery.frames_replayed = outcome.frames_applied;
         recovery.torn_tail = outcome.torn_tail.map(|t| (t.path, t.offset, t.dropped_bytes));
         let next = Lsn(outcome.next_lsn.0.max(checkpoint.0));

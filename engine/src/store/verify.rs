@@ -67,7 +67,9 @@ impl Store {
                 {
                     Ok(b) => b,
                     Err(e) => {
-                        report.problems.push(format!("segment {}: cannot decode: {e}", path.display()));
+                        report
+                            .problems
+                            .push(format!("segment {}: cannot decode: {e}", path.display()));
                         continue;
                     }
                 };
@@ -78,7 +80,10 @@ impl Store {
                     ));
                 }
                 let ts = batch.column(col::DATETIME).as_primitive::<TimestampMicrosecondType>();
-                let (lo, hi) = ts.values().iter().fold((i64::MAX, i64::MIN), |(a, b), &t| (a.min(t), b.max(t)));
+                let (lo, hi) = ts
+                    .values()
+                    .iter()
+                    .fold((i64::MAX, i64::MIN), |(a, b), &t| (a.min(t), b.max(t)));
                 if batch.num_rows() > 0 && (lo != seg.min_ts || hi != seg.max_ts) {
                     report.problems.push(format!(
                         "segment {}: datetime range {lo}..{hi} differs from the manifest's {}..{}",
@@ -174,10 +179,15 @@ impl Store {
     pub fn corrections(&self, table: &str) -> Result<Vec<crate::corrections::Correction>> {
         let snapshot = {
             let state = self.inner.state.read();
-            if !state.tables.contains_key(table) && crate::table::TableSpec::from_conventional_name(table).is_none() {
+            if !state.tables.contains_key(table)
+                && crate::table::TableSpec::from_conventional_name(table).is_none()
+            {
                 return Err(crate::error::Error::UnknownTable { table: table.to_owned() });
             }
-            crate::query::Snapshot { _version: state.version.clone(), table: state.version.tables.get(table).cloned() }
+            crate::query::Snapshot {
+                _version: state.version.clone(),
+                table: state.version.tables.get(table).cloned(),
+            }
         };
         crate::query::table_corrections(self, table, &snapshot)
     }

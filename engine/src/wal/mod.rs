@@ -27,8 +27,9 @@ use std::path::PathBuf;
 
 pub use format::{Defect, FORMAT_VERSION, FileHeader, MAX_PAYLOAD_LEN};
 pub use reader::{DefectAt, FrameInfo, WalFileInfo, inspect};
-pub use recovery::{RepairCut, RepairReport, ReplayError, ReplayOutcome, TornTail, repair, replay};
-pub use writer::WalWriter;
+pub use recovery::{RepairCut, RepairReport, ReplayOutcome, TornTail, repair};
+pub(crate) use recovery::{ReplayError, replay};
+pub(crate) use writer::WalWriter;
 
 /// A log sequence number: the position of a frame in the log. The first frame ever written
 /// has LSN 1; each frame's LSN is its predecessor's plus one, across files, and is never reused.

@@ -44,7 +44,7 @@ pub struct TornTail {
 /// Why [`replay`] failed: the log, or the caller's `apply`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ReplayError<E> {
+pub(crate) enum ReplayError<E> {
     /// Reading or validating the log failed.
     #[error(transparent)]
     Wal(#[from] WalError),
@@ -61,7 +61,7 @@ pub enum ReplayError<E> {
 
 impl<E: From<WalError>> ReplayError<E> {
     /// Folds both cases into the caller's error type.
-    pub fn into_inner(self) -> E {
+    pub(crate) fn into_inner(self) -> E {
         match self {
             ReplayError::Wal(e) => e.into(),
             ReplayError::Apply { source, .. } => source,
@@ -183,7 +183,7 @@ fn cut_file(storage: &dyn Storage, file: &LogFile, valid_end: u64) -> Result<boo
 /// [`WalError::Corrupt`] or [`WalError::ChecksumMismatch`] naming the file and offset, and
 /// nothing is modified. In both error cases, frames before the failure may already have been
 /// applied: the caller discards what it built. A missing directory or no file is an empty log.
-pub fn replay<E>(
+pub(crate) fn replay<E>(
     storage: &dyn Storage,
     dir: &Path,
     from: Lsn,

@@ -9,9 +9,11 @@ use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Condvar, Mutex};
 
+#[cfg(test)]
+use super::Durability;
 use super::format::{self, HEADER_LEN, MAX_PAYLOAD_LEN};
 use super::reader::{self, io_error};
-use super::{Durability, Lsn, WalError};
+use super::{Lsn, WalError};
 use crate::storage::{AppendFile, Storage, SyncHandle, display_path};
 
 /// Appends frames to the log in a directory. Thread-safe: share it by reference or `Arc`.
@@ -22,7 +24,7 @@ use crate::storage::{AppendFile, Storage, SyncHandle, display_path};
 /// poisoned and every later call fails with [`WalError::Poisoned`]: a failed fsync leaves the
 /// file in an unknown state, so the only way on is to reopen and replay.
 #[derive(Debug)]
-pub struct WalWriter {
+pub(crate) struct WalWriter {
     storage: Arc<dyn Storage>,
     dir: PathBuf,
     roll_bytes: u64,
@@ -69,7 +71,7 @@ impl WalWriter {
     /// the OS cache only, and frames of the new file must never become durable before it.
     ///
     /// [`ReplayOutcome::next_lsn`]: super::ReplayOutcome::next_lsn
-    pub fn open(
+    pub(crate) fn open(
         storage: Arc<dyn Storage>,
         dir: PathBuf,
         next_lsn: Lsn,
@@ -129,20 +131,15 @@ impl WalWriter {
         })
     }
 
-    /// The directory of the log.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The LSN the next appended frame will get.
-    pub fn next_lsn(&self) -> Lsn {
+    pub(crate) fn next_lsn(&self) -> Lsn {
         self.active.lock().next_lsn
     }
 
     /// Appends one frame and returns its LSN. The whole frame reaches the OS in one write
     /// before this returns ([`Durability::Buffered`]); call [`WalWriter::sync`] to make it
     /// durable.
-    pub fn append(&self, payload: &[u8]) -> Result<Lsn, WalError> {
+    pub(crate) fn append(&self, payload: &[u8]) -> Result<Lsn, WalError> {
         if payload.len() > MAX_PAYLOAD_LEN {
             return Err(WalError::PayloadTooLarge { len: payload.len(), max: MAX_PAYLOAD_LEN });
         }
@@ -166,7 +163,12 @@ impl WalWriter {
     }
 
     /// Appends one frame and returns once it is as durable as `durability` asks.
-    pub fn append_with(&self, payload: &[u8], durability: Durability) -> Result<Lsn, WalError> {
+    #[cfg(test)]
+    pub(crate) fn append_with(
+        &self,
+        payload: &[u8],
+        durability: Durability,
+    ) -> Result<Lsn, WalError> {
         let lsn = self.append(payload)?;
         if durability == Durability::Durable {
             self.sync(lsn)?;
@@ -177,7 +179,7 @@ impl WalWriter {
     /// Returns once every frame with LSN <= `upto` is durable. Group commit: one caller (the
     /// leader) fsyncs everything written so far while concurrent callers wait for it, so
     /// many commits share one fsync; appends continue meanwhile.
-    pub fn sync(&self, upto: Lsn) -> Result<(), WalError> {
+    pub(crate) fn sync(&self, upto: Lsn) -> Result<(), WalError> {
         let mut commit = self.commit.lock();
         loop {
             self.check_poison()?;
@@ -214,7 +216,7 @@ impl WalWriter {
     }
 
     /// Makes everything written durable and starts a new file (no-op on an empty file).
-    pub fn roll(&self) -> Result<(), WalError> {
+    pub(crate) fn roll(&self) -> Result<(), WalError> {
         let mut active = self.active.lock();
         self.check_poison()?;
         if active.next_lsn == active.first_lsn {
@@ -225,7 +227,7 @@ impl WalWriter {
 
     /// Deletes every file all of whose frames have LSN < `checkpoint` (never the active file),
     /// oldest first, and returns how many were deleted.
-    pub fn remove_obsolete(&self, checkpoint: Lsn) -> Result<usize, WalError> {
+    pub(crate) fn remove_obsolete(&self, checkpoint: Lsn) -> Result<usize, WalError> {
         let doomed: Vec<PathBuf> = {
             let active = self.active.lock();
             let mut doomed = Vec::new();

@@ -10,7 +10,9 @@ use arrow::datatypes::{Float64Type, Int32Type, TimestampMicrosecondType};
 use arrow::util::display::FormatOptions;
 
 use crate::error::{Error, Result, RowError, RowProblem};
-use crate::schema::{FIELD_COUNT, REQUIRED_INPUT_COLUMNS, bar_schema, col, column_index, field_defs};
+use crate::schema::{
+    FIELD_COUNT, REQUIRED_INPUT_COLUMNS, bar_schema, col, column_index, field_defs,
+};
 
 /// 1900-01-01T00:00:00Z and 2200-01-01T00:00:00Z in µs: the supported datetime range.
 pub(crate) const MIN_TS: i64 = -2_208_988_800_000_000;
@@ -41,9 +43,8 @@ pub(crate) struct Normalized {
 pub fn is_valid_symbol(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 32
-        && s.bytes().all(|b| {
-            b.is_ascii_uppercase() || b.is_ascii_digit() || b".-_=/^:".contains(&b)
-        })
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b".-_=/^:".contains(&b))
 }
 
 /// Casts the caller's columns to the bar schema.
@@ -117,7 +118,8 @@ pub(crate) fn validate(batch: &RecordBatch) -> Vec<RowError> {
     let mut last_ts: Vec<i64> = vec![i64::MIN; canon.len()];
     let mut ordered = true;
     for row in 0..batch.num_rows() {
-        let mut push = |column: &'static str, problem| errors.push(RowError { row, column, problem });
+        let mut push =
+            |column: &'static str, problem| errors.push(RowError { row, column, problem });
         let sym_ok = if symbols.is_null(row) {
             push("symbol", RowProblem::Missing);
             false
@@ -161,7 +163,11 @@ pub(crate) fn validate(batch: &RecordBatch) -> Vec<RowError> {
             }
             let key = canon[symbols.keys().value(row) as usize];
             if !seen.insert((key, ts.value(row))) {
-                errors.push(RowError { row, column: "datetime", problem: RowProblem::DuplicateKey });
+                errors.push(RowError {
+                    row,
+                    column: "datetime",
+                    problem: RowProblem::DuplicateKey,
+                });
             }
         }
         errors.sort_by_key(|e| e.row);

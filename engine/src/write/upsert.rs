@@ -139,7 +139,8 @@ pub(crate) fn apply(
         unchanged = new.num_rows() - revised;
         if revised > 0 {
             let old_rev = old.column(col::REVISION).as_primitive::<Int32Type>();
-            let old_created = old.column(col::CREATED_AT).as_primitive::<TimestampMicrosecondType>();
+            let old_created =
+                old.column(col::CREATED_AT).as_primitive::<TimestampMicrosecondType>();
             let new_syms = new.column(col::SYMBOL).as_dictionary::<Int32Type>();
             let new_sym_values = new_syms.values().as_string::<i32>();
             let new_ts = new.column(col::DATETIME).as_primitive::<TimestampMicrosecondType>();
@@ -149,7 +150,9 @@ pub(crate) fn apply(
                     if d.value(row) {
                         corrections.push(Correction {
                             table: ctx.table.to_owned(),
-                            symbol: new_sym_values.value(new_syms.keys().value(row) as usize).to_owned(),
+                            symbol: new_sym_values
+                                .value(new_syms.keys().value(row) as usize)
+                                .to_owned(),
                             datetime: new_ts.value(row),
                             field: field_defs()[*c].name.to_owned(),
                             old_value: text(old.column(*c).as_ref(), row),
@@ -163,9 +166,16 @@ pub(crate) fn apply(
                 }
             }
             // The rewritten row: provided columns from the input, the rest carried over.
-            let merged: Vec<ArrayRef> = (0..FIELD_COUNT)
-                .map(|c| if input.provided[c] { new.column(c).clone() } else { old.column(c).clone() })
-                .collect();
+            let merged: Vec<ArrayRef> =
+                (0..FIELD_COUNT)
+                    .map(|c| {
+                        if input.provided[c] {
+                            new.column(c).clone()
+                        } else {
+                            old.column(c).clone()
+                        }
+                    })
+                    .collect();
             let merged = RecordBatch::try_new(n.schema(), merged)?;
             let merged = filter_record_batch(&merged, &changed)?;
             let kept_old = filter_record_batch(&old, &changed)?;
@@ -184,7 +194,11 @@ pub(crate) fn apply(
                     .as_primitive::<TimestampMicrosecondType>()
                     .iter()
                     .collect(),
-                prior_revision: kept_old.column(col::REVISION).as_primitive::<Int32Type>().iter().collect(),
+                prior_revision: kept_old
+                    .column(col::REVISION)
+                    .as_primitive::<Int32Type>()
+                    .iter()
+                    .collect(),
             };
             let _ = old_created;
             in_segment.extend(kept_found);

@@ -26,9 +26,9 @@ fn append_scan_from_memtable_and_segments_agree() {
     assert_eq!(flush.segments_written, 3, "Jan, Feb, Mar partitions");
     let after = rows_of(&store.scan("stocks_daily").collect().expect("scan"));
     let mut sorted_before = before.clone();
-    sorted_before.sort_by(|a, b| (a.0.clone(), a.1).cmp(&(b.0.clone(), b.1)));
+    sorted_before.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
     let mut sorted_after = after.clone();
-    sorted_after.sort_by(|a, b| (a.0.clone(), a.1).cmp(&(b.0.clone(), b.1)));
+    sorted_after.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
     assert_eq!(sorted_before, sorted_after);
 
     let one = rows_of(&store.scan("stocks_daily").symbol("MSFT").collect().expect("scan msft"));
@@ -76,7 +76,11 @@ fn projection_and_full_schema() {
     let batch = store.scan("stocks_daily").symbol("AAPL").to_batch().expect("all columns");
     assert_eq!(batch.num_columns(), 97);
     assert_eq!(batch.schema(), candlestore::bar_schema());
-    let revision = batch.column(col::REVISION).as_any().downcast_ref::<arrow::array::Int32Array>().expect("i32");
+    let revision = batch
+        .column(col::REVISION)
+        .as_any()
+        .downcast_ref::<arrow::array::Int32Array>()
+        .expect("i32");
     assert!(revision.values().iter().all(|&r| r == 1));
     let projected = store
         .scan("stocks_daily")
@@ -96,7 +100,12 @@ fn projection_and_full_schema() {
 fn fs_store_roundtrip_and_lock() {
     let dir = tempfile::tempdir().expect("tmp");
     let store = Store::open(dir.path()).expect("open");
-    let _ = store.append("crypto_1min", &bars(&[("BTCUSDT", JAN1_2024, 42000.0), ("BTCUSDT", JAN1_2024 + 60_000_000, 42001.0)])).expect("append");
+    let _ = store
+        .append(
+            "crypto_1min",
+            &bars(&[("BTCUSDT", JAN1_2024, 42000.0), ("BTCUSDT", JAN1_2024 + 60_000_000, 42001.0)]),
+        )
+        .expect("append");
     store.flush().expect("flush");
     assert!(dir.path().join("crypto_1min/day=2024-01-01").is_dir());
     let err = Store::open(dir.path()).expect_err("second writer is refused");

@@ -18,7 +18,11 @@ fn batch_rows(k: i64) -> Vec<(String, i64, f64)> {
     let mut rows = Vec::new();
     for s in ["AAA", "BBB", "CCC"] {
         for d in 0..4 {
-            rows.push((s.to_owned(), JAN1_2024 + (base * 4 + d) * DAY, (k * 100 + d) as f64 + 0.25));
+            rows.push((
+                s.to_owned(),
+                JAN1_2024 + (base * 4 + d) * DAY,
+                (k * 100 + d) as f64 + 0.25,
+            ));
         }
     }
     rows
@@ -55,7 +59,8 @@ fn workload(store: &Store, model: &mut Model) -> Option<Vec<(String, i64, f64)>>
 }
 
 fn check(store: &Store, model: &Model, in_flight: Option<&Vec<(String, i64, f64)>>, label: &str) {
-    let got: Vec<(String, i64, f64)> = rows_of(&store.scan("stocks_daily").collect().expect("scan"));
+    let got: Vec<(String, i64, f64)> =
+        rows_of(&store.scan("stocks_daily").collect().expect("scan"));
     let mut seen: Model = BTreeMap::new();
     for (s, t, c) in &got {
         assert!(seen.insert((s.clone(), *t), *c).is_none(), "{label}: key {s} {t} returned twice");
@@ -63,7 +68,11 @@ fn check(store: &Store, model: &Model, in_flight: Option<&Vec<(String, i64, f64)
     let mut expected = model.clone();
     if let Some(rows) = in_flight {
         let present = rows.iter().filter(|(s, t, c)| seen.get(&(s.clone(), *t)) == Some(c)).count();
-        assert!(present == 0 || present == rows.len(), "{label}: in-flight batch half present ({present}/{})", rows.len());
+        assert!(
+            present == 0 || present == rows.len(),
+            "{label}: in-flight batch half present ({present}/{})",
+            rows.len()
+        );
         if present == rows.len() {
             for (s, t, c) in rows {
                 expected.insert((s.clone(), *t), *c);
@@ -99,7 +108,9 @@ fn crash_at_every_sync_point_loses_nothing_acknowledged() {
             let store = open(&storage).unwrap_or_else(|e| panic!("{label}: reopen failed: {e}"));
             check(&store, &model, in_flight.as_ref(), &label);
             // The recovered store keeps working.
-            let _ = store.append("stocks_daily", &bars(&[("ZZZ", JAN1_2024, 1.0)])).expect("append after recovery");
+            let _ = store
+                .append("stocks_daily", &bars(&[("ZZZ", JAN1_2024, 1.0)]))
+                .expect("append after recovery");
             store.flush().expect("flush after recovery");
         }
         // A full run without failure has fewer sync points than k: every point was covered.

@@ -50,7 +50,7 @@ proptest! {
                         batch.insert((SYMBOLS[s as usize].to_owned(), JAN1_2024 + i64::from(d) * DAY), f64::from(v) + 0.5);
                     }
                     let rows: Vec<(String, i64, f64)> = batch.iter().map(|((s, t), c)| (s.clone(), *t, *c)).collect();
-                    store.append("stocks_daily", &bars(&rows)).expect("append");
+                    let _ = store.append("stocks_daily", &bars(&rows)).expect("append");
                     oracle.extend(batch);
                 }
                 Op::Flush => { store.flush().expect("flush"); }
@@ -61,7 +61,7 @@ proptest! {
             let got = rows_of(&store.scan("stocks_daily").collect().expect("scan"));
             let want: Vec<(String, i64, f64)> = oracle.iter().map(|((s, t), c)| (s.clone(), *t, *c)).collect();
             let mut sorted = got.clone();
-            sorted.sort_by(|a, b| (a.0.clone(), a.1).cmp(&(b.0.clone(), b.1)));
+            sorted.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
             prop_assert_eq!(&sorted, &want);
             for s in SYMBOLS {
                 let one = rows_of(&store.scan("stocks_daily").symbol(s).collect().expect("scan one"));

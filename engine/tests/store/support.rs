@@ -2,21 +2,24 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow::array::{
+    Array, AsArray, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
 use arrow::datatypes::{DataType, Field, Float64Type, Schema, TimeUnit};
 use candlestore::{MemStorage, Store};
 
-pub const DAY: i64 = 86_400_000_000;
+pub(crate) const DAY: i64 = 86_400_000_000;
 /// 2024-01-01T00:00:00Z in µs.
-pub const JAN1_2024: i64 = 1_704_067_200_000_000;
+pub(crate) const JAN1_2024: i64 = 1_704_067_200_000_000;
 
-/// One bar: (symbol, datetime µs, close); open/high/low/volume derived from close.
-pub type Bar = (&'static str, i64, f64);
-
-pub fn ohlcv_schema() -> Arc<Schema> {
+pub(crate) fn ohlcv_schema() -> Arc<Schema> {
     Arc::new(Schema::new(vec![
         Field::new("symbol", DataType::Utf8, true),
-        Field::new("datetime", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), true),
+        Field::new(
+            "datetime",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        ),
         Field::new("open", DataType::Float64, true),
         Field::new("high", DataType::Float64, true),
         Field::new("low", DataType::Float64, true),
@@ -25,11 +28,14 @@ pub fn ohlcv_schema() -> Arc<Schema> {
     ]))
 }
 
-pub fn bars(rows: &[(impl AsRef<str>, i64, f64)]) -> RecordBatch {
+pub(crate) fn bars(rows: &[(impl AsRef<str>, i64, f64)]) -> RecordBatch {
     let symbols: StringArray = rows.iter().map(|r| Some(r.0.as_ref())).collect();
-    let ts = TimestampMicrosecondArray::from(rows.iter().map(|r| r.1).collect::<Vec<_>>()).with_timezone("UTC");
+    let ts = TimestampMicrosecondArray::from(rows.iter().map(|r| r.1).collect::<Vec<_>>())
+        .with_timezone("UTC");
     let close: Vec<f64> = rows.iter().map(|r| r.2).collect();
-    let col = |f: &dyn Fn(f64) -> f64| Arc::new(Float64Array::from(close.iter().map(|&c| f(c)).collect::<Vec<_>>()));
+    let col = |f: &dyn Fn(f64) -> f64| {
+        Arc::new(Float64Array::from(close.iter().map(|&c| f(c)).collect::<Vec<_>>()))
+    };
     RecordBatch::try_new(
         ohlcv_schema(),
         vec![
@@ -45,19 +51,26 @@ pub fn bars(rows: &[(impl AsRef<str>, i64, f64)]) -> RecordBatch {
     .expect("bars batch")
 }
 
-pub fn mem_store(storage: &MemStorage) -> Store {
+pub(crate) fn mem_store(storage: &MemStorage) -> Store {
     Store::builder_with_storage(Arc::new(storage.clone())).open().expect("open mem store")
 }
 
 /// (symbol, datetime, close) of every row a scan returns, in order.
-pub fn rows_of(batches: &[RecordBatch]) -> Vec<(String, i64, f64)> {
+pub(crate) fn rows_of(batches: &[RecordBatch]) -> Vec<(String, i64, f64)> {
     let mut out = Vec::new();
     for b in batches {
         let schema = b.schema();
-        let sym = arrow::compute::cast(b.column(schema.index_of("symbol").expect("symbol")), &DataType::Utf8).expect("cast");
+        let sym = arrow::compute::cast(
+            b.column(schema.index_of("symbol").expect("symbol")),
+            &DataType::Utf8,
+        )
+        .expect("cast");
         let sym = sym.as_string::<i32>();
-        let ts = b.column(schema.index_of("datetime").expect("datetime")).as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
-        let close = b.column(schema.index_of("close").expect("close")).as_primitive::<Float64Type>();
+        let ts = b
+            .column(schema.index_of("datetime").expect("datetime"))
+            .as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+        let close =
+            b.column(schema.index_of("close").expect("close")).as_primitive::<Float64Type>();
         for i in 0..b.num_rows() {
             assert!(sym.is_valid(i));
             out.push((sym.value(i).to_owned(), ts.value(i), close.value(i)));

@@ -45,16 +45,24 @@ fn reimport_is_a_noop_and_changes_make_revisions() {
         assert_eq!(again.lsn, None, "nothing written");
 
         clock.set(5_000);
-        let fixed = store.append("stocks_daily", &bars(&[("AAPL", JAN1_2024 + DAY, 11.5)])).expect("fix");
+        let fixed =
+            store.append("stocks_daily", &bars(&[("AAPL", JAN1_2024 + DAY, 11.5)])).expect("fix");
         assert_eq!((fixed.inserted, fixed.revised), (0, 1));
         if flush_between {
             store.flush().expect("flush");
         }
-        assert_eq!(revisions(&store, "AAPL"), vec![(JAN1_2024, 1, 10.0), (JAN1_2024 + DAY, 2, 11.5)]);
+        assert_eq!(
+            revisions(&store, "AAPL"),
+            vec![(JAN1_2024, 1, 10.0), (JAN1_2024 + DAY, 2, 11.5)]
+        );
 
         let corrections = store.corrections("stocks_daily").expect("corrections");
         let fields: Vec<&str> = corrections.iter().map(|c| c.field.as_str()).collect();
-        assert_eq!(fields, vec!["open", "high", "low", "close", "volume"], "flush_between={flush_between}");
+        assert_eq!(
+            fields,
+            vec!["open", "high", "low", "close", "volume"],
+            "flush_between={flush_between}"
+        );
         let close = corrections.iter().find(|c| c.field == "close").expect("close correction");
         assert_eq!(close.old_value.as_deref(), Some("11.0"));
         assert_eq!(close.new_value.as_deref(), Some("11.5"));
@@ -93,11 +101,17 @@ fn reimport_is_a_noop_and_changes_make_revisions() {
 fn invalid_rows_are_named_and_nothing_is_written() {
     let storage = MemStorage::new();
     let store = mem_store(&storage);
-    let mut batch = bars(&[("AAPL", JAN1_2024, 10.0), ("AAPL", JAN1_2024 + DAY, 11.0), ("MSFT", JAN1_2024, 5.0)]);
+    let mut batch = bars(&[
+        ("AAPL", JAN1_2024, 10.0),
+        ("AAPL", JAN1_2024 + DAY, 11.0),
+        ("MSFT", JAN1_2024, 5.0),
+    ]);
     // Make row 1's close NaN and row 2's high null.
-    let mut close: Vec<Option<f64>> = batch.column(5).as_primitive::<arrow::datatypes::Float64Type>().iter().collect();
+    let mut close: Vec<Option<f64>> =
+        batch.column(5).as_primitive::<arrow::datatypes::Float64Type>().iter().collect();
     close[1] = Some(f64::NAN);
-    let mut high: Vec<Option<f64>> = batch.column(3).as_primitive::<arrow::datatypes::Float64Type>().iter().collect();
+    let mut high: Vec<Option<f64>> =
+        batch.column(3).as_primitive::<arrow::datatypes::Float64Type>().iter().collect();
     high[2] = None;
     let mut columns = batch.columns().to_vec();
     columns[5] = Arc::new(Float64Array::from(close));
@@ -108,26 +122,43 @@ fn invalid_rows_are_named_and_nothing_is_written() {
     match &err {
         Error::InvalidRows { rows } => {
             assert_eq!(rows.len(), 2);
-            assert_eq!((rows[0].row, rows[0].column, rows[0].problem.clone()), (1, "close", RowProblem::NotFinite));
-            assert_eq!((rows[1].row, rows[1].column, rows[1].problem.clone()), (2, "high", RowProblem::Missing));
+            assert_eq!(
+                (rows[0].row, rows[0].column, rows[0].problem.clone()),
+                (1, "close", RowProblem::NotFinite)
+            );
+            assert_eq!(
+                (rows[1].row, rows[1].column, rows[1].problem.clone()),
+                (2, "high", RowProblem::Missing)
+            );
         }
         other => panic!("unexpected {other}"),
     }
     assert!(err.to_string().contains("row 1: close is not a finite number"), "{err}");
-    assert!(store.scan("stocks_daily").build().is_err() || store.scan("stocks_daily").collect().expect("scan").is_empty());
+    assert!(
+        store.scan("stocks_daily").build().is_err()
+            || store.scan("stocks_daily").collect().expect("scan").is_empty()
+    );
 
     let report = store
-        .append_with("stocks_daily", &batch, &AppendOptions::default().with_invalid_rows(InvalidRows::Skip))
+        .append_with(
+            "stocks_daily",
+            &batch,
+            &AppendOptions::default().with_invalid_rows(InvalidRows::Skip),
+        )
         .expect("skip");
     assert_eq!(report.inserted, 1);
     assert_eq!(report.rejected.len(), 2);
-    assert_eq!(rows_of(&store.scan("stocks_daily").collect().expect("scan")), vec![("AAPL".into(), JAN1_2024, 10.0)]);
+    assert_eq!(
+        rows_of(&store.scan("stocks_daily").collect().expect("scan")),
+        vec![("AAPL".into(), JAN1_2024, 10.0)]
+    );
 }
 
 #[test]
 fn bad_symbols_duplicates_and_columns_are_rejected() {
     let store = mem_store(&MemStorage::new());
-    let err = store.append("stocks_daily", &bars(&[("aapl", JAN1_2024, 1.0)])).expect_err("lower case");
+    let err =
+        store.append("stocks_daily", &bars(&[("aapl", JAN1_2024, 1.0)])).expect_err("lower case");
     assert!(err.to_string().contains("symbol"), "{err}");
     let err = store
         .append("stocks_daily", &bars(&[("AAPL", JAN1_2024, 1.0), ("AAPL", JAN1_2024, 2.0)]))
@@ -135,7 +166,8 @@ fn bad_symbols_duplicates_and_columns_are_rejected() {
     assert!(err.to_string().contains("row 1"), "{err}");
     let err = store.append("../etc", &bars(&[("AAPL", JAN1_2024, 1.0)])).expect_err("bad table");
     assert!(err.to_string().contains("invalid table name"), "{err}");
-    let err = store.append("bonds_daily", &bars(&[("AAPL", JAN1_2024, 1.0)])).expect_err("unknown table");
+    let err =
+        store.append("bonds_daily", &bars(&[("AAPL", JAN1_2024, 1.0)])).expect_err("unknown table");
     assert!(err.to_string().contains("unknown table"), "{err}");
     let b = bars(&[("AAPL", JAN1_2024, 1.0)]);
     let no_volume = b.project(&[0, 1, 2, 3, 4, 5]).expect("project");
@@ -147,13 +179,21 @@ fn bad_symbols_duplicates_and_columns_are_rejected() {
 fn late_and_out_of_order_data_is_accepted() {
     let storage = MemStorage::new();
     let store = mem_store(&storage);
-    let _ = store.append("stocks_daily", &bars(&[("AAPL", JAN1_2024 + 40 * DAY, 5.0)])).expect("new");
+    let _ =
+        store.append("stocks_daily", &bars(&[("AAPL", JAN1_2024 + 40 * DAY, 5.0)])).expect("new");
     store.flush().expect("flush");
     let _ = store
-        .append("stocks_daily", &bars(&[("AAPL", JAN1_2024 + 2 * DAY, 3.0), ("AAPL", JAN1_2024, 1.0)]))
+        .append(
+            "stocks_daily",
+            &bars(&[("AAPL", JAN1_2024 + 2 * DAY, 3.0), ("AAPL", JAN1_2024, 1.0)]),
+        )
         .expect("backfill");
     store.flush().expect("flush");
-    let got: Vec<i64> = rows_of(&store.scan("stocks_daily").symbol("AAPL").collect().expect("scan")).iter().map(|r| r.1).collect();
+    let got: Vec<i64> =
+        rows_of(&store.scan("stocks_daily").symbol("AAPL").collect().expect("scan"))
+            .iter()
+            .map(|r| r.1)
+            .collect();
     assert_eq!(got, vec![JAN1_2024, JAN1_2024 + 2 * DAY, JAN1_2024 + 40 * DAY]);
 }
 
@@ -163,7 +203,13 @@ fn compaction_merges_small_segments_and_scans_are_unchanged() {
     let store = mem_store(&storage);
     for d in 0..10 {
         let _ = store
-            .append("stocks_daily", &bars(&[("AAPL", JAN1_2024 + d * DAY, d as f64 + 1.0), ("MSFT", JAN1_2024 + d * DAY, d as f64 + 2.0)]))
+            .append(
+                "stocks_daily",
+                &bars(&[
+                    ("AAPL", JAN1_2024 + d * DAY, d as f64 + 1.0),
+                    ("MSFT", JAN1_2024 + d * DAY, d as f64 + 2.0),
+                ]),
+            )
             .expect("append");
         store.flush().expect("flush");
     }
@@ -176,34 +222,46 @@ fn compaction_merges_small_segments_and_scans_are_unchanged() {
     let after = rows_of(&store.scan("stocks_daily").collect().expect("scan"));
     assert_eq!(before.len(), after.len());
     let mut b = before.clone();
-    b.sort_by(|x, y| (x.0.clone(), x.1).cmp(&(y.0.clone(), y.1)));
+    b.sort_by(|x, y| x.0.cmp(&y.0).then(x.1.cmp(&y.1)));
     assert_eq!(after, b, "compacted partition is (symbol, datetime) sorted");
     assert!(store.verify().expect("verify").is_ok());
     drop(store);
     let store = mem_store(&storage);
     assert_eq!(rows_of(&store.scan("stocks_daily").collect().expect("scan")), after);
-    assert_eq!(store.recovery_report().orphans_removed, 0, "old segments were deleted, not orphaned");
+    assert_eq!(
+        store.recovery_report().orphans_removed,
+        0,
+        "old segments were deleted, not orphaned"
+    );
 }
 
 #[test]
 fn sector_and_exchange_selection() {
     let store = mem_store(&MemStorage::new());
-    let mut batch = bars(&[("AAPL", JAN1_2024, 1.0), ("XOM", JAN1_2024, 2.0), ("MSFT", JAN1_2024, 3.0)]);
-    let sector = arrow::array::StringArray::from(vec![Some("Technology"), Some("Energy"), Some("Technology")]);
-    let exchange = arrow::array::StringArray::from(vec![Some("NASDAQ"), Some("NYSE"), Some("NASDAQ")]);
+    let mut batch =
+        bars(&[("AAPL", JAN1_2024, 1.0), ("XOM", JAN1_2024, 2.0), ("MSFT", JAN1_2024, 3.0)]);
+    let sector = arrow::array::StringArray::from(vec![
+        Some("Technology"),
+        Some("Energy"),
+        Some("Technology"),
+    ]);
+    let exchange =
+        arrow::array::StringArray::from(vec![Some("NASDAQ"), Some("NYSE"), Some("NASDAQ")]);
     let mut fields: Vec<_> = batch.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
     fields.push(arrow::datatypes::Field::new("sector", arrow::datatypes::DataType::Utf8, true));
     fields.push(arrow::datatypes::Field::new("exchange", arrow::datatypes::DataType::Utf8, true));
     let mut columns = batch.columns().to_vec();
     columns.push(Arc::new(sector));
     columns.push(Arc::new(exchange));
-    batch = RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(fields)), columns).expect("batch");
+    batch = RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(fields)), columns)
+        .expect("batch");
     let _ = store.append("stocks_daily", &batch).expect("append");
     for flushed in [false, true] {
-        let tech: Vec<String> = rows_of(&store.scan("stocks_daily").sector("Technology").collect().expect("scan"))
-            .into_iter()
-            .map(|r| r.0)
-            .collect();
+        let tech: Vec<String> =
+            rows_of(&store.scan("stocks_daily").sector("Technology").collect().expect("scan"))
+                .into_iter()
+                .map(|r| r.0)
+                .collect();
         assert_eq!(tech, vec!["AAPL", "MSFT"], "flushed={flushed}");
         let nyse = rows_of(&store.scan("stocks_daily").exchange("NYSE").collect().expect("scan"));
         assert_eq!(nyse.len(), 1);
@@ -216,7 +274,8 @@ fn quality_filters() {
     let store = mem_store(&MemStorage::new());
     // high < low on the second bar: stored, flagged, quality 0.5.
     let mut batch = bars(&[("AAPL", JAN1_2024, 10.0), ("AAPL", JAN1_2024 + DAY, 11.0)]);
-    let mut low: Vec<f64> = batch.column(4).as_primitive::<arrow::datatypes::Float64Type>().values().to_vec();
+    let mut low: Vec<f64> =
+        batch.column(4).as_primitive::<arrow::datatypes::Float64Type>().values().to_vec();
     low[1] = 50.0;
     let mut columns = batch.columns().to_vec();
     columns[4] = Arc::new(Float64Array::from(low));
@@ -224,10 +283,20 @@ fn quality_filters() {
     let _ = store.append("stocks_daily", &batch).expect("append");
     store.flush().expect("flush");
     assert_eq!(rows_of(&store.scan("stocks_daily").collect().expect("all")).len(), 2);
-    assert_eq!(rows_of(&store.scan("stocks_daily").validated_only(true).collect().expect("v")).len(), 1);
-    assert_eq!(rows_of(&store.scan("stocks_daily").min_quality(0.9).collect().expect("q")).len(), 1);
+    assert_eq!(
+        rows_of(&store.scan("stocks_daily").validated_only(true).collect().expect("v")).len(),
+        1
+    );
+    assert_eq!(
+        rows_of(&store.scan("stocks_daily").min_quality(0.9).collect().expect("q")).len(),
+        1
+    );
     let notes = store.scan("stocks_daily").columns(["validation_notes"]).to_batch().expect("notes");
-    let notes = arrow::compute::cast(notes.column(0), &arrow::datatypes::DataType::Utf8).expect("cast");
-    assert_eq!(notes.as_string::<i32>().iter().collect::<Vec<_>>(), vec![Some("ok"), Some("ohlc_invalid")]);
+    let notes =
+        arrow::compute::cast(notes.column(0), &arrow::datatypes::DataType::Utf8).expect("cast");
+    assert_eq!(
+        notes.as_string::<i32>().iter().collect::<Vec<_>>(),
+        vec![Some("ok"), Some("ohlc_invalid")]
+    );
     assert!(store.scan("stocks_daily").min_quality(2.0).build().is_err());
 }

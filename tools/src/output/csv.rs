@@ -1,0 +1,126 @@
+//! F4 exchange CSV (`*.fields.csv`): header = field names; null = empty field; timestamps
+//! `YYYY-MM-DDTHH:MM:SS.ffffffZ`; booleans `true`/`false`; integers in decimal; floats as
+//! Python `repr`; dictionary strings as their values. Text is quoted (RFC 4180) only when it
+//! holds a comma, quote or line break, or is empty (so it differs from null).
+
+use std::io::Write;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use arrow::util::display::FormatOptions;
+
+use super::{Cell, Column};
+
+pub(super) fn write<W, I>(schema: &SchemaRef, batches: I, out: W) -> anyhow::Result<u64>
+where
+    W: Write,
+    I: Iterator<Item = anyhow::Result<RecordBatch>>,
+{
+    let mut out = std::io::BufWriter::new(out);
+    let mut line = String::new();
+    for (i, field) in schema.fields().iter().enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        push_text(&mut line, field.name());
+    }
+    line.push('\n');
+    out.write_all(line.as_bytes())?;
+    let options = FormatOptions::default();
+    let mut rows = 0u64;
+    for batch in batches {
+        let batch = batch?;
+        let columns = batch
+            .columns()
+            .iter()
+            .map(|a| Column::new(a, &options))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        for row in 0..batch.num_rows() {
+            line.clear();
+            for (i, column) in columns.iter().enumerate() {
+                if i > 0 {
+                    line.push(',');
+                }
+                push_cell(&mut line, column.cell(row));
+            }
+            line.push('\n');
+            out.write_all(line.as_bytes())?;
+        }
+        rows += batch.num_rows() as u64;
+    }
+    out.flush()?;
+    Ok(rows)
+}
+
+fn push_cell(line: &mut String, cell: Cell<'_>) {
+    match cell {
+        Cell::Null => {}
+        Cell::Text(t) => push_text(line, &t),
+        Cell::Number(n) => line.push_str(&n),
+        Cell::Bool(b) => line.push_str(if b { "true" } else { "false" }),
+    }
+}
+
+fn push_text(line: &mut String, text: &str) {
+    if text.is_empty() || text.contains([',', '"', '\n', '\r']) {
+        line.push('"');
+        line.push_str(&text.replace('"', "\"\""));
+        line.push('"');
+    } else {
+        line.push_str(text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{
+        ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int32Array, StringArray,
+        TimestampMicrosecondArray,
+    };
+    use arrow::datatypes::{DataType, Field, Int32Type, Schema, TimeUnit};
+
+    use super::*;
+
+    #[test]
+    fn writes_f4_text() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new(
+                "datetime",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                false,
+            ),
+            Field::new(
+                "symbol",
+                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                false,
+            ),
+            Field::new("close", DataType::Float64, true),
+            Field::new("flag", DataType::Boolean, true),
+            Field::new("n", DataType::Int32, true),
+            Field::new("note", DataType::Utf8, true),
+        ]));
+        let symbol: DictionaryArray<Int32Type> = vec!["ORCL", "A,B"].into_iter().collect();
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(
+                TimestampMicrosecondArray::from(vec![789_091_200_000_000, 0]).with_timezone("UTC"),
+            ),
+            Arc::new(symbol),
+            Arc::new(Float64Array::from(vec![Some(36301200.0), None])),
+            Arc::new(BooleanArray::from(vec![Some(true), None])),
+            Arc::new(Int32Array::from(vec![Some(-3), None])),
+            Arc::new(StringArray::from(vec![Some("say \"hi\""), Some("")])),
+        ];
+        let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+        let mut out = Vec::new();
+        let rows = write(&schema, std::iter::once(Ok(batch)), &mut out).unwrap();
+        assert_eq!(rows, 2);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "datetime,symbol,close,flag,n,note\n\
+             1995-01-03T00:00:00.000000Z,ORCL,36301200.0,true,-3,\"say \"\"hi\"\"\"\n\
+             1970-01-01T00:00:00.000000Z,\"A,B\",,,,\"\"\n"
+        );
+    }
+}
