@@ -122,7 +122,7 @@ impl std::fmt::Display for RowProblem {
             RowProblem::Missing => "is missing",
             RowProblem::NotFinite => "is not a finite number",
             RowProblem::InvalidSymbol => {
-                "is not a valid symbol (1-32 chars of A-Z 0-9 . - _ = / ^ :)"
+                "is not a valid symbol (1-64 ASCII letters, digits or . - _ = / ^ :)"
             }
             RowProblem::TimestampOutOfRange => "is outside years 1900..2200",
             RowProblem::DuplicateKey => "repeats a (symbol, datetime) already in this batch",

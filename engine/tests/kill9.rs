@@ -365,7 +365,7 @@ fn sigkill_during_ingest_loses_nothing_acknowledged() {
         std::thread::sleep(Duration::from_millis(delay));
         let exited_early = child.try_wait().expect("try_wait");
         child.kill().expect("SIGKILL the writer");
-        let status = child.wait().expect("wait for the writer");
+        child.wait().expect("wait for the writer");
         let acks = acks.join().expect("stdout reader");
         let errors = errors.join().expect("stderr reader");
         let fail = |what: String| -> ! {
@@ -378,7 +378,6 @@ fn sigkill_during_ingest_loses_nothing_acknowledged() {
         if let Some(s) = exited_early {
             fail(format!("the writer exited by itself ({s}) before the kill"));
         }
-        debug_assert!(!status.success());
 
         // Acknowledged batches are consecutive and continue where the store left off.
         for (i, &k) in acks.iter().enumerate() {

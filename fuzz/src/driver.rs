@@ -18,7 +18,8 @@ use std::time::Instant;
 use crate::mutate::{Rng, mutate};
 use crate::{TARGETS, Target, target};
 
-const USAGE: &str = "usage: [--target NAME]... [--mutations N] [--seed S] [--write-seeds] [FILE|DIR]...";
+const USAGE: &str =
+    "usage: [--target NAME]... [--mutations N] [--seed S] [--write-seeds] [FILE|DIR]...";
 
 #[derive(Debug)]
 struct Args {
@@ -30,16 +31,21 @@ struct Args {
 }
 
 fn parse_args(default_target: Option<&str>) -> Result<Args, String> {
-    let mut args = Args { targets: Vec::new(), mutations: 0, seed: 0, write_seeds: false, paths: Vec::new() };
+    let mut args =
+        Args { targets: Vec::new(), mutations: 0, seed: 0, write_seeds: false, paths: Vec::new() };
     let mut it = std::env::args().skip(1);
     let number = |flag: &str, v: Option<String>| -> Result<u64, String> {
-        v.as_deref().and_then(|v| v.parse().ok()).ok_or_else(|| format!("{flag} needs a number\n{USAGE}"))
+        v.as_deref()
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("{flag} needs a number\n{USAGE}"))
     };
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--target" => {
                 let name = it.next().unwrap_or_default();
-                args.targets.push(target(&name).ok_or_else(|| format!("unknown target {name:?}\n{USAGE}"))?);
+                args.targets.push(
+                    target(&name).ok_or_else(|| format!("unknown target {name:?}\n{USAGE}"))?,
+                );
             }
             "--mutations" => args.mutations = number("--mutations", it.next())?,
             "--seed" => args.seed = number("--seed", it.next())?,
@@ -76,7 +82,9 @@ fn files_under(path: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    bytes
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// The message and location of the last panic on this thread, captured by the hook.
@@ -85,7 +93,7 @@ static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
 #[derive(Debug, Default)]
 struct Outcome {
     inputs: u64,
-    /// Failures by panic message: (count, first input's artifact and how it was made).
+    /// Failures by panic location: (count, first message and input: artifact, how it was made).
     failures: BTreeMap<String, (u64, String)>,
 }
 
@@ -95,13 +103,17 @@ fn run_one(t: Target, input: &[u8], origin: &dyn Fn() -> String, outcome: &mut O
         return;
     }
     let message = LAST_PANIC.lock().map(|mut m| m.take()).ok().flatten().unwrap_or_default();
-    let entry = outcome.failures.entry(message).or_insert((0, String::new()));
+    // "panicked at file:line:col:\nmessage": group by the location, keep the first message.
+    let location = message.lines().next().unwrap_or_default().to_owned();
+    let entry = outcome.failures.entry(location).or_insert((0, String::new()));
     entry.0 += 1;
     if entry.0 == 1 {
+        entry.1.push_str(message.lines().skip(1).collect::<Vec<_>>().join(" ").as_str());
+        entry.1.push_str("\n    first input: ");
         let dir = fuzz_dir().join("artifacts").join(t.name);
         let path = dir.join(format!("crash-{:016x}", fnv1a(input)));
         let saved = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, input));
-        entry.1 = match saved {
+        entry.1 += &match saved {
             Ok(()) => format!("{} ({})", path.display(), origin()),
             Err(e) => format!("(not saved: {e}) ({})", origin()),
         };
@@ -133,7 +145,14 @@ pub fn main(default_target: Option<&str>) -> ExitCode {
             }
         };
     }
-    panic::set_hook(Box::new(|info| {
+    // Panics are reported once per location, with the first input that hit it. Set
+    // CANDLESTORE_FUZZ_BACKTRACE=1 to print every panic with its backtrace as it happens
+    // (RUST_BACKTRACE is not used: it is often set globally, and capturing is slow).
+    let backtraces = std::env::var_os("CANDLESTORE_FUZZ_BACKTRACE").is_some_and(|v| v != "0");
+    panic::set_hook(Box::new(move |info| {
+        if backtraces {
+            eprintln!("{info}\n{}", std::backtrace::Backtrace::force_capture());
+        }
         if let Ok(mut last) = LAST_PANIC.lock() {
             *last = Some(info.to_string());
         }
@@ -157,28 +176,36 @@ pub fn main(default_target: Option<&str>) -> ExitCode {
         let t0 = Instant::now();
         for (path, bytes) in &inputs {
             run_one(*t, bytes, &|| format!("file {}", path.display()), &mut outcome);
-            let file_seed = args.seed ^ fnv1a(path.file_name().map_or(&[][..], |n| n.as_encoded_bytes()));
+            let file_seed =
+                args.seed ^ fnv1a(path.file_name().map_or(&[][..], |n| n.as_encoded_bytes()));
             for i in 0..args.mutations {
                 let mut rng = Rng::new(file_seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
                 let (mutant, what) = mutate(bytes, &all, &mut rng);
-                let origin = || format!("{} mutation #{i} with --seed {}: {what}", path.display(), args.seed);
+                let origin = || {
+                    format!("{} mutation #{i} with --seed {}: {what}", path.display(), args.seed)
+                };
                 run_one(*t, &mutant, &origin, &mut outcome);
             }
         }
+        let accepted = t.accepted.load(std::sync::atomic::Ordering::Relaxed);
         println!(
-            "{}: {} files, {} inputs in {:.1?}: {}",
+            "{}: {} files, {} inputs ({accepted} decoded cleanly, raw or checksum-fixed) in {:.1?}: {}",
             t.name,
             inputs.len(),
             outcome.inputs,
             t0.elapsed(),
-            if outcome.failures.is_empty() { "ok".to_owned() } else { format!("{} distinct panics", outcome.failures.len()) }
+            if outcome.failures.is_empty() {
+                "ok".to_owned()
+            } else {
+                format!("{} distinct panics", outcome.failures.len())
+            }
         );
         if inputs.is_empty() {
             println!("{}: warning: no input files", t.name);
         }
         for (message, (count, first)) in &outcome.failures {
             failed = true;
-            println!("  PANIC x{count}: {message}\n    first input: {first}");
+            println!("  PANIC x{count} {message}\n    {first}");
         }
     }
     println!("replay finished in {:.1?}", started.elapsed());

@@ -23,13 +23,19 @@ pub struct Target {
     pub name: &'static str,
     /// Runs one input; panics only on a bug.
     pub run: fn(&[u8]),
+    /// Counts the inputs the target's decoder accepted.
+    pub accepted: &'static std::sync::atomic::AtomicU64,
 }
 
 /// Every target.
 pub const TARGETS: [Target; 3] = [
-    Target { name: "wal_replay", run: targets::wal_replay },
-    Target { name: "index_open", run: targets::index_open },
-    Target { name: "manifest_decode", run: targets::manifest_decode },
+    Target { name: "wal_replay", run: targets::wal_replay, accepted: &targets::WAL_ACCEPTED },
+    Target { name: "index_open", run: targets::index_open, accepted: &targets::INDEX_ACCEPTED },
+    Target {
+        name: "manifest_decode",
+        run: targets::manifest_decode,
+        accepted: &targets::MANIFEST_ACCEPTED,
+    },
 ];
 
 /// The target called `name`.

@@ -20,19 +20,28 @@ const JAN30_2024: i64 = 1_706_572_800_000_000;
 fn bars(rows: &[(&str, i64, f64)]) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![
         Field::new("symbol", DataType::Utf8, false),
-        Field::new("datetime", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), false),
+        Field::new(
+            "datetime",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
         Field::new("open", DataType::Float64, false),
         Field::new("high", DataType::Float64, false),
         Field::new("low", DataType::Float64, false),
         Field::new("close", DataType::Float64, false),
         Field::new("volume", DataType::Float64, false),
     ]));
-    let f = |g: fn(f64) -> f64| Arc::new(Float64Array::from(rows.iter().map(|r| g(r.2)).collect::<Vec<_>>()));
+    let f = |g: fn(f64) -> f64| {
+        Arc::new(Float64Array::from(rows.iter().map(|r| g(r.2)).collect::<Vec<_>>()))
+    };
     RecordBatch::try_new(
         schema,
         vec![
             Arc::new(rows.iter().map(|r| Some(r.0)).collect::<StringArray>()),
-            Arc::new(TimestampMicrosecondArray::from(rows.iter().map(|r| r.1).collect::<Vec<_>>()).with_timezone("UTC")),
+            Arc::new(
+                TimestampMicrosecondArray::from(rows.iter().map(|r| r.1).collect::<Vec<_>>())
+                    .with_timezone("UTC"),
+            ),
             f(|c| c - 0.5),
             f(|c| c + 1.0),
             f(|c| c - 1.0),
@@ -85,7 +94,8 @@ pub fn write_all(seeds: &Path, testdata: &Path) -> io::Result<Vec<PathBuf>> {
     let mem = MemStorage::new();
     let store = Store::builder_with_storage(Arc::new(mem.clone())).open().map_err(other)?;
     let t = JAN30_2024;
-    let first = bars(&[("AAPL", t, 185.5), ("AAPL", t + DAY, 186.25), ("MSFT", t + 3 * DAY, 402.0)]);
+    let first =
+        bars(&[("AAPL", t, 185.5), ("AAPL", t + DAY, 186.25), ("MSFT", t + 3 * DAY, 402.0)]);
     let second = bars(&[("AAPL", t + DAY, 187.0), ("BRK.B", t + 2 * DAY, 380.75)]);
     let _ = store.append("stocks_daily", &first).map_err(other)?;
     let _ = store.append("stocks_daily", &second).map_err(other)?;

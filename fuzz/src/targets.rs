@@ -2,12 +2,25 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use candlestore::inspect::{SegmentId, SymbolId, TableIndex, inspect_wal, repair_wal};
 use candlestore::{Manifest, MemStorage, Storage, Store};
 
 use crate::checksum;
+
+/// Inputs (as run, after any checksum fix-up) whose decoder accepted them, per target: how
+/// deep the mutations get.
+pub static WAL_ACCEPTED: AtomicU64 = AtomicU64::new(0);
+/// See [`WAL_ACCEPTED`].
+pub static INDEX_ACCEPTED: AtomicU64 = AtomicU64::new(0);
+/// See [`WAL_ACCEPTED`].
+pub static MANIFEST_ACCEPTED: AtomicU64 = AtomicU64::new(0);
+
+fn accepted(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
 
 fn with_fixed(data: &[u8], fix: fn(&mut [u8]), run: fn(&[u8])) {
     run(data);
@@ -33,6 +46,7 @@ fn wal_replay_once(data: &[u8]) {
     let wal_dir = Path::new("_meta/wal");
     let _ = inspect_wal(&mem, wal_dir);
     if let Ok(store) = open(&mem) {
+        accepted(&WAL_ACCEPTED);
         exercise(&store);
         drop(store);
         // A store that opened reopens, from what the first open left behind.
@@ -67,13 +81,20 @@ pub fn index_open(data: &[u8]) {
 }
 
 fn index_open_once(data: &[u8]) {
-    let Ok(index) = TableIndex::open(Bytes::copy_from_slice(data), Path::new("fuzz")) else { return };
+    let Ok(index) = TableIndex::open(Bytes::copy_from_slice(data), Path::new("fuzz")) else {
+        return;
+    };
+    accepted(&INDEX_ACCEPTED);
     let _ = (index.len_bytes(), index.path());
     let symbols: Vec<_> = index.symbols().collect();
     assert_eq!(symbols.len() as u64, u64::from(index.symbol_count()), "symbols() vs symbol_count");
     for s in &symbols {
         assert_eq!(index.symbol(s.id), Some(*s));
-        assert_eq!(index.symbol_id(s.name), Some(s.id), "a validated dictionary is sorted and unique");
+        assert_eq!(
+            index.symbol_id(s.name),
+            Some(s.id),
+            "a validated dictionary is sorted and unique"
+        );
         if let Some(sector) = s.sector {
             assert!(index.symbols_in_sector(sector).any(|id| id == s.id));
         }
@@ -82,7 +103,11 @@ fn index_open_once(data: &[u8]) {
         }
     }
     let segments: Vec<_> = index.segments().collect();
-    assert_eq!(segments.len() as u64, u64::from(index.segment_count()), "segments() vs segment_count");
+    assert_eq!(
+        segments.len() as u64,
+        u64::from(index.segment_count()),
+        "segments() vs segment_count"
+    );
     for seg in &segments {
         assert_eq!(index.segment(seg.id), Some(*seg));
         let _ = index.segment_symbols(seg.id);
@@ -107,7 +132,9 @@ pub fn manifest_decode(data: &[u8]) {
 
 fn manifest_decode_once(data: &[u8]) {
     let Ok(manifest) = Manifest::decode(data, Path::new("fuzz")) else { return };
-    let again = Manifest::decode(&manifest.encode(), Path::new("fuzz")).expect("re-encoded manifest decodes");
+    accepted(&MANIFEST_ACCEPTED);
+    let again = Manifest::decode(&manifest.encode(), Path::new("fuzz"))
+        .expect("re-encoded manifest decodes");
     assert_eq!(again, manifest, "manifest round trip");
     let mem = MemStorage::new();
     mem.write_atomic(Path::new("_meta/MANIFEST"), data).expect("MemStorage write");

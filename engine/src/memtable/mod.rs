@@ -61,13 +61,29 @@ impl Memtable {
     /// Adds a stamped batch; `keys[i]` is row i's (symbol, datetime, replaces_segment_row).
     pub(crate) fn insert(&mut self, batch: RecordBatch, keys: &[(Arc<str>, i64, bool)], now: i64) {
         let idx = self.batches.len() as u32;
-        self.bytes += batch.get_array_memory_size();
+        // All-null columns are zero-filled allocations never touched, so they cost no
+        // resident memory: count only columns holding values.
+        self.bytes += batch
+            .columns()
+            .iter()
+            .filter(|a| a.null_count() < a.len())
+            .map(|a| a.get_array_memory_size())
+            .sum::<usize>();
         self.batches.push(batch);
-        for (row, (symbol, ts, replaces)) in keys.iter().enumerate() {
-            let per_symbol = self.rows.entry(symbol.clone()).or_default();
-            let new = RowRef { batch: idx, row: row as u32, replaces_segment_row: *replaces };
-            if per_symbol.insert(*ts, new).is_none() {
-                self.live_rows += 1;
+        let mut row = 0;
+        while row < keys.len() {
+            let symbol = &keys[row].0;
+            let per_symbol = match self.rows.get_mut(symbol.as_ref()) {
+                Some(m) => m,
+                None => self.rows.entry(symbol.clone()).or_default(),
+            };
+            while row < keys.len() && Arc::ptr_eq(&keys[row].0, symbol) {
+                let (_, ts, replaces) = &keys[row];
+                let new = RowRef { batch: idx, row: row as u32, replaces_segment_row: *replaces };
+                if per_symbol.insert(*ts, new).is_none() {
+                    self.live_rows += 1;
+                }
+                row += 1;
             }
         }
         self.oldest_write = Some(self.oldest_write.map_or(now, |o| o.min(now)));
@@ -107,13 +123,61 @@ pub(crate) fn gather_rows(
     if positions.is_empty() {
         return Ok(RecordBatch::new_empty(schema));
     }
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
-    for c in 0..schema.fields().len() {
-        let sources: Vec<&dyn arrow::array::Array> =
-            batches.iter().map(|b| b.column(c).as_ref()).collect();
-        columns.push(interleave(&sources, &positions)?);
-    }
+    let columns = gather_columns(batches, &positions, 0..schema.fields().len())?;
     Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+/// Gathers `columns` of rows at `positions` from `batches` (which share a schema). Columns
+/// null in every source row are created null without reading them; positions that form a
+/// few long runs are copied as slices instead of row by row.
+pub(crate) fn gather_columns(
+    batches: &[RecordBatch],
+    positions: &[(usize, usize)],
+    columns: impl Iterator<Item = usize>,
+) -> Result<Vec<ArrayRef>> {
+    use arrow::array::Array;
+    let mut runs: Vec<(usize, usize, usize)> = Vec::new();
+    for &(b, r) in positions {
+        match runs.last_mut() {
+            Some((rb, start, len)) if *rb == b && *start + *len == r => *len += 1,
+            _ => runs.push((b, r, 1)),
+        }
+    }
+    let use_slices = runs.len() * 16 <= positions.len();
+    let used: Vec<usize> = {
+        let mut u: Vec<usize> = runs.iter().map(|r| r.0).collect();
+        u.sort_unstable();
+        u.dedup();
+        u
+    };
+    let mut out = Vec::new();
+    for c in columns {
+        let all_null = used.iter().all(|&b| {
+            let a = batches[b].column(c);
+            a.null_count() == a.len()
+        });
+        let data_type = batches.first().map(|b| b.column(c).data_type().clone());
+        if all_null && let Some(dt) = data_type {
+            out.push(arrow::array::new_null_array(&dt, positions.len()));
+            continue;
+        }
+        if use_slices {
+            let parts: Vec<ArrayRef> = runs
+                .iter()
+                .map(|&(b, start, len)| batches[b].column(c).slice(start, len))
+                .collect();
+            let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
+            out.push(if refs.len() == 1 {
+                parts[0].clone()
+            } else {
+                arrow::compute::concat(&refs)?
+            });
+        } else {
+            let sources: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
+            out.push(interleave(&sources, positions)?);
+        }
+    }
+    Ok(out)
 }
 
 impl Memtable {

@@ -4,15 +4,15 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use arrow::array::TimestampMicrosecondArray;
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
+use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use arrow::compute::kernels::cmp::{gt_eq, lt};
-use arrow::compute::{and, filter_record_batch, interleave};
+use arrow::compute::{and, filter_record_batch};
 use arrow::datatypes::{Int32Type, Schema, SchemaRef, TimestampMicrosecondType};
 
 use super::scan::SymbolSelection;
 use crate::compaction::merge_runs_by;
 use crate::error::{Error, Result};
-use crate::memtable::{Memtable, RowRef};
+use crate::memtable::{Memtable, RowRef, gather_columns};
 use crate::schema::{bar_schema, col};
 use crate::segment::{Partition, SegmentMeta};
 use crate::store::{Store, TableVersion, Version};
@@ -89,15 +89,11 @@ fn gather(
             (r.batch as usize + if is_frozen { offset } else { 0 }, r.row as usize)
         })
         .collect();
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(work.len());
-    for &c in work {
-        let mut sources: Vec<&dyn Array> =
-            active.batches().iter().map(|b| b.column(c).as_ref()).collect();
-        if let Some(f) = frozen {
-            sources.extend(f.batches().iter().map(|b| b.column(c).as_ref()));
-        }
-        columns.push(interleave(&sources, &positions)?);
+    let mut batches: Vec<RecordBatch> = active.batches().to_vec();
+    if let Some(f) = frozen {
+        batches.extend(f.batches().iter().cloned());
     }
+    let columns = gather_columns(&batches, &positions, work.iter().copied())?;
     Ok(RecordBatch::try_new(work_schema(work), columns)?)
 }
 

@@ -23,6 +23,8 @@ pub(crate) struct Lookup<'a> {
     memtable_sources: HashMap<(bool, u32), usize>,
     segment_sources: HashMap<u64, usize>,
     ranges: HashMap<String, Vec<RowRange>>,
+    last_symbol: Option<String>,
+    last_ranges: Vec<RowRange>,
 }
 
 impl<'a> Lookup<'a> {
@@ -39,6 +41,8 @@ impl<'a> Lookup<'a> {
             memtable_sources: HashMap::new(),
             segment_sources: HashMap::new(),
             ranges: HashMap::new(),
+            last_symbol: None,
+            last_ranges: Vec::new(),
         }
     }
 
@@ -66,6 +70,9 @@ impl<'a> Lookup<'a> {
     }
 
     fn symbol_ranges(&mut self, symbol: &str) -> &[RowRange] {
+        if self.last_symbol.as_deref() == Some(symbol) {
+            return &self.last_ranges;
+        }
         if !self.ranges.contains_key(symbol) {
             let ranges = self
                 .version
@@ -76,7 +83,9 @@ impl<'a> Lookup<'a> {
                 .unwrap_or_default();
             self.ranges.insert(symbol.to_owned(), ranges);
         }
-        self.ranges.get(symbol).map_or(&[], Vec::as_slice)
+        self.last_ranges = self.ranges.get(symbol).cloned().unwrap_or_default();
+        self.last_symbol = Some(symbol.to_owned());
+        &self.last_ranges
     }
 }
 
@@ -101,12 +110,12 @@ impl ExistingRows for Lookup<'_> {
                 in_segment: r.replaces_segment_row,
             }));
         }
-        let candidates: Vec<RowRange> = self
-            .symbol_ranges(symbol)
-            .iter()
-            .filter(|r| r.min_ts <= ts && ts <= r.max_ts)
-            .copied()
-            .collect();
+        let ranges = self.symbol_ranges(symbol);
+        if ranges.is_empty() {
+            return Ok(None);
+        }
+        let candidates: Vec<RowRange> =
+            ranges.iter().filter(|r| r.min_ts <= ts && ts <= r.max_ts).copied().collect();
         for range in candidates {
             let Some(source) = self.segment_source(range.segment.0)? else { continue };
             let times = self.sources[source]

@@ -1,6 +1,6 @@
 //! Columns the store fills itself when the caller did not provide them: the bar-local audit
-//! fields of F3.16, `price_range` / `high_low_spread` (F3.13), `source`, `fetched_at`, the
-//! lineage stamps and `data_completeness`.
+//! fields of F3.16, `price_range` (F3.13, non-null in F1), `source`, `fetched_at`, the lineage
+//! stamps and `data_completeness`. Every other derived field is left to the indicator kernel.
 //!
 //! The history-dependent checks (`gap_detected`, `volume_anomaly`) need the previous bars of
 //! the series; they are computed by the indicator kernel. Until it runs they are `false`.
@@ -57,12 +57,6 @@ pub(crate) fn fill(
     if !provided[col::PRICE_RANGE] {
         columns[col::PRICE_RANGE] =
             Arc::new(Float64Array::from_iter_values((0..rows).map(|i| h.value(i) - l.value(i))));
-    }
-    if !provided[col::HIGH_LOW_SPREAD] {
-        columns[col::HIGH_LOW_SPREAD] = Arc::new(Float64Array::from_iter((0..rows).map(|i| {
-            let x = (h.value(i) - l.value(i)) / c.value(i);
-            (c.value(i) != 0.0 && x.is_finite()).then_some(x)
-        })));
     }
     let audit_provided = provided[col::QUALITY_SCORE]
         || provided[col::IS_VALIDATED]

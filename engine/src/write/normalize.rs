@@ -39,12 +39,13 @@ pub(crate) struct Normalized {
     pub(crate) provided: [bool; FIELD_COUNT],
 }
 
-/// Whether `s` is a valid engine ticker: 1-32 chars of `A-Z 0-9 . - _ = / ^ :`.
+/// Whether `s` is a valid engine ticker: 1-64 chars of ASCII letters, digits and
+/// `. - _ = / ^ :`. Tickers are conventionally upper case (the importers upper-case them);
+/// lower case is accepted because some sources name instruments by file name (F5.3).
 pub fn is_valid_symbol(s: &str) -> bool {
     !s.is_empty()
-        && s.len() <= 32
-        && s.bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b".-_=/^:".contains(&b))
+        && s.len() <= 64
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_=/^:".contains(&b))
 }
 
 /// Casts the caller's columns to the bar schema.

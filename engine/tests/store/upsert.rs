@@ -157,8 +157,7 @@ fn invalid_rows_are_named_and_nothing_is_written() {
 #[test]
 fn bad_symbols_duplicates_and_columns_are_rejected() {
     let store = mem_store(&MemStorage::new());
-    let err =
-        store.append("stocks_daily", &bars(&[("aapl", JAN1_2024, 1.0)])).expect_err("lower case");
+    let err = store.append("stocks_daily", &bars(&[("AA PL", JAN1_2024, 1.0)])).expect_err("space");
     assert!(err.to_string().contains("symbol"), "{err}");
     let err = store
         .append("stocks_daily", &bars(&[("AAPL", JAN1_2024, 1.0), ("AAPL", JAN1_2024, 2.0)]))

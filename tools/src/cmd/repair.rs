@@ -56,6 +56,9 @@ fn plan(files: &[WalFileInfo]) -> Option<Plan<'_>> {
     let dropped = || {
         file.frames.iter().filter(|f| f.offset >= cut).chain(later.iter().flat_map(|f| &f.frames))
     };
+    // The defective frame itself is not an intact write; everything valid after it is.
+    let intact_here = file.frames.iter().filter(|f| f.offset > first.offset && f.crc_ok).count();
+    let intact_later = later.iter().flat_map(|f| &f.frames).filter(|f| f.crc_ok).count();
     Some(Plan {
         file,
         defect: first.defect.to_string(),
@@ -63,7 +66,7 @@ fn plan(files: &[WalFileInfo]) -> Option<Plan<'_>> {
         cut,
         later,
         frames_dropped: dropped().count(),
-        intact_dropped: dropped().filter(|f| f.crc_ok && f.offset != first.offset).count(),
+        intact_dropped: intact_here + intact_later,
         bytes_dropped: file.size.saturating_sub(cut) + later.iter().map(|f| f.size).sum::<u64>(),
     })
 }
