@@ -58,6 +58,11 @@ pub use table::{AssetClass, Partitioning, TableName, TableSpec, Timeframe};
 pub use wal::{Durability, Lsn};
 pub use write::{InvalidRows, is_valid_symbol};
 
+/// The README's Rust example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme_example {}
+
 /// Low-level access to the store's own file formats, for the `candlestore` tool's `dump`,
 /// `verify` and `repair` commands.
 pub mod inspect {

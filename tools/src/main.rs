@@ -48,6 +48,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The quick start: import the bundled real sample data, compact, verify, show the store.
+    Demo(cmd::demo::DemoArgs),
     /// Import CSV (plain or .gz) or Parquet bar files into a table.
     Import(cmd::import::ImportArgs),
     /// Read bars of one or more symbols as CSV, JSON, Parquet or Arrow IPC.
@@ -85,6 +87,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Ok(())
     };
     match cli.command {
+        Command::Demo(args) => {
+            refuse("demo")?;
+            cmd::demo::run(&args)
+        }
         Command::Import(args) => {
             refuse("import")?;
             cmd::import::run(&args)

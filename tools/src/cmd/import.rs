@@ -64,6 +64,24 @@ pub(crate) struct ImportArgs {
     no_flush: bool,
 }
 
+impl ImportArgs {
+    /// Arguments for importing `files` into `table` with defaults for everything else.
+    pub(crate) fn for_files(store: &Path, table: &str, files: Vec<PathBuf>) -> Self {
+        Self {
+            store: store.to_path_buf(),
+            table: table.to_owned(),
+            files,
+            symbol: None,
+            tz: None,
+            source: None,
+            map: Vec::new(),
+            reject_file: None,
+            buffered: false,
+            no_flush: false,
+        }
+    }
+}
+
 /// What happened to one file.
 #[derive(Debug, Default)]
 struct FileOutcome {

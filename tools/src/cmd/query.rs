@@ -29,7 +29,8 @@ pub(crate) struct QueryArgs {
     /// Table to read, e.g. stocks_daily.
     #[arg(long, value_name = "T")]
     table: String,
-    /// Symbol(s) to read, comma-separated (upper-cased), e.g. ORCL or ORCL,AAPL.
+    /// Symbol(s) to read, comma-separated, exactly as stored (tickers are upper case), e.g.
+    /// ORCL or ORCL,AAPL.
     #[arg(long, value_name = "S", value_delimiter = ',', required = true)]
     symbol: Vec<String>,
     /// First date or instant to include (YYYY-MM-DD or RFC 3339).
@@ -91,7 +92,7 @@ pub(crate) fn run(args: &QueryArgs, read_only: bool) -> anyhow::Result<ExitCode>
     {
         return usage(format!("--min-quality {q} is outside 0..=1"));
     }
-    let symbols: Vec<String> = args.symbol.iter().map(|s| s.trim().to_uppercase()).collect();
+    let symbols: Vec<String> = args.symbol.iter().map(|s| s.trim().to_owned()).collect();
     if symbols.iter().any(String::is_empty) {
         return usage("--symbol has an empty symbol");
     }

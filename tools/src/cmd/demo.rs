@@ -1,0 +1,123 @@
+//! `candlestore demo`: the quick start's main job on the bundled real sample data — import
+//! every sample file into its table, compact, verify, and show what is in the store.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{Float64Type, TimestampMicrosecondType};
+use candlestore::{CompactionPolicy, Store};
+use clap::Args;
+
+use super::import::{self, ImportArgs};
+use crate::time::format_micros;
+
+/// Arguments of `demo`.
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Store directory to fill (created if missing; re-running finds everything unchanged).
+    #[arg(long, value_name = "DIR", default_value = "candlestore-demo")]
+    store: PathBuf,
+    /// The repository's `testdata/` directory with the bundled sample files.
+    #[arg(long, value_name = "DIR")]
+    testdata: Option<PathBuf>,
+}
+
+/// (table, file relative to testdata/) of every bundled sample.
+const SAMPLES: [(&str, &str); 6] = [
+    ("stocks_daily", "sp500/all_stocks_5yr_sample.csv.gz"),
+    ("stocks_daily", "backtrader/nvda-2014.txt"),
+    ("stocks_daily", "backtrader/yhoo-2014.txt"),
+    ("stocks_1min", "backtrader/2006-01-02-volume-min-001.txt.gz"),
+    ("crypto_hourly", "crypto/BTCUSDT-1h-2022-01.csv"),
+    ("crypto_1min", "crypto/AVAXUSDT-1m-2024-02-01.csv.gz"),
+];
+
+fn testdata_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = given {
+        return Ok(dir.to_path_buf());
+    }
+    let candidates =
+        [PathBuf::from("testdata"), Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata")];
+    candidates
+        .into_iter()
+        .find(|d| d.join("README.md").is_file())
+        .context("cannot find the bundled testdata/ directory: run from the repository root or pass --testdata DIR")
+}
+
+pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    let testdata = testdata_dir(args.testdata.as_deref())?;
+    for (table, file) in SAMPLES {
+        println!("== import {file} -> {table}");
+        let code =
+            import::run(&ImportArgs::for_files(&args.store, table, vec![testdata.join(file)]))?;
+        if code != ExitCode::SUCCESS {
+            anyhow::bail!("importing {file} failed");
+        }
+    }
+    let store =
+        Store::open(&args.store).with_context(|| format!("opening {}", args.store.display()))?;
+    let compaction = store.compact(&CompactionPolicy::default())?;
+    println!(
+        "== compact: {} partitions merged ({} segments -> {})",
+        compaction.tasks, compaction.segments_in, compaction.segments_out
+    );
+    let verify = store.verify()?;
+    println!(
+        "== verify: {} tables, {} segments, {} rows: {}",
+        verify.tables,
+        verify.segments,
+        verify.rows,
+        if verify.is_ok() { "ok".to_owned() } else { verify.problems.join("; ") }
+    );
+    for table in store.tables() {
+        let batch = store.scan(&table).columns(["symbol"]).to_batch()?;
+        let symbols = arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)?;
+        let mut names: Vec<&str> = symbols.as_string::<i32>().iter().flatten().collect();
+        names.dedup();
+        names.sort_unstable();
+        names.dedup();
+        println!("   {table:14} {:>7} bars, {:>3} symbols", batch.num_rows(), names.len());
+    }
+    let last = store
+        .scan("stocks_daily")
+        .symbol("AAPL")
+        .columns(["datetime", "open", "high", "low", "close", "volume", "quality_score"])
+        .to_batch()?;
+    print_tail(&last, 5);
+    println!(
+        "\nNext: candlestore query --store {0} --table stocks_daily --symbol AAPL --start 2018-01-01 --format csv\n      \
+         duckdb -c \"SELECT symbol, count(*) FROM read_parquet('{0}/stocks_daily/**/*.parquet', hive_partitioning=true) GROUP BY 1\"",
+        args.store.display()
+    );
+    if !verify.is_ok() {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_tail(batch: &RecordBatch, n: usize) {
+    println!("\n== AAPL, last {n} daily bars");
+    println!(
+        "{:27} {:>9} {:>9} {:>9} {:>9} {:>12} {:>7}",
+        "datetime", "open", "high", "low", "close", "volume", "quality"
+    );
+    let ts = batch.column(0).as_primitive::<TimestampMicrosecondType>();
+    let f = |c: usize| batch.column(c).as_primitive::<Float64Type>();
+    for i in batch.num_rows().saturating_sub(n)..batch.num_rows() {
+        if ts.is_null(i) {
+            continue;
+        }
+        println!(
+            "{:27} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>12.0} {:>7.2}",
+            format_micros(ts.value(i)),
+            f(1).value(i),
+            f(2).value(i),
+            f(3).value(i),
+            f(4).value(i),
+            f(5).value(i),
+            f(6).value(i)
+        );
+    }
+}
