@@ -8,8 +8,11 @@ use std::time::Instant;
 use arrow::array::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-/// Reads a generated Parquet data set in batches of `batch_rows`.
-pub fn read_dataset(path: &Path, batch_rows: usize) -> Result<Vec<RecordBatch>, String> {
+/// Streams a generated Parquet data set in batches of `batch_rows`.
+pub fn stream_dataset(
+    path: &Path,
+    batch_rows: usize,
+) -> Result<impl Iterator<Item = RecordBatch> + use<>, String> {
     let file = File::open(path)
         .map_err(|e| format!("{}: {e} (run benches/data/gen.py first)", path.display()))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
@@ -17,7 +20,8 @@ pub fn read_dataset(path: &Path, batch_rows: usize) -> Result<Vec<RecordBatch>, 
         .with_batch_size(batch_rows)
         .build()
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    reader.collect::<Result<Vec<_>, _>>().map_err(|e| format!("{}: {e}", path.display()))
+    let path = path.display().to_string();
+    Ok(reader.map(move |b| b.unwrap_or_else(|e| panic!("{path}: {e}"))))
 }
 
 /// p50 and p99 of a sample of durations in microseconds.

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use arrow::array::RecordBatch;
 use candlestore::{AppendOptions, CompactionPolicy, Durability, Store};
-use candlestore_benches::{date_micros, peak_rss_bytes, read_dataset, time_us};
+use candlestore_benches::{date_micros, peak_rss_bytes, stream_dataset, time_us};
 use serde_json::{Value, json};
 
 const DAY: i64 = 86_400_000_000;
@@ -38,9 +38,9 @@ fn main() {
         _ => panic!("unknown --set {set}"),
     };
     let full = set.ends_with("_full");
-    let batches = read_dataset(&data.join(format!("{set}.parquet")), 65_536)
+    let batches = stream_dataset(&data.join(format!("{set}.parquet")), 65_536)
         .unwrap_or_else(|e| panic!("{e}"));
-    let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let mut total = 0usize;
     let dir = work.join(&set);
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -54,8 +54,9 @@ fn main() {
         .open()
         .expect("open");
     let options = AppendOptions::default().with_source("bench");
-    for b in &batches {
-        let _ = store.append_with(table, b, &options).expect("append");
+    for b in batches {
+        total += b.num_rows();
+        let _ = store.append_with(table, &b, &options).expect("append");
     }
     let appended_s = t.elapsed().as_secs_f64();
     store.flush().expect("flush");
@@ -68,7 +69,6 @@ fn main() {
     let compaction = store.compact(&CompactionPolicy::default()).expect("compact");
     let compact_s = t.elapsed().as_secs_f64();
     let rss = peak_rss_bytes();
-    drop(batches);
     drop(store);
 
     let mut segment_bytes = 0u64;

@@ -66,10 +66,7 @@ impl Store {
                     level = level.max(meta.level + 1);
                     let reader = self.segment_reader(meta)?;
                     let all: Vec<usize> = (0..FIELD_COUNT).collect();
-                    parts.push(RecordBatch::try_new(
-                        bar_schema(),
-                        reader.columns(&all, &self.inner.cache)?,
-                    )?);
+                    parts.push(RecordBatch::try_new(bar_schema(), reader.columns_uncached(&all)?)?);
                 }
                 let merged = merge_runs(&parts)?;
                 let seg = persist_segment(

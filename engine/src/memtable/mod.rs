@@ -54,8 +54,9 @@ impl Memtable {
         &self.batches[idx as usize]
     }
 
-    pub(crate) fn get(&self, symbol: &str, ts: i64) -> Option<RowRef> {
-        self.rows.get(symbol)?.get(&ts).copied()
+    /// Every row of one symbol, by datetime.
+    pub(crate) fn symbol_rows(&self, symbol: &str) -> Option<&BTreeMap<i64, RowRef>> {
+        self.rows.get(symbol)
     }
 
     /// Adds a stamped batch; `keys[i]` is row i's (symbol, datetime, replaces_segment_row).

@@ -89,6 +89,12 @@ impl SegmentReader {
         Ok(out.into_iter().flatten().collect())
     }
 
+    /// Decodes columns without going through (or filling) the cache: for one-off bulk reads
+    /// such as compaction, which would otherwise evict what readers use.
+    pub(crate) fn columns_uncached(&self, cols: &[usize]) -> Result<Vec<ArrayRef>> {
+        self.decode(cols)
+    }
+
     fn decode(&self, cols: &[usize]) -> Result<Vec<ArrayRef>> {
         let mut sorted = cols.to_vec();
         sorted.sort_unstable();

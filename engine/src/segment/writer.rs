@@ -68,7 +68,12 @@ pub(crate) fn symbol_runs(batch: &RecordBatch) -> Vec<SymbolRun> {
     runs
 }
 
-fn writer_properties(table: &str, partition: &str, segment_id: u64) -> WriterProperties {
+fn writer_properties(
+    batch: &RecordBatch,
+    table: &str,
+    partition: &str,
+    segment_id: u64,
+) -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
         .set_statistics_enabled(EnabledStatistics::Page)
@@ -89,6 +94,16 @@ fn writer_properties(table: &str, partition: &str, segment_id: u64) -> WriterPro
                 .set_column_encoding(path, Encoding::BYTE_STREAM_SPLIT);
         }
     }
+    // An all-null column chunk is a few bytes of definition levels: compressing it buys
+    // nothing and costs a compressor (and, on read, a decompressor) context per chunk.
+    for (field, array) in bar_schema().fields().iter().zip(batch.columns()) {
+        if array.null_count() == array.len() {
+            builder = builder.set_column_compression(
+                ColumnPath::from(field.name().as_str()),
+                Compression::UNCOMPRESSED,
+            );
+        }
+    }
     builder.build()
 }
 
@@ -99,7 +114,7 @@ pub(crate) fn write_segment(
     partition: &str,
     segment_id: u64,
 ) -> Result<WrittenSegment, parquet::errors::ParquetError> {
-    let props = writer_properties(table, partition, segment_id);
+    let props = writer_properties(batch, table, partition, segment_id);
     let mut buf = Vec::with_capacity(batch.get_array_memory_size() / 4 + 4096);
     let mut writer = ArrowWriter::try_new(&mut buf, Arc::clone(batch.schema_ref()), Some(props))?;
     writer.write(batch)?;

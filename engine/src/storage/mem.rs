@@ -28,6 +28,8 @@ struct Inner {
     files: BTreeMap<PathBuf, MemFile>,
     sync_points: u64,
     fail_at: Option<u64>,
+    /// The injected failure hits one operation only (a transient error).
+    transient: bool,
     failed: bool,
 }
 
@@ -39,7 +41,7 @@ impl Inner {
         }
         self.sync_points += 1;
         if self.fail_at == Some(self.sync_points) {
-            self.failed = true;
+            self.failed = !self.transient;
             return Err(crashed());
         }
         Ok(())
@@ -87,6 +89,15 @@ impl MemStorage {
     pub fn fail_at_sync_point(&self, n: u64) {
         let mut inner = self.inner.lock();
         inner.fail_at = Some(inner.sync_points + n);
+        inner.transient = false;
+    }
+
+    /// Makes only the `n`-th durability operation from now fail (a transient I/O error);
+    /// everything before and after it works.
+    pub fn fail_once_at_sync_point(&self, n: u64) {
+        let mut inner = self.inner.lock();
+        inner.fail_at = Some(inner.sync_points + n);
+        inner.transient = true;
     }
 
     /// Simulates a power loss: unsynced appended bytes are lost, except `torn_keep(len)`
@@ -101,6 +112,7 @@ impl MemStorage {
         }
         inner.failed = false;
         inner.fail_at = None;
+        inner.transient = false;
     }
 
     /// Simulates a power loss that loses every unsynced byte.

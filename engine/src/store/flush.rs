@@ -38,7 +38,7 @@ pub struct FlushReport {
 }
 
 /// A table's memtable and corrections taken out of service by a flush.
-type Frozen = (String, crate::table::TableSpec, Arc<Memtable>, Arc<Vec<Correction>>);
+pub(crate) type Frozen = (String, crate::table::TableSpec, Arc<Memtable>, Arc<Vec<Correction>>);
 
 /// A segment produced by a flush or compaction, not yet committed.
 #[derive(Debug)]
@@ -101,6 +101,22 @@ impl Store {
         self.check_writable()?;
         let _commit = self.inner.commit_lock.lock();
         let wal = self.inner.wal.get().ok_or(Error::ReadOnly)?;
+        // A flush that failed left its frozen memtables (still visible to readers): they
+        // are committed first, so nothing acknowledged is ever skipped by the checkpoint.
+        let mut report = FlushReport::default();
+        let retry = self.inner.failed_flush.lock().take();
+        if let Some((frozen, checkpoint)) = retry {
+            match self.write_frozen(&frozen, checkpoint.0) {
+                Ok(r) => {
+                    report = r;
+                    wal.remove_obsolete(checkpoint)?;
+                }
+                Err(e) => {
+                    *self.inner.failed_flush.lock() = Some((frozen, checkpoint));
+                    return Err(e);
+                }
+            }
+        }
         // Freeze: from here new writes land in fresh memtables and a fresh WAL file.
         let (frozen, checkpoint) = {
             let _write = self.inner.write_lock.lock();
@@ -110,7 +126,9 @@ impl Store {
                 .values()
                 .all(|t| t.active.is_empty() && t.pending_corrections.is_empty())
             {
-                return Ok(FlushReport::default());
+                drop(state);
+                self.collect_garbage()?;
+                return Ok(report);
             }
             wal.roll()?;
             let checkpoint = wal.next_lsn();
@@ -125,17 +143,17 @@ impl Store {
             (frozen, checkpoint)
         };
         let result = self.write_frozen(&frozen, checkpoint.0);
-        if result.is_err() {
-            // Leave the frozen rows visible and retry them on the next flush: fold them back.
-            let mut state = self.inner.state.write();
-            for (name, _, memtable, corrections) in &frozen {
-                if let Some(t) = state.tables.get_mut(name) {
-                    t.frozen = Some(memtable.clone());
-                    t.frozen_corrections = corrections.clone();
-                }
+        let flushed = match result {
+            Ok(r) => r,
+            Err(e) => {
+                *self.inner.failed_flush.lock() = Some((frozen, checkpoint));
+                return Err(e);
             }
-        }
-        let report = result?;
+        };
+        report.rows += flushed.rows;
+        report.segments_written += flushed.segments_written;
+        report.segments_replaced += flushed.segments_replaced;
+        report.corrections += flushed.corrections;
         wal.remove_obsolete(checkpoint)?;
         self.collect_garbage()?;
         Ok(report)
@@ -194,7 +212,7 @@ impl Store {
                             for seg in tv.partition_segments(&partition.label) {
                                 let reader = self.segment_reader(&seg)?;
                                 let all: Vec<usize> = (0..FIELD_COUNT).collect();
-                                let columns = reader.columns(&all, &self.inner.cache)?;
+                                let columns = reader.columns_uncached(&all)?;
                                 parts.push(RecordBatch::try_new(
                                     crate::schema::bar_schema(),
                                     columns,
@@ -337,6 +355,7 @@ impl Store {
             );
         }
         manifest.store(storage)?;
+        let generation = manifest.generation;
         let new_version = Arc::new(Version { manifest, tables });
         {
             let mut state = self.inner.state.write();
@@ -348,7 +367,7 @@ impl Store {
                 }
             }
         }
-        self.inner.gc.bury(&old, dead_files, dead_segments);
+        self.inner.gc.bury(&old, generation, dead_files, dead_segments);
         Ok(())
     }
 

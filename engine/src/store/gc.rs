@@ -1,5 +1,5 @@
 //! Deferred deletion: files a new version no longer references are deleted only once no
-//! reader still holds a version that does.
+//! reader still holds any older version, which may reference them.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Weak};
@@ -12,29 +12,45 @@ use crate::storage::Storage;
 
 #[derive(Debug)]
 struct Grave {
-    version: Weak<Version>,
+    /// Generation of the version that stopped referencing the files; every version before
+    /// it may still reference them.
+    dead_at: u64,
     files: Vec<PathBuf>,
     segments: Vec<u64>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    graves: Vec<Grave>,
+    /// Superseded versions (generation, weak handle) some reader may still hold.
+    superseded: Vec<(u64, Weak<Version>)>,
 }
 
 /// Files waiting for their last reader.
 #[derive(Debug, Default)]
 pub(crate) struct Graveyard {
-    graves: Mutex<Vec<Grave>>,
+    inner: Mutex<Inner>,
 }
 
 impl Graveyard {
-    /// Schedules `files` (and the cached state of `segments`) for deletion once `version`
-    /// (the last version referencing them) is dropped by every reader.
-    pub(crate) fn bury(&self, version: &Arc<Version>, files: Vec<PathBuf>, segments: Vec<u64>) {
-        if files.is_empty() && segments.is_empty() {
-            return;
+    /// Records that `old` was replaced by a version of generation `new_generation` that no
+    /// longer references `files` (and `segments`).
+    pub(crate) fn bury(
+        &self,
+        old: &Arc<Version>,
+        new_generation: u64,
+        files: Vec<PathBuf>,
+        segments: Vec<u64>,
+    ) {
+        let mut inner = self.inner.lock();
+        inner.superseded.push((old.manifest.generation, Arc::downgrade(old)));
+        if !files.is_empty() || !segments.is_empty() {
+            inner.graves.push(Grave { dead_at: new_generation, files, segments });
         }
-        self.graves.lock().push(Grave { version: Arc::downgrade(version), files, segments });
     }
 
-    /// Deletes what is no longer visible; returns the number of files removed. Deletion
-    /// errors are returned, and the grave is kept for the next attempt.
+    /// Deletes what no live version references; returns the number of files removed. A
+    /// deletion error is returned and its grave kept for the next attempt.
     pub(crate) fn collect(
         &self,
         storage: &dyn Storage,
@@ -42,11 +58,15 @@ impl Graveyard {
         readers: &Mutex<std::collections::HashMap<u64, Arc<SegmentReader>>>,
     ) -> std::io::Result<usize> {
         let ready: Vec<Grave> = {
-            let mut graves = self.graves.lock();
-            let (dead, alive): (Vec<Grave>, Vec<Grave>) =
-                graves.drain(..).partition(|g| g.version.strong_count() == 0);
-            *graves = alive;
-            dead
+            let mut inner = self.inner.lock();
+            inner.superseded.retain(|(_, v)| v.strong_count() > 0);
+            let oldest_alive = inner.superseded.iter().map(|(g, _)| *g).min();
+            let (ready, waiting): (Vec<Grave>, Vec<Grave>) = inner
+                .graves
+                .drain(..)
+                .partition(|g| oldest_alive.is_none_or(|oldest| oldest >= g.dead_at));
+            inner.graves = waiting;
+            ready
         };
         let mut removed = 0;
         let mut result = Ok(());
@@ -70,7 +90,7 @@ impl Graveyard {
                 retry.push(grave);
             }
         }
-        self.graves.lock().extend(retry);
+        self.inner.lock().graves.extend(retry);
         result.map(|()| removed)
     }
 }

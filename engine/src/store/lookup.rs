@@ -25,6 +25,9 @@ pub(crate) struct Lookup<'a> {
     ranges: HashMap<String, Vec<RowRange>>,
     last_symbol: Option<String>,
     last_ranges: Vec<RowRange>,
+    mem_symbol: Option<String>,
+    mem_active: Option<&'a std::collections::BTreeMap<i64, crate::memtable::RowRef>>,
+    mem_frozen: Option<&'a std::collections::BTreeMap<i64, crate::memtable::RowRef>>,
 }
 
 impl<'a> Lookup<'a> {
@@ -43,6 +46,9 @@ impl<'a> Lookup<'a> {
             ranges: HashMap::new(),
             last_symbol: None,
             last_ranges: Vec::new(),
+            mem_symbol: None,
+            mem_active: None,
+            mem_frozen: None,
         }
     }
 
@@ -92,7 +98,12 @@ impl<'a> Lookup<'a> {
 impl ExistingRows for Lookup<'_> {
     fn find(&mut self, symbol: &str, ts: i64) -> Result<Option<Found>> {
         let table = self.table;
-        if let Some(r) = table.active.get(symbol, ts) {
+        if self.mem_symbol.as_deref() != Some(symbol) {
+            self.mem_symbol = Some(symbol.to_owned());
+            self.mem_active = table.active.symbol_rows(symbol);
+            self.mem_frozen = table.frozen.as_deref().and_then(|f| f.symbol_rows(symbol));
+        }
+        if let Some(r) = self.mem_active.and_then(|m| m.get(&ts)).copied() {
             let source = self.memtable_source(false, &table.active, r.batch);
             return Ok(Some(Found {
                 source,
@@ -100,15 +111,13 @@ impl ExistingRows for Lookup<'_> {
                 in_segment: r.replaces_segment_row,
             }));
         }
-        if let Some(frozen) = table.frozen.as_ref().map(Arc::clone)
-            && let Some(r) = frozen.get(symbol, ts)
+        // The frozen memtable is on its way into segments (a failed flush is retried before
+        // the next one), so a row superseding it supersedes a segment row.
+        if let Some(r) = self.mem_frozen.and_then(|m| m.get(&ts)).copied()
+            && let Some(frozen) = table.frozen.as_ref().map(Arc::clone)
         {
             let source = self.memtable_source(true, &frozen, r.batch);
-            return Ok(Some(Found {
-                source,
-                row: r.row as usize,
-                in_segment: r.replaces_segment_row,
-            }));
+            return Ok(Some(Found { source, row: r.row as usize, in_segment: true }));
         }
         let ranges = self.symbol_ranges(symbol);
         if ranges.is_empty() {

@@ -112,6 +112,8 @@ pub(crate) struct Inner {
     pub(crate) readers: Mutex<std::collections::HashMap<u64, Arc<SegmentReader>>>,
     pub(crate) cache: ColumnCache,
     pub(crate) gc: gc::Graveyard,
+    /// Frozen memtables of a flush that failed, with its checkpoint, to commit first.
+    pub(crate) failed_flush: Mutex<Option<(Vec<flush::Frozen>, crate::wal::Lsn)>>,
     pub(crate) recovery: RecoveryReport,
     _lock: Option<std::fs::File>,
 }

@@ -147,6 +147,7 @@ impl Store {
                 readers: Mutex::new(Default::default()),
                 cache: ColumnCache::new(cache_bytes),
                 gc: gc::Graveyard::default(),
+                failed_flush: Mutex::new(None),
                 recovery: Default::default(),
                 _lock: lock,
             }),

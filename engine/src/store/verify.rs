@@ -49,6 +49,10 @@ impl Store {
         for (name, table) in &version.tables {
             let partitioning = table.spec.timeframe.partitioning();
             let mut runs_by_segment = BTreeMap::new();
+            let mut partition_keys: std::collections::HashMap<
+                String,
+                std::collections::HashSet<(String, i64)>,
+            > = std::collections::HashMap::new();
             for seg in table.segments.values() {
                 report.segments += 1;
                 report.rows += seg.rows;
@@ -100,6 +104,25 @@ impl Store {
                         seg.partition
                     )),
                 }
+                // Keys must be unique across the segments of a partition, not only within one.
+                let mut keys = partition_keys.remove(&seg.partition).unwrap_or_default();
+                let symbols = arrow::compute::cast(
+                    batch.column(col::SYMBOL),
+                    &arrow::datatypes::DataType::Utf8,
+                )?;
+                let symbols = symbols.as_string::<i32>();
+                for i in 0..batch.num_rows() {
+                    if !keys.insert((symbols.value(i).to_owned(), ts.value(i))) {
+                        report.problems.push(format!(
+                            "table {name}: key ({}, {}) is stored in more than one segment of partition {}",
+                            symbols.value(i),
+                            ts.value(i),
+                            seg.partition
+                        ));
+                        break;
+                    }
+                }
+                partition_keys.insert(seg.partition.clone(), keys);
                 runs_by_segment.insert(seg.id, symbol_runs(&batch));
             }
             // The index must describe exactly the segments' symbol runs.
