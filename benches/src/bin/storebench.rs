@@ -65,6 +65,7 @@ fn main() {
         t.elapsed().as_secs_f64() - appended_s
     );
     let ingest_s = t.elapsed().as_secs_f64();
+    let ingest_rss = peak_rss_bytes();
     let t = Instant::now();
     let compaction = store.compact(&CompactionPolicy::default()).expect("compact");
     let compact_s = t.elapsed().as_secs_f64();
@@ -135,13 +136,15 @@ fn main() {
         "bytes_per_row": segment_bytes as f64 / total as f64,
         "open_us_median": opens[2],
         "peak_rss_bytes": rss,
+        "ingest_peak_rss_bytes": ingest_rss,
         "queries": Value::Object(results),
     });
     println!(
-        "{set:12} ingest {:.0} rows/s ({total} rows, {ingest_s:.2} s), compaction {compact_s:.2} s, {:.1} B/row, open {:.0} µs, peak RSS {} MiB",
+        "{set:12} ingest {:.0} rows/s ({total} rows, {ingest_s:.2} s), compaction {compact_s:.2} s, {:.1} B/row, open {:.0} µs, peak RSS {} MiB after ingest, {} MiB after compaction",
         total as f64 / ingest_s,
         segment_bytes as f64 / total as f64,
         opens[2],
+        ingest_rss.map_or(0, |r| r >> 20),
         rss.map_or(0, |r| r >> 20)
     );
     if let Some(out) = arg(&args, "--json") {

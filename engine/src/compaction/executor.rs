@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use super::{CompactionPolicy, CompactionTask, merge_runs, plan};
 use crate::error::{Error, Result};
 use crate::schema::{FIELD_COUNT, bar_schema};
-use crate::store::{NewSegment, Store, TableChange, persist_segment};
+use crate::store::{NewSegment, Store, TableChange, encode_segment};
 
 /// What a compaction did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,7 +69,7 @@ impl Store {
                     parts.push(RecordBatch::try_new(bar_schema(), reader.columns_uncached(&all)?)?);
                 }
                 let merged = merge_runs(&parts)?;
-                let seg = persist_segment(
+                let seg = encode_segment(
                     storage,
                     &task.table,
                     &task.partition,

@@ -70,6 +70,8 @@ impl Memtable {
             .filter(|a| a.null_count() < a.len())
             .map(|a| a.get_array_memory_size())
             .sum::<usize>();
+        // Plus the ordered map's entry per key (key, row reference, node overhead).
+        self.bytes += keys.len() * 64;
         self.batches.push(batch);
         let mut row = 0;
         while row < keys.len() {

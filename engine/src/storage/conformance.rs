@@ -40,6 +40,12 @@ fn suite(storage: &dyn Storage) {
     assert_eq!(storage.list(dir).expect("list"), vec!["log.wal".to_owned(), "one.bin".to_owned()]);
     assert_eq!(storage.list_dirs(Path::new("a")).expect("list dirs"), vec!["b".to_owned()]);
     assert!(storage.list_dirs(Path::new("nope")).expect("list missing dirs").is_empty());
+    let (n1, n2) = (dir.join("new1.bin"), Path::new("c/d/new2.bin").to_path_buf());
+    storage.write_new_files(&[(&n1, b"one"), (&n2, b"two")]).expect("write new files");
+    assert_eq!(&storage.read(&n1).expect("read")[..], b"one");
+    assert_eq!(&storage.read(&n2).expect("read")[..], b"two");
+    storage.remove(&n1).expect("remove");
+    storage.remove(&n2).expect("remove");
     assert!(storage.exists(&p));
     storage.remove(&p).expect("remove");
     storage.remove(&p).expect("remove twice is fine");

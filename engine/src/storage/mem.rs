@@ -202,6 +202,19 @@ impl Storage for MemStorage {
         Ok(())
     }
 
+    fn write_new_files(&self, files: &[(&Path, &[u8])]) -> io::Result<()> {
+        // One sync point for the set, like the real filesystem's single syncfs.
+        let mut inner = self.inner.lock();
+        inner.sync_point()?;
+        for (path, data) in files {
+            inner.files.insert(
+                path.to_path_buf(),
+                MemFile { data: data.to_vec(), synced_len: data.len() },
+            );
+        }
+        Ok(())
+    }
+
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn AppendFile>> {
         let mut inner = self.inner.lock();
         if !inner.files.contains_key(path) {

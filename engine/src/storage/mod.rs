@@ -55,6 +55,16 @@ pub trait Storage: Send + Sync + Debug {
     /// rename over `path`, fsync the directory. After `Ok`, a crash leaves either the old file
     /// (or none) or the complete new one.
     fn write_atomic(&self, path: &Path, data: &[u8]) -> io::Result<()>;
+    /// Creates files that did not exist before (fresh names no version references) and
+    /// makes their contents and directory entries durable together, before returning. A
+    /// crash before it returns may leave any subset of them, possibly partial: callers only
+    /// reference the files (by committing a manifest) after this returned `Ok`.
+    fn write_new_files(&self, files: &[(&Path, &[u8])]) -> io::Result<()> {
+        for (path, data) in files {
+            self.write_atomic(path, data)?;
+        }
+        Ok(())
+    }
     /// Creates a new, empty file for appending (its directory entry is made durable), or opens
     /// an existing one positioned at its end.
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn AppendFile>>;

@@ -45,6 +45,8 @@ pub(crate) type Frozen = (String, crate::table::TableSpec, Arc<Memtable>, Arc<Ve
 pub(crate) struct NewSegment {
     pub(crate) meta: SegmentMeta,
     pub(crate) runs: Vec<SymbolRun>,
+    /// The encoded file, written by the commit together with the index.
+    pub(crate) bytes: Vec<u8>,
 }
 
 /// Changes to one table committed together.
@@ -52,7 +54,7 @@ pub(crate) struct NewSegment {
 pub(crate) struct TableChange {
     pub(crate) added: Vec<NewSegment>,
     pub(crate) removed: Vec<u64>,
-    pub(crate) corrections: Option<CorrectionsFile>,
+    pub(crate) corrections: Option<(CorrectionsFile, Vec<u8>)>,
 }
 
 pub(crate) fn index_path(table: &str, generation: u64) -> PathBuf {
@@ -63,8 +65,8 @@ pub(crate) fn corrections_path(table: &str, id: u64) -> PathBuf {
     PathBuf::from("_meta").join("corrections").join(table).join(format!("corr-{id:010}.parquet"))
 }
 
-/// Encodes and writes one segment; returns its manifest record.
-pub(crate) fn persist_segment(
+/// Encodes one segment; the commit writes it.
+pub(crate) fn encode_segment(
     storage: &dyn Storage,
     table: &str,
     partition: &str,
@@ -76,9 +78,6 @@ pub(crate) fn persist_segment(
     let path = segment_path(&table_name, partition, id);
     let written = write_segment(batch, table, partition, id)
         .map_err(|source| SegmentError::Parquet { path: display_path(storage, &path), source })?;
-    storage
-        .write_atomic(&path, &written.bytes)
-        .map_err(|e| Error::io("write", display_path(storage, &path), e))?;
     let meta = SegmentMeta {
         id,
         partition: partition.to_owned(),
@@ -91,7 +90,7 @@ pub(crate) fn persist_segment(
         symbols: written.runs.len() as u32,
         level,
     };
-    Ok(NewSegment { meta, runs: written.runs })
+    Ok(NewSegment { meta, runs: written.runs, bytes: written.bytes })
 }
 
 impl Store {
@@ -227,7 +226,7 @@ impl Store {
                         _ => rows,
                     };
                     let level = 0;
-                    let seg = persist_segment(storage, name, &partition.label, id, level, &batch)?;
+                    let seg = encode_segment(storage, name, &partition.label, id, level, &batch)?;
                     Ok((seg, replaced, 0))
                 })
                 .collect();
@@ -248,15 +247,15 @@ impl Store {
                 let bytes = crate::corrections::encode_parquet(&batch).map_err(|source| {
                     SegmentError::Parquet { path: display_path(storage, &path), source }
                 })?;
-                storage
-                    .write_atomic(&path, &bytes)
-                    .map_err(|e| Error::io("write", display_path(storage, &path), e))?;
-                change.corrections = Some(CorrectionsFile {
-                    path: path.to_string_lossy().into_owned(),
-                    rows: corrections.len() as u64,
-                    bytes: bytes.len() as u64,
-                    crc32c: crc32c::crc32c(&bytes),
-                });
+                change.corrections = Some((
+                    CorrectionsFile {
+                        path: path.to_string_lossy().into_owned(),
+                        rows: corrections.len() as u64,
+                        bytes: bytes.len() as u64,
+                        crc32c: crc32c::crc32c(&bytes),
+                    },
+                    bytes,
+                ));
                 report.corrections += corrections.len();
             }
         }
@@ -285,6 +284,7 @@ impl Store {
         let mut tables = old.tables.clone();
         let mut dead_files: Vec<PathBuf> = Vec::new();
         let mut dead_segments: Vec<u64> = Vec::new();
+        let mut new_files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
         for (name, change) in changes {
             let spec = self.table_spec(&name)?;
             let previous = old.tables.get(&name).cloned();
@@ -310,7 +310,7 @@ impl Store {
                     }
                 }
             }
-            for seg in &change.added {
+            for seg in change.added {
                 let ranges: Vec<SymbolRange> = seg
                     .runs
                     .iter()
@@ -323,24 +323,25 @@ impl Store {
                     })
                     .collect();
                 builder.add_segment(SegmentId(seg.meta.id), &ranges)?;
-                table_manifest.segments.push(seg.meta.clone());
+                new_files.push((PathBuf::from(&seg.meta.path), seg.bytes));
+                table_manifest.segments.push(seg.meta);
             }
             table_manifest.segments.sort_by_key(|s| s.id);
-            if let Some(c) = change.corrections {
+            if let Some((c, bytes)) = change.corrections {
+                new_files.push((PathBuf::from(&c.path), bytes));
                 table_manifest.corrections.push(c);
             }
             let bytes = builder.finish();
             let path = index_path(&name, manifest.generation);
-            storage
-                .write_atomic(&path, &bytes)
-                .map_err(|e| Error::io("write", display_path(storage, &path), e))?;
             if let Some(old_index) =
                 table_manifest.index.replace(path.to_string_lossy().into_owned())
             {
                 dead_files.push(PathBuf::from(old_index));
             }
             table_manifest.index_crc32c = crc32c::crc32c(&bytes);
-            let index = TableIndex::open(bytes::Bytes::from(bytes), &display_path(storage, &path))?;
+            let index =
+                TableIndex::open(bytes::Bytes::from(bytes.clone()), &display_path(storage, &path))?;
+            new_files.push((path.clone(), bytes));
             let segments =
                 table_manifest.segments.iter().map(|s| (s.id, Arc::new(s.clone()))).collect();
             manifest.tables.insert(name.clone(), table_manifest.clone());
@@ -354,6 +355,14 @@ impl Store {
                 }),
             );
         }
+        // Segments, corrections and indexes are durable before the manifest names them.
+        let refs: Vec<(&std::path::Path, &[u8])> =
+            new_files.iter().map(|(p, b)| (p.as_path(), b.as_slice())).collect();
+        storage.write_new_files(&refs).map_err(|e| {
+            Error::io("write", display_path(storage, std::path::Path::new("new segments")), e)
+        })?;
+        drop(refs);
+        drop(new_files);
         manifest.store(storage)?;
         let generation = manifest.generation;
         let new_version = Arc::new(Version { manifest, tables });

@@ -27,7 +27,7 @@ use crate::wal::WalWriter;
 
 pub use append::{AppendOptions, AppendReport};
 pub use flush::FlushReport;
-pub(crate) use flush::{NewSegment, TableChange, persist_segment};
+pub(crate) use flush::{NewSegment, TableChange, encode_segment};
 pub use options::{StoreBuilder, StoreOptions};
 pub use verify::VerifyReport;
 

@@ -27,7 +27,7 @@ impl Default for StoreOptions {
         Self {
             durability: Durability::Durable,
             flush_rows: 1_000_000,
-            flush_bytes: 256 << 20,
+            flush_bytes: 128 << 20,
             flush_age: Some(Duration::from_secs(300)),
             cache_bytes: 1 << 30,
             wal_roll_bytes: 64 << 20,
@@ -79,7 +79,7 @@ impl StoreBuilder {
         self
     }
 
-    /// Flush the memtables once they hold this many bytes (default 256 MiB).
+    /// Flush the memtables once they hold this many bytes (default 128 MiB).
     pub fn with_flush_bytes(mut self, bytes: usize) -> Self {
         self.options.flush_bytes = bytes.max(1);
         self
