@@ -250,6 +250,14 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// An option of a call is out of range.
+    #[error("invalid {option}: {reason}")]
+    InvalidOption {
+        /// The option.
+        option: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The store was opened read-only.
     #[error("the store is open read-only; writes are refused")]
     ReadOnly,

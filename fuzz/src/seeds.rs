@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use arrow::array::{Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use candlestore::{MemStorage, Storage, Store};
+use candlestore::{AppendOptions, ManualClock, MemStorage, Storage, Store};
 
 use crate::targets::WAL_FILE;
 
@@ -92,13 +92,20 @@ pub fn write_all(seeds: &Path, testdata: &Path) -> io::Result<Vec<PathBuf>> {
     // A real store: two appends (the second revising one bar and adding a symbol), spanning
     // two monthly partitions.
     let mem = MemStorage::new();
-    let store = Store::builder_with_storage(Arc::new(mem.clone())).open().map_err(other)?;
+    // A fixed clock and batch ids keep the seeds byte-for-byte reproducible.
+    let clock = Arc::new(ManualClock::new(JAN30_2024 + 5 * DAY));
+    let store = Store::builder_with_storage(Arc::new(mem.clone()))
+        .with_clock(clock)
+        .open()
+        .map_err(other)?;
     let t = JAN30_2024;
     let first =
         bars(&[("AAPL", t, 185.5), ("AAPL", t + DAY, 186.25), ("MSFT", t + 3 * DAY, 402.0)]);
     let second = bars(&[("AAPL", t + DAY, 187.0), ("BRK.B", t + 2 * DAY, 380.75)]);
-    let _ = store.append("stocks_daily", &first).map_err(other)?;
-    let _ = store.append("stocks_daily", &second).map_err(other)?;
+    for (batch, id) in [(&first, "seed-1"), (&second, "seed-2")] {
+        let options = AppendOptions::default().with_batch_id(id);
+        let _ = store.append_with("stocks_daily", batch, &options).map_err(other)?;
+    }
     put("wal_replay", "store-two-appends.wal", &mem.read(Path::new(WAL_FILE))?)?;
     let _ = store.flush().map_err(other)?;
     put("index_open", "store-flushed.idx", &first_file(&mem, "_meta/index", ".idx")?)?;

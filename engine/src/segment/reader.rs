@@ -51,6 +51,26 @@ impl SegmentReader {
         let options = ArrowReaderOptions::new();
         let parquet = ArrowReaderMetadata::load(&bytes, options)
             .map_err(|source| SegmentError::Parquet { path: display_path.clone(), source })?;
+        let version = parquet
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .and_then(|kv| kv.iter().find(|k| k.key == "candlestore.format_version"))
+            .and_then(|k| k.value.as_deref())
+            .and_then(|v| v.parse::<u32>().ok());
+        match version {
+            Some(v) if v <= super::SEGMENT_FORMAT_VERSION => {}
+            found => {
+                return Err(SegmentError::Schema {
+                    path: display_path,
+                    reason: format!(
+                        "segment format version {found:?} is not readable by this build (reads 1..={})",
+                        super::SEGMENT_FORMAT_VERSION
+                    ),
+                }
+                .into());
+            }
+        }
         let schema = parquet.schema();
         let expected = bar_schema();
         if schema.fields().len() != expected.fields().len()

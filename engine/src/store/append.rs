@@ -76,6 +76,8 @@ pub struct AppendReport {
 }
 
 const RECORD_APPEND: u8 = 1;
+/// Longest `batch_id` or `source` accepted (the WAL record stores u16 lengths).
+const MAX_LABEL_BYTES: usize = 1024;
 
 /// A decoded WAL payload.
 #[derive(Debug)]
@@ -209,6 +211,14 @@ impl Store {
             return Ok(report);
         }
         let source = options.source.as_deref().unwrap_or("api");
+        for (option, value) in [("batch_id", batch_id.as_str()), ("source", source)] {
+            if value.is_empty() || value.len() > MAX_LABEL_BYTES {
+                return Err(Error::InvalidOption {
+                    option,
+                    reason: format!("must be 1 to {MAX_LABEL_BYTES} bytes, got {}", value.len()),
+                });
+            }
+        }
         let wal_batch = provided_columns(&input)?;
         let durability = options.durability.unwrap_or(self.inner.options.durability);
         let lsn = {
