@@ -305,7 +305,11 @@ fn oversized_labels_are_refused_before_logging() {
     let store = mem_store(&MemStorage::new());
     let long = "x".repeat(5000);
     let err = store
-        .append_with("stocks_daily", &bars(&[("AAPL", JAN1_2024, 1.0)]), &AppendOptions::default().with_source(long))
+        .append_with(
+            "stocks_daily",
+            &bars(&[("AAPL", JAN1_2024, 1.0)]),
+            &AppendOptions::default().with_source(long),
+        )
         .expect_err("source too long");
     assert!(err.to_string().contains("invalid source"), "{err}");
     assert!(store.scan("stocks_daily").collect().expect("scan").is_empty());
