@@ -153,8 +153,16 @@ pub(crate) fn decode_record(bytes: &[u8]) -> Result<AppendRecord> {
     let now = cur.i64()?;
     let source = cur.string()?;
     let rest = bytes.get(cur.pos..).ok_or_else(|| record_error("truncated"))?;
-    let mut reader = StreamReader::try_new(Cursor::new(rest), None)?;
-    let batch = reader.next().ok_or_else(|| record_error("no batch"))??;
+    // The payload passed its crc, but arrow's IPC reader can panic on malformed input rather
+    // than return an error; a bad record must be refused, never crash the open.
+    let decoded = std::panic::catch_unwind(|| -> Result<RecordBatch> {
+        let mut reader = StreamReader::try_new(Cursor::new(rest), None)?;
+        reader.next().ok_or_else(|| record_error("no batch"))?.map_err(Error::from)
+    });
+    let batch = match decoded {
+        Ok(result) => result?,
+        Err(_) => return Err(record_error("malformed Arrow IPC payload")),
+    };
     Ok(AppendRecord { table, batch_id, now, source, batch })
 }
 
