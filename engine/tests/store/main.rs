@@ -1,6 +1,7 @@
 //! Integration tests of the store, grouped into one binary.
 
 mod basic;
+mod concurrent;
 mod crash;
 mod model;
 mod support;
