@@ -137,6 +137,9 @@ impl Manifest {
                 max: MANIFEST_VERSION,
             });
         }
+        if u32_at(12) != 0 {
+            return Err(malformed(12, "unknown flags (written by a newer build?)"));
+        }
         let body_len = u32_at(16) as usize;
         let expected = u32_at(20);
         let body = bytes
