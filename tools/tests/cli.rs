@@ -171,7 +171,7 @@ fn date_ranges_and_field_selection() {
         &store,
         &[
             "--symbol",
-            "orcl",
+            "ORCL",
             "--start",
             "1995-01-03",
             "--end",
