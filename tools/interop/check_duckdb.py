@@ -53,11 +53,11 @@ def correct_some_bars(cli: str, store: str, workdir: str) -> None:
 def check_table(cli: str, store: str, table: str, workdir: str) -> int:
     con = duckdb.connect()
     glob = os.path.join(store, table, "**", "*.parquet")
-    result = con.execute(
+    relation = con.sql(
         f"SELECT * FROM read_parquet('{glob}', hive_partitioning=true) ORDER BY symbol, datetime"
     )
     # The method's name changed across DuckDB releases.
-    to_arrow = getattr(result, "to_arrow_table", None) or getattr(result, "fetch_arrow_table")
+    to_arrow = getattr(relation, "to_arrow_table", None) or getattr(relation, "arrow")
     duck = to_arrow()
     partition_cols = [c for c in ("month", "day") if c in duck.column_names]
     duck = duck.drop(partition_cols)
