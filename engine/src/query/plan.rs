@@ -97,6 +97,14 @@ fn gather(
     Ok(RecordBatch::try_new(work_schema(work), columns)?)
 }
 
+/// Symbols of a table whose metadata satisfies `keep`, in name order.
+fn symbols_where(
+    table: &crate::store::TableState,
+    keep: impl Fn(&crate::store::SymbolMeta) -> bool,
+) -> Vec<String> {
+    table.symbols.iter().filter(|(_, m)| keep(m)).map(|(k, _)| k.clone()).collect()
+}
+
 fn close_group(group: &mut Vec<Chunk>) -> Chunk {
     if group.len() == 1 {
         group.pop().unwrap_or(Chunk::Merge(Vec::new()))
@@ -139,22 +147,12 @@ impl Plan {
                 v.dedup();
                 Some(v)
             }
-            SymbolSelection::Sector(s) => Some(
-                table_state
-                    .symbols
-                    .iter()
-                    .filter(|(_, m)| m.sector.as_deref() == Some(s))
-                    .map(|(k, _)| k.clone())
-                    .collect(),
-            ),
-            SymbolSelection::Exchange(e) => Some(
-                table_state
-                    .symbols
-                    .iter()
-                    .filter(|(_, m)| m.exchange.as_deref() == Some(e))
-                    .map(|(k, _)| k.clone())
-                    .collect(),
-            ),
+            SymbolSelection::Sector(s) => {
+                Some(symbols_where(table_state, |m| m.sector.as_deref() == Some(s)))
+            }
+            SymbolSelection::Exchange(e) => {
+                Some(symbols_where(table_state, |m| m.exchange.as_deref() == Some(e)))
+            }
         };
         // Few symbols: read each symbol's row ranges; many: read whole segments once.
         let symbol_major = symbol_list.as_ref().is_some_and(|l| l.len() <= 32);

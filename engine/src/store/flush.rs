@@ -199,7 +199,7 @@ impl Store {
                     next_id - 1
                 })
                 .collect();
-            let outputs: Vec<Result<(NewSegment, Vec<u64>, usize)>> = groups
+            let outputs: Vec<Result<(NewSegment, Vec<u64>)>> = groups
                 .par_iter()
                 .zip(ids.par_iter())
                 .map(|((partition, refs, replaces), &id)| {
@@ -218,21 +218,19 @@ impl Store {
                                 )?);
                                 replaced.push(seg.id);
                             }
-                            let n = rows.num_rows();
                             parts.push(rows);
-                            let _ = n;
                             merge_runs(&parts)?
                         }
                         _ => rows,
                     };
                     let level = 0;
                     let seg = encode_segment(storage, name, &partition.label, id, level, &batch)?;
-                    Ok((seg, replaced, 0))
+                    Ok((seg, replaced))
                 })
                 .collect();
             let change = changes.entry(name.clone()).or_default();
             for out in outputs {
-                let (seg, replaced, _) = out?;
+                let (seg, replaced) = out?;
                 report.segments_written += 1;
                 report.segments_replaced += replaced.len();
                 change.added.push(seg);

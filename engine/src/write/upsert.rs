@@ -139,8 +139,6 @@ pub(crate) fn apply(
         unchanged = new.num_rows() - revised;
         if revised > 0 {
             let old_rev = old.column(col::REVISION).as_primitive::<Int32Type>();
-            let old_created =
-                old.column(col::CREATED_AT).as_primitive::<TimestampMicrosecondType>();
             let new_syms = new.column(col::SYMBOL).as_dictionary::<Int32Type>();
             let new_sym_values = new_syms.values().as_string::<i32>();
             let new_ts = new.column(col::DATETIME).as_primitive::<TimestampMicrosecondType>();
@@ -200,7 +198,6 @@ pub(crate) fn apply(
                     .iter()
                     .collect(),
             };
-            let _ = old_created;
             in_segment.extend(kept_found);
             parts.push(audit::fill(merged, &input.provided, &lineage)?);
         }
