@@ -23,6 +23,7 @@ mod compaction;
 mod corrections;
 mod error;
 mod index;
+pub mod kernel;
 mod manifest;
 mod memtable;
 mod query;
@@ -41,8 +42,8 @@ pub use error::{
     Error, IndexError, ManifestError, Result, RowError, RowProblem, SegmentError, WalError,
 };
 pub use manifest::{
-    CorrectionsFile, MANIFEST_MAGIC, MANIFEST_MIN_VERSION, MANIFEST_VERSION, Manifest,
-    TableManifest,
+    CorrectionsFile, KernelStateFile, MANIFEST_MAGIC, MANIFEST_MIN_VERSION, MANIFEST_VERSION,
+    Manifest, TableManifest,
 };
 pub use query::{Scan, ScanBuilder, SymbolSelection};
 pub use schema::{

@@ -191,6 +191,21 @@ impl Model {
             };
             self.rows.insert(key, Expected { close, revision, batch: k });
         }
+        // A changed bar changes the derived fields (EMAs, OBV, ...) of every later bar of its
+        // series: the store rewrites those at revision + 1 in the same batch.
+        let mut first_changed: BTreeMap<String, i64> = BTreeMap::new();
+        for (s, ts, _) in batch_rows(k) {
+            if self.rows[&(symbol(s), ts)].revision > 1 {
+                let first = first_changed.entry(symbol(s)).or_insert(ts);
+                *first = (*first).min(ts);
+            }
+        }
+        for ((sym, ts), e) in self.rows.iter_mut() {
+            if e.batch != k && first_changed.get(sym).is_some_and(|&first| *ts > first) {
+                e.revision += 1;
+                e.batch = k;
+            }
+        }
         self.next_batch = k + 1;
     }
 }

@@ -52,6 +52,8 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Import CSV (plain or .gz) or Parquet bar files into a table.
     Import(cmd::import::ImportArgs),
+    /// Compute the 97 fields of a bar file without a store (F4 CSV or Parquet out).
+    Compute(cmd::compute::ComputeArgs),
     /// Read bars of one or more symbols as CSV, JSON, Parquet or Arrow IPC.
     Query(cmd::query::QueryArgs),
     /// Print the store's manifest, segments, indexes and write-ahead log in readable form.
@@ -95,6 +97,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             refuse("import")?;
             cmd::import::run(&args)
         }
+        Command::Compute(args) => cmd::compute::run(&args),
         Command::Query(args) => cmd::query::run(&args, read_only),
         Command::Dump(args) => cmd::dump::run(&args),
         Command::Verify(args) => cmd::verify::run(&args, read_only),

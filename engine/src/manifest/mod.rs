@@ -41,6 +41,19 @@ pub struct CorrectionsFile {
     pub crc32c: u32,
 }
 
+/// The persisted kernel states of a table (format-spec/kernel-state.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KernelStateFile {
+    /// Store-relative path.
+    pub path: String,
+    /// Number of series.
+    pub series: u64,
+    /// File size.
+    pub bytes: u64,
+    /// crc32c of the file.
+    pub crc32c: u32,
+}
+
 /// One table as the manifest records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableManifest {
@@ -56,6 +69,9 @@ pub struct TableManifest {
     pub index_crc32c: u32,
     /// Corrections log files, oldest first.
     pub corrections: Vec<CorrectionsFile>,
+    /// Kernel states as of the segments (absent until the first flush computed fields).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_state: Option<KernelStateFile>,
 }
 
 impl TableManifest {
@@ -67,6 +83,7 @@ impl TableManifest {
             index: None,
             index_crc32c: 0,
             corrections: Vec::new(),
+            kernel_state: None,
         }
     }
 

@@ -67,6 +67,9 @@ pub struct AppendReport {
     pub revised: usize,
     /// Existing keys whose values were identical (nothing written).
     pub unchanged: usize,
+    /// Other stored bars rewritten (revision + 1) because the append changed their series'
+    /// history (a corrected or back-filled bar) and so their derived fields.
+    pub recomputed: usize,
     /// Rows skipped as invalid (only with [`InvalidRows::Skip`]).
     pub rejected: Vec<RowError>,
     /// Batch id of the write.
@@ -197,6 +200,7 @@ impl Store {
         self.check_writable()?;
         TableName::new(table)?;
         let mut input = conform(batch)?;
+        ignore_computed(&mut input);
         let errors = validate(&input.batch);
         let mut rejected = Vec::new();
         if !errors.is_empty() {
@@ -238,16 +242,18 @@ impl Store {
             }
             let ctx = WriteContext { table, now, batch_id: &batch_id, source };
             let applied = self.apply_to_state(table, &input, &ctx)?;
+            let (applied, states) = self.derive(table, applied, &ctx)?;
             report.inserted = applied.inserted;
             report.revised = applied.revised;
             report.unchanged = applied.unchanged;
+            report.recomputed = applied.recomputed;
             if applied.batch.num_rows() == 0 {
                 return Ok(report);
             }
             let record = encode_record(table, &batch_id, now, source, &wal_batch)?;
             let wal = self.inner.wal.get().ok_or(Error::ReadOnly)?;
             let lsn = wal.append(&record)?;
-            self.install_applied(table, applied, now)?;
+            self.install_applied(table, applied, states, now)?;
             lsn
         };
         if durability == Durability::Durable {
@@ -276,10 +282,20 @@ impl Store {
     }
 
     /// Makes applied rows visible (caller holds the write lock).
-    pub(crate) fn install_applied(&self, table: &str, applied: Applied, now: i64) -> Result<()> {
+    pub(crate) fn install_applied(
+        &self,
+        table: &str,
+        applied: Applied,
+        states: super::derive::NewStates,
+        now: i64,
+    ) -> Result<()> {
         let mut state = self.inner.state.write();
         let t = Store::resolve_table(&mut state, table)?;
         update_symbols(&mut t.symbols, &applied.batch);
+        if !states.is_empty() {
+            let kernels = Arc::make_mut(&mut t.kernels);
+            kernels.extend(states);
+        }
         t.active.insert(applied.batch, &applied.keys, now);
         t.pending_corrections.extend(applied.corrections);
         Ok(())
@@ -289,7 +305,8 @@ impl Store {
     pub(crate) fn replay_record(&self, lsn: Lsn, payload: &[u8]) -> Result<()> {
         let record = decode_record(payload)
             .map_err(|e| Error::Corrupt { reason: format!("WAL frame {lsn}: {e}") })?;
-        let input = conform(&record.batch)?;
+        let mut input = conform(&record.batch)?;
+        ignore_computed(&mut input);
         let _write = self.inner.write_lock.lock();
         {
             let mut state = self.inner.state.write();
@@ -302,8 +319,9 @@ impl Store {
             source: &record.source,
         };
         let applied = self.apply_to_state(&record.table, &input, &ctx)?;
+        let (applied, states) = self.derive(&record.table, applied, &ctx)?;
         if applied.batch.num_rows() > 0 {
-            self.install_applied(&record.table, applied, record.now)?;
+            self.install_applied(&record.table, applied, states, record.now)?;
         }
         Ok(())
     }
@@ -326,6 +344,14 @@ impl Store {
             self.flush()?;
         }
         Ok(())
+    }
+}
+
+/// The kernel computes its columns itself: values a caller provides for them are not used
+/// (nor logged).
+fn ignore_computed(input: &mut Normalized) {
+    for &c in crate::kernel::computed_columns() {
+        input.provided[c] = false;
     }
 }
 

@@ -18,7 +18,7 @@ use crate::compaction::merge_runs;
 use crate::corrections::{self, Correction};
 use crate::error::{Error, Result, SegmentError};
 use crate::index::{IndexBuilder, SegmentId, SymbolRange, TableIndex};
-use crate::manifest::{CorrectionsFile, Manifest, TableManifest};
+use crate::manifest::{CorrectionsFile, KernelStateFile, Manifest, TableManifest};
 use crate::memtable::{Memtable, RowRef};
 use crate::schema::FIELD_COUNT;
 use crate::segment::{Partition, SegmentMeta, SymbolRun, segment_path, write_segment};
@@ -37,8 +37,14 @@ pub struct FlushReport {
     pub corrections: usize,
 }
 
-/// A table's memtable and corrections taken out of service by a flush.
-pub(crate) type Frozen = (String, crate::table::TableSpec, Arc<Memtable>, Arc<Vec<Correction>>);
+/// A table's memtable, corrections and kernel states taken out of service by a flush.
+pub(crate) type Frozen = (
+    String,
+    crate::table::TableSpec,
+    Arc<Memtable>,
+    Arc<Vec<Correction>>,
+    Arc<crate::kernel::state_file::States>,
+);
 
 /// A segment produced by a flush or compaction, not yet committed.
 #[derive(Debug)]
@@ -55,6 +61,8 @@ pub(crate) struct TableChange {
     pub(crate) added: Vec<NewSegment>,
     pub(crate) removed: Vec<u64>,
     pub(crate) corrections: Option<(CorrectionsFile, Vec<u8>)>,
+    /// The table's kernel states as of the committed rows, replacing the previous file.
+    pub(crate) kernel_state: Option<(KernelStateFile, Vec<u8>)>,
 }
 
 pub(crate) fn index_path(table: &str, generation: u64) -> PathBuf {
@@ -137,7 +145,13 @@ impl Store {
                 let corrections = Arc::new(std::mem::take(&mut t.pending_corrections));
                 t.frozen = Some(memtable.clone());
                 t.frozen_corrections = corrections.clone();
-                frozen.push((name.clone(), t.spec.clone(), memtable, corrections));
+                frozen.push((
+                    name.clone(),
+                    t.spec.clone(),
+                    memtable,
+                    corrections,
+                    t.kernels.clone(),
+                ));
             }
             (frozen, checkpoint)
         };
@@ -164,7 +178,7 @@ impl Store {
         let mut next_id = version.manifest.next_file_id.max(1);
         let mut report = FlushReport::default();
         let mut changes: BTreeMap<String, TableChange> = BTreeMap::new();
-        for (name, spec, memtable, corrections) in frozen {
+        for (name, spec, memtable, corrections, kernels) in frozen {
             if memtable.is_empty() && corrections.is_empty() {
                 continue;
             }
@@ -237,6 +251,21 @@ impl Store {
                 change.removed.extend(replaced);
             }
             report.rows += memtable.live_rows();
+            if !memtable.is_empty() {
+                let id = next_id;
+                next_id += 1;
+                let path = crate::kernel::state_file::state_path(name, id);
+                let bytes = crate::kernel::state_file::encode(kernels)?;
+                change.kernel_state = Some((
+                    KernelStateFile {
+                        path: path.to_string_lossy().into_owned(),
+                        series: kernels.len() as u64,
+                        bytes: bytes.len() as u64,
+                        crc32c: crc32c::crc32c(&bytes),
+                    },
+                    bytes,
+                ));
+            }
             if !corrections.is_empty() {
                 let id = next_id;
                 next_id += 1;
@@ -328,6 +357,12 @@ impl Store {
             if let Some((c, bytes)) = change.corrections {
                 new_files.push((PathBuf::from(&c.path), bytes));
                 table_manifest.corrections.push(c);
+            }
+            if let Some((k, bytes)) = change.kernel_state {
+                new_files.push((PathBuf::from(&k.path), bytes));
+                if let Some(old_state) = table_manifest.kernel_state.replace(k) {
+                    dead_files.push(PathBuf::from(old_state.path));
+                }
             }
             let bytes = builder.finish();
             let path = index_path(&name, manifest.generation);

@@ -1,6 +1,7 @@
 //! The store: opening and recovery, the shared state, and the handles readers snapshot.
 
 mod append;
+mod derive;
 mod flush;
 mod gc;
 mod lookup;
@@ -76,6 +77,9 @@ pub(crate) struct TableState {
     pub(crate) pending_corrections: Vec<Correction>,
     pub(crate) frozen_corrections: Arc<Vec<Correction>>,
     pub(crate) symbols: BTreeMap<String, SymbolMeta>,
+    /// Kernel state of every series, as of the last row in segments and memtables. Shared
+    /// copy-on-write with the snapshot a flush persists.
+    pub(crate) kernels: Arc<crate::kernel::state_file::States>,
 }
 
 impl TableState {
@@ -87,6 +91,7 @@ impl TableState {
             pending_corrections: Vec::new(),
             frozen_corrections: Arc::new(Vec::new()),
             symbols: BTreeMap::new(),
+            kernels: Arc::default(),
         }
     }
 }

@@ -20,6 +20,7 @@ pub struct StoreOptions {
     pub(crate) cache_bytes: usize,
     pub(crate) wal_roll_bytes: u64,
     pub(crate) read_only: bool,
+    pub(crate) stock_session_tz: chrono_tz::Tz,
 }
 
 impl Default for StoreOptions {
@@ -32,6 +33,7 @@ impl Default for StoreOptions {
             cache_bytes: 1 << 30,
             wal_roll_bytes: 64 << 20,
             read_only: false,
+            stock_session_tz: chrono_tz::America::New_York,
         }
     }
 }
@@ -114,6 +116,13 @@ impl StoreBuilder {
     /// another process writes to. Writes are refused.
     pub fn read_only(mut self) -> Self {
         self.options.read_only = true;
+        self
+    }
+
+    /// The session time zone of intraday stock tables (F2.2; default `America/New_York`,
+    /// right for US listings). Crypto tables always use UTC; daily bars are their own session.
+    pub fn with_stock_session_tz(mut self, tz: chrono_tz::Tz) -> Self {
+        self.options.stock_session_tz = tz;
         self
     }
 

@@ -22,6 +22,7 @@ use crate::wal::{self, Lsn, WalWriter};
 fn load_version(
     storage: &dyn Storage,
     manifest: Manifest,
+    load_kernels: bool,
 ) -> Result<(Version, BTreeMap<String, TableState>)> {
     let mut tables = BTreeMap::new();
     let mut states = BTreeMap::new();
@@ -49,6 +50,22 @@ fn load_version(
                 );
             }
         }
+        if let (Some(k), true) = (&tm.kernel_state, load_kernels) {
+            let path = PathBuf::from(&k.path);
+            let bytes = storage
+                .read(&path)
+                .map_err(|e| Error::io("read", display_path(storage, &path), e))?;
+            if crc32c::crc32c(&bytes) != k.crc32c {
+                return Err(Error::Corrupt {
+                    reason: format!(
+                        "kernel state {}: crc32c does not match the manifest",
+                        display_path(storage, &path).display()
+                    ),
+                });
+            }
+            state.kernels =
+                Arc::new(crate::kernel::state_file::decode(&bytes, &display_path(storage, &path))?);
+        }
         let segments = tm.segments.iter().map(|s| (s.id, Arc::new(s.clone()))).collect();
         tables.insert(
             name.clone(),
@@ -63,6 +80,7 @@ fn is_ours(name: &str) -> bool {
     (name.starts_with("seg-") && name.ends_with(".parquet"))
         || (name.starts_with("corr-") && name.ends_with(".parquet"))
         || name.ends_with(".idx")
+        || name.ends_with(".state")
         || (name.starts_with('.') && name.ends_with(".tmp"))
 }
 
@@ -74,8 +92,10 @@ fn remove_orphans(storage: &dyn Storage, manifest: &Manifest) -> Result<usize> {
         live.extend(t.segments.iter().map(|s| PathBuf::from(&s.path)));
         live.extend(t.index.iter().map(PathBuf::from));
         live.extend(t.corrections.iter().map(|c| PathBuf::from(&c.path)));
+        live.extend(t.kernel_state.iter().map(|k| PathBuf::from(&k.path)));
     }
-    let mut dirs: Vec<PathBuf> = vec![PathBuf::from("_meta"), PathBuf::from("_meta/index")];
+    let mut dirs: Vec<PathBuf> =
+        vec![PathBuf::from("_meta"), PathBuf::from("_meta/index"), PathBuf::from("_meta/kernel")];
     for table in storage
         .list_dirs(Path::new(""))
         .map_err(|e| Error::io("list", display_path(storage, Path::new("")), e))?
@@ -132,7 +152,7 @@ impl Store {
             recovery.orphans_removed = remove_orphans(storage.as_ref(), &manifest)?;
         }
         let checkpoint = Lsn(manifest.checkpoint_lsn.max(1));
-        let (version, tables) = load_version(storage.as_ref(), manifest)?;
+        let (version, tables) = load_version(storage.as_ref(), manifest, !read_only)?;
         let cache_bytes = options.cache_bytes;
         let roll = options.wal_roll_bytes;
         let store = Store {

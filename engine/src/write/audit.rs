@@ -28,11 +28,11 @@ pub(crate) struct Lineage<'a> {
     pub(crate) prior_revision: Vec<Option<i32>>,
 }
 
-fn ts_array(values: Vec<i64>) -> ArrayRef {
+pub(crate) fn ts_array(values: Vec<i64>) -> ArrayRef {
     Arc::new(TimestampMicrosecondArray::from(values).with_timezone("UTC"))
 }
 
-fn dict_constant(value: &str, rows: usize) -> ArrayRef {
+pub(crate) fn dict_constant(value: &str, rows: usize) -> ArrayRef {
     let keys = Int32Array::from(vec![0; rows]);
     let values = Arc::new(StringArray::from(vec![value]));
     Arc::new(DictionaryArray::<Int32Type>::new(keys, values))

@@ -1,6 +1,6 @@
 //! The write path: conform and validate an appended batch, then upsert it.
 
-mod audit;
+pub(crate) mod audit;
 mod normalize;
 mod upsert;
 

@@ -44,6 +44,8 @@ pub(crate) struct Applied {
     pub(crate) inserted: usize,
     pub(crate) revised: usize,
     pub(crate) unchanged: usize,
+    /// Stored rows rewritten because a history change altered their derived fields.
+    pub(crate) recomputed: usize,
     pub(crate) corrections: Vec<Correction>,
 }
 
@@ -209,5 +211,5 @@ pub(crate) fn apply(
         _ => concat_batches(&bar_schema(), &parts)?,
     };
     let keys = keys_of(&batch, &in_segment);
-    Ok(Applied { batch, keys, inserted, revised, unchanged, corrections })
+    Ok(Applied { batch, keys, inserted, revised, unchanged, recomputed: 0, corrections })
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand: its clap arguments and its `run`.
 
 pub(crate) mod compact;
+pub(crate) mod compute;
 pub(crate) mod demo;
 pub(crate) mod dump;
 pub(crate) mod import;

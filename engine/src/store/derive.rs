@@ -1,0 +1,274 @@
+//! The kernel step of a write: computes the derived fields of the rows an append writes.
+//!
+//! Bars after the end of their series (the usual append) continue the series' persisted
+//! [`SeriesState`], computing only the new rows. Anything else — bars inserted before the
+//! end, a corrected bar, a series whose state is unknown — recomputes the whole series from
+//! its first bar; every later bar whose derived values changed is rewritten at revision + 1
+//! (the corrections log keeps describing only the source change).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int32Array, RecordBatch, UInt32Array};
+use arrow::compute::kernels::cmp::distinct;
+use arrow::compute::{concat_batches, filter_record_batch, or, take_record_batch};
+use arrow::datatypes::{Float64Type, Int32Type, TimestampMicrosecondType};
+use rayon::prelude::*;
+
+use super::Store;
+use crate::error::Result;
+use crate::kernel::{
+    Bars, SeriesConfig, SeriesState, compute_series, computed_columns, fill_derived,
+};
+use crate::schema::{bar_schema, col};
+use crate::write::audit::{dict_constant, ts_array};
+use crate::write::{Applied, WriteContext};
+
+/// (symbol, datetime, supersedes a segment row) of each row written.
+type Keys = Vec<(Arc<str>, i64, bool)>;
+
+/// States to install with the rows of an append.
+pub(crate) type NewStates = Vec<(Arc<str>, SeriesState)>;
+
+enum Plan {
+    /// Continue from this state (the rows are all after the series' last bar).
+    Continue(Box<SeriesState>),
+    /// Recompute the series from its first bar.
+    Recompute,
+}
+
+/// OHLCV slices of a 97-column batch.
+struct Columns<'a> {
+    ts: &'a [i64],
+    o: &'a [f64],
+    h: &'a [f64],
+    l: &'a [f64],
+    c: &'a [f64],
+    v: &'a [f64],
+}
+
+impl<'a> Columns<'a> {
+    fn of(batch: &'a RecordBatch) -> Self {
+        let f = |c: usize| batch.column(c).as_primitive::<Float64Type>().values().as_ref();
+        Self {
+            ts: batch.column(col::DATETIME).as_primitive::<TimestampMicrosecondType>().values(),
+            o: f(col::OPEN),
+            h: f(col::HIGH),
+            l: f(col::LOW),
+            c: f(col::CLOSE),
+            v: f(col::VOLUME),
+        }
+    }
+
+    fn bars(&self) -> Bars<'_> {
+        Bars { ts: self.ts, open: self.o, high: self.h, low: self.l, close: self.c, volume: self.v }
+    }
+}
+
+impl Store {
+    /// Computes the kernel-owned columns of `applied` (caller holds the write lock) and adds
+    /// the rewrites of later bars that a history change causes.
+    pub(crate) fn derive(
+        &self,
+        table: &str,
+        applied: Applied,
+        ctx: &WriteContext<'_>,
+    ) -> Result<(Applied, NewStates)> {
+        if applied.batch.num_rows() == 0 {
+            return Ok((applied, Vec::new()));
+        }
+        // Rows per symbol, in time order.
+        let mut groups: BTreeMap<Arc<str>, Vec<usize>> = BTreeMap::new();
+        for (i, (symbol, _, _)) in applied.keys.iter().enumerate() {
+            groups.entry(symbol.clone()).or_default().push(i);
+        }
+        for rows in groups.values_mut() {
+            rows.sort_by_key(|&i| applied.keys[i].1);
+        }
+        let (config, plans) = {
+            let state = self.inner.state.read();
+            let t = state
+                .tables
+                .get(table)
+                .ok_or_else(|| crate::Error::UnknownTable { table: table.to_owned() })?;
+            let version = state.version.tables.get(table).cloned();
+            let config = SeriesConfig::for_table(&t.spec, self.inner.options.stock_session_tz);
+            let plans: Vec<(Arc<str>, Vec<usize>, Plan)> = groups
+                .into_iter()
+                .map(|(symbol, rows)| {
+                    let first = applied.keys[rows[0]].1;
+                    let plan = match t.kernels.get(&symbol) {
+                        Some(s) if s.last_ts().is_none_or(|last| first > last) => {
+                            Plan::Continue(Box::new(s.clone()))
+                        }
+                        Some(_) => Plan::Recompute,
+                        None => {
+                            let stored = t.active.symbol_rows(&symbol).is_some()
+                                || t.frozen
+                                    .as_ref()
+                                    .is_some_and(|f| f.symbol_rows(&symbol).is_some())
+                                || version
+                                    .as_ref()
+                                    .and_then(|v| v.index.as_ref())
+                                    .is_some_and(|i| i.symbol_id(&symbol).is_some());
+                            if stored {
+                                Plan::Recompute
+                            } else {
+                                Plan::Continue(Box::default())
+                            }
+                        }
+                    };
+                    (symbol, rows, plan)
+                })
+                .collect();
+            (config, plans)
+        };
+
+        type Derived = (RecordBatch, Keys, Arc<str>, SeriesState, usize);
+        let results: Vec<Result<Derived>> = plans
+            .into_par_iter()
+            .map(|(symbol, rows, plan)| {
+                let idx = UInt32Array::from_iter_values(rows.iter().map(|&i| i as u32));
+                let part = take_record_batch(&applied.batch, &idx)?;
+                let keys: Vec<(Arc<str>, i64, bool)> =
+                    rows.iter().map(|&i| applied.keys[i].clone()).collect();
+                match plan {
+                    Plan::Continue(mut state) => {
+                        let computed = state.advance(&config, &Columns::of(&part).bars())?;
+                        let filled = fill_derived(&part, &computed, None)?;
+                        Ok((filled, keys, symbol, *state, 0))
+                    }
+                    Plan::Recompute => {
+                        let new_rows = part.num_rows();
+                        let (batch, keys, state) =
+                            self.recompute(table, &config, &symbol, part, keys, ctx)?;
+                        let recomputed = batch.num_rows() - new_rows;
+                        Ok((batch, keys, symbol, state, recomputed))
+                    }
+                }
+            })
+            .collect();
+        let mut parts = Vec::with_capacity(results.len());
+        let mut keys = Vec::with_capacity(applied.keys.len());
+        let mut states = Vec::with_capacity(results.len());
+        let mut recomputed = 0;
+        for r in results {
+            let (batch, k, symbol, state, rewritten) = r?;
+            recomputed += rewritten;
+            parts.push(batch);
+            keys.extend(k);
+            states.push((symbol, state));
+        }
+        let batch = concat_batches(&bar_schema(), &parts)?;
+        Ok((Applied { batch, keys, recomputed, ..applied }, states))
+    }
+
+    /// Recomputes one series with `new_rows` (its rows of this append, in time order)
+    /// overlaid on the stored rows. Returns the new rows with derived fields, followed by
+    /// the stored rows whose derived fields changed (rewritten at revision + 1).
+    fn recompute(
+        &self,
+        table: &str,
+        config: &SeriesConfig,
+        symbol: &Arc<str>,
+        new_rows: RecordBatch,
+        mut keys: Keys,
+        ctx: &WriteContext<'_>,
+    ) -> Result<(RecordBatch, Keys, SeriesState)> {
+        let stored = self.scan(table).symbol(symbol.to_string()).to_batch()?;
+        let stored = RecordBatch::try_new(bar_schema(), stored.columns().to_vec())?;
+        let new_cols = Columns::of(&new_rows);
+        let old_cols = Columns::of(&stored);
+        // Merge by time: stored rows not replaced, and the new rows.
+        let mut merged: Vec<(i64, bool, usize)> =
+            Vec::with_capacity(stored.num_rows() + keys.len());
+        let (mut i, mut j) = (0, 0);
+        while i < old_cols.ts.len() || j < new_cols.ts.len() {
+            let take_new = j < new_cols.ts.len()
+                && (i >= old_cols.ts.len() || new_cols.ts[j] <= old_cols.ts[i]);
+            if take_new {
+                if i < old_cols.ts.len() && old_cols.ts[i] == new_cols.ts[j] {
+                    i += 1;
+                }
+                merged.push((new_cols.ts[j], true, j));
+                j += 1;
+            } else {
+                merged.push((old_cols.ts[i], false, i));
+                i += 1;
+            }
+        }
+        let pick = |new_values: &[f64], old_values: &[f64]| -> Vec<f64> {
+            merged
+                .iter()
+                .map(|&(_, new, k)| if new { new_values[k] } else { old_values[k] })
+                .collect()
+        };
+        let ts: Vec<i64> = merged.iter().map(|m| m.0).collect();
+        let (o, h, l, c, v) = (
+            pick(new_cols.o, old_cols.o),
+            pick(new_cols.h, old_cols.h),
+            pick(new_cols.l, old_cols.l),
+            pick(new_cols.c, old_cols.c),
+            pick(new_cols.v, old_cols.v),
+        );
+        let bars = Bars { ts: &ts, open: &o, high: &h, low: &l, close: &c, volume: &v };
+        let (computed, state) = compute_series(config, &bars)?;
+
+        let mut new_pos = vec![0; new_rows.num_rows()];
+        let mut old_rows: Vec<u32> = Vec::new();
+        let mut old_pos: Vec<usize> = Vec::new();
+        for (p, &(_, new, k)) in merged.iter().enumerate() {
+            if new {
+                new_pos[k] = p;
+            } else {
+                old_rows.push(k as u32);
+                old_pos.push(p);
+            }
+        }
+        let mut parts = vec![fill_derived(&new_rows, &computed, Some(&new_pos))?];
+        if !old_rows.is_empty() {
+            let others = take_record_batch(&stored, &UInt32Array::from(old_rows))?;
+            let recomputed = fill_derived(&others, &computed, Some(&old_pos))?;
+            let mut changed = BooleanArray::from(vec![false; others.num_rows()]);
+            for &c in computed_columns() {
+                changed = or(&changed, &distinct(recomputed.column(c), others.column(c))?)?;
+            }
+            if changed.true_count() > 0 {
+                let rewritten = filter_record_batch(&recomputed, &changed)?;
+                let rewritten = restamp(rewritten, ctx)?;
+                let state = self.inner.state.read();
+                let t = state.tables.get(table);
+                let ts = rewritten.column(col::DATETIME).as_primitive::<TimestampMicrosecondType>();
+                for &t_us in ts.values().iter() {
+                    // Whether the current version is (or supersedes) a segment row.
+                    let in_segment = match t
+                        .and_then(|t| t.active.symbol_rows(symbol))
+                        .and_then(|m| m.get(&t_us))
+                    {
+                        Some(r) => r.replaces_segment_row,
+                        None => true,
+                    };
+                    keys.push((symbol.clone(), t_us, in_segment));
+                }
+                parts.push(rewritten);
+            }
+        }
+        Ok((concat_batches(&bar_schema(), &parts)?, keys, state))
+    }
+}
+
+/// Lineage of a row rewritten because its derived fields changed: revision + 1, written and
+/// computed now, by this batch.
+fn restamp(batch: RecordBatch, ctx: &WriteContext<'_>) -> Result<RecordBatch> {
+    let n = batch.num_rows();
+    let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+    let revision = batch.column(col::REVISION).as_primitive::<Int32Type>();
+    columns[col::REVISION] = Arc::new(Int32Array::from_iter_values(
+        revision.values().iter().map(|r| r.saturating_add(1)),
+    ));
+    columns[col::UPDATED_AT] = ts_array(vec![ctx.now; n]);
+    columns[col::COMPUTED_AT] = ts_array(vec![ctx.now; n]);
+    columns[col::BATCH_ID] = dict_constant(ctx.batch_id, n);
+    debug_assert!(columns.iter().all(|c| c.len() == n));
+    Ok(RecordBatch::try_new(bar_schema(), columns)?)
+}
