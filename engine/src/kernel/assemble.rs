@@ -1,17 +1,17 @@
 //! From the kernel's f64 columns to the Arrow columns of F1: nulls from NaN, booleans,
 //! direction, regime labels, `validation_notes` and `data_completeness`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, DictionaryArray, Float64Array, Int8Array, RecordBatch,
-    StringArray,
+    Array, ArrayRef, AsArray, BooleanArray, DictionaryArray, Float64Array, Int8Array, Int32Array,
+    RecordBatch, StringArray,
 };
-use arrow::buffer::NullBuffer;
+use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::datatypes::{Float64Type, Int8Type, Int32Type};
 
-use super::Computed;
-use super::frame::f;
+use super::frame::{Out, f};
 use crate::error::Result;
 use crate::schema::{FIELD_COUNT, FieldKind, bar_schema, col, field_defs};
 
@@ -19,13 +19,11 @@ const VOLATILITY_LABELS: [&str; 3] = ["low", "normal", "high"];
 const TREND_LABELS: [&str; 3] = ["down", "sideways", "up"];
 const CHECK_CODES: [&str; 3] = ["ohlc_invalid", "price_gap", "volume_anomaly"];
 
-fn null_buffer(values: impl Iterator<Item = bool>, len: usize) -> Option<NullBuffer> {
-    let valid: Vec<bool> = values.collect();
-    debug_assert_eq!(valid.len(), len);
-    if valid.iter().all(|&v| v) { None } else { Some(NullBuffer::from(valid)) }
-}
+/// Per row, the families that failed there (`compute_failed:<family>` notes); an empty slice
+/// when nothing failed (the usual case).
+pub(crate) type RowFailures = [Vec<String>];
 
-/// The F3.16 bar-local check, used when the audit family itself failed.
+/// The F3.16 bar-local check, used only when the audit family itself failed.
 fn ohlc_invalid(o: f64, h: f64, l: f64, c: f64, v: f64) -> bool {
     !(o > 0.0
         && h > 0.0
@@ -37,46 +35,45 @@ fn ohlc_invalid(o: f64, h: f64, l: f64, c: f64, v: f64) -> bool {
         && l <= o.min(c))
 }
 
-/// Replaces the kernel-owned columns of `rows` (97-column bar schema, one series) with the
-/// values `computed` holds for them: row `i` of `rows` takes chunk position `positions[i]`
-/// (or `i` when `positions` is `None`). Recomputes `data_completeness`.
+fn float_column(values: &[f64]) -> ArrayRef {
+    let valid = BooleanBuffer::collect_bool(values.len(), |i| values[i].is_finite());
+    let nulls = (valid.count_set_bits() < values.len()).then(|| NullBuffer::new(valid));
+    let data: Vec<f64> = values.iter().map(|&v| if v.is_finite() { v } else { 0.0 }).collect();
+    Arc::new(Float64Array::new(data.into(), nulls))
+}
+
+/// Replaces the kernel-owned columns of `rows` (97-column bar schema) with the values of
+/// `out` (row-aligned with `rows`) and recomputes `data_completeness`.
 pub(crate) fn fill_derived(
     rows: &RecordBatch,
-    computed: &Computed,
-    positions: Option<&[usize]>,
+    out: &Out,
+    failures: &RowFailures,
 ) -> Result<RecordBatch> {
     let n = rows.num_rows();
-    let pos = |i: usize| positions.map_or(i, |p| p[i]);
+    debug_assert_eq!(out.len(), n);
     let mut columns: Vec<ArrayRef> = rows.columns().to_vec();
     let defs = field_defs();
     for &c in super::computed_columns() {
         if c == col::DATA_COMPLETENESS || c == col::VALIDATION_NOTES {
             continue;
         }
-        let raw = computed.out.col(c);
-        let get = |i: usize| raw[pos(i)];
+        let raw = out.col(c);
         columns[c] = match defs[c].kind {
-            FieldKind::Float64 => {
-                let values: Vec<f64> = (0..n)
-                    .map(|i| {
-                        let v = get(i);
-                        if v.is_finite() { v } else { 0.0 }
-                    })
-                    .collect();
-                let nulls = null_buffer((0..n).map(|i| get(i).is_finite()), n);
-                Arc::new(Float64Array::new(values.into(), nulls))
+            FieldKind::Float64 => float_column(raw),
+            FieldKind::Boolean => {
+                let values = BooleanBuffer::collect_bool(n, |i| raw[i] != 0.0);
+                let valid = BooleanBuffer::collect_bool(n, |i| raw[i].is_finite());
+                let nulls = (valid.count_set_bits() < n).then(|| NullBuffer::new(valid));
+                Arc::new(BooleanArray::new(values, nulls))
             }
-            FieldKind::Boolean => Arc::new((0..n).map(|i| flag(get(i))).collect::<BooleanArray>()),
             FieldKind::Int8 => Arc::new(
-                (0..n).map(|i| get(i).is_finite().then(|| get(i) as i8)).collect::<Int8Array>(),
+                raw.iter().map(|&v| v.is_finite().then_some(v as i8)).collect::<Int8Array>(),
             ),
             FieldKind::Dict8 => {
                 let labels = if c == f::REGIME_TREND { TREND_LABELS } else { VOLATILITY_LABELS };
-                let keys: arrow::array::PrimitiveArray<Int8Type> = (0..n)
-                    .map(|i| {
-                        let v = get(i);
-                        (v.is_finite() && (0.0..=2.0).contains(&v)).then_some(v as i8)
-                    })
+                let keys: arrow::array::PrimitiveArray<Int8Type> = raw
+                    .iter()
+                    .map(|&v| (v.is_finite() && (0.0..=2.0).contains(&v)).then_some(v as i8))
                     .collect();
                 Arc::new(DictionaryArray::<Int8Type>::new(
                     keys,
@@ -87,70 +84,92 @@ pub(crate) fn fill_derived(
             FieldKind::Dict32 | FieldKind::Timestamp | FieldKind::Int32 => columns[c].clone(),
         };
     }
-    audit_columns(rows, computed, &pos, &mut columns);
+    audit_columns(rows, out, failures, &mut columns);
     columns[col::DATA_COMPLETENESS] = completeness(&columns, n);
     Ok(RecordBatch::try_new(bar_schema(), columns)?)
 }
 
-/// Non-null booleans for the audit flags; null only where the kernel left NaN.
-fn flag(v: f64) -> Option<bool> {
-    v.is_finite().then_some(v != 0.0)
-}
-
 /// The never-null audit columns. If the audit family failed (NaN), falls back to the
 /// bar-local check so the row still carries a defined quality.
-fn audit_columns(
-    rows: &RecordBatch,
-    computed: &Computed,
-    pos: &dyn Fn(usize) -> usize,
-    columns: &mut [ArrayRef],
-) {
+fn audit_columns(rows: &RecordBatch, out: &Out, failures: &RowFailures, columns: &mut [ArrayRef]) {
     let n = rows.num_rows();
-    let price = |c: usize| rows.column(c).as_primitive::<Float64Type>();
-    let (o, h, l, c, v) = (
-        price(col::OPEN),
-        price(col::HIGH),
-        price(col::LOW),
-        price(col::CLOSE),
-        price(col::VOLUME),
-    );
-    let raw = |field: usize, i: usize| computed.out.col(field)[pos(i)];
-    let mut gap = Vec::with_capacity(n);
-    let mut anomaly = Vec::with_capacity(n);
-    let mut quality = Vec::with_capacity(n);
-    let mut validated = Vec::with_capacity(n);
-    let mut notes: Vec<String> = Vec::with_capacity(n);
-    for i in 0..n {
-        let mask = raw(f::VALIDATION_NOTES, i);
-        let (mask, g, a, q) = if mask.is_finite() {
-            let g = raw(f::GAP_DETECTED, i) == 1.0;
-            let a = raw(f::VOLUME_ANOMALY, i) == 1.0;
-            (mask as u32, g, a, raw(f::QUALITY_SCORE, i))
-        } else {
-            let bad = ohlc_invalid(o.value(i), h.value(i), l.value(i), c.value(i), v.value(i));
-            (u32::from(bad), false, false, if bad { 0.5 } else { 1.0 })
-        };
-        gap.push(g);
-        anomaly.push(a);
-        quality.push(q);
-        validated.push(q >= 0.85);
-        let mut text: Vec<&str> = CHECK_CODES
-            .iter()
-            .enumerate()
-            .filter(|(bit, _)| mask & (1 << bit) != 0)
-            .map(|(_, code)| *code)
+    let mask = out.col(f::VALIDATION_NOTES);
+    let (gap, anomaly, quality) =
+        (out.col(f::GAP_DETECTED), out.col(f::VOLUME_ANOMALY), out.col(f::QUALITY_SCORE));
+    let audit_failed = mask.iter().any(|m| !m.is_finite());
+    let mut flags: Vec<(u32, bool, bool, f64)> = Vec::new();
+    if audit_failed {
+        let price = |c: usize| rows.column(c).as_primitive::<Float64Type>();
+        let (o, h, l, c, v) = (
+            price(col::OPEN),
+            price(col::HIGH),
+            price(col::LOW),
+            price(col::CLOSE),
+            price(col::VOLUME),
+        );
+        flags = (0..n)
+            .map(|i| {
+                if mask[i].is_finite() {
+                    (mask[i] as u32, gap[i] == 1.0, anomaly[i] == 1.0, quality[i])
+                } else {
+                    let bad =
+                        ohlc_invalid(o.value(i), h.value(i), l.value(i), c.value(i), v.value(i));
+                    (u32::from(bad), false, false, if bad { 0.5 } else { 1.0 })
+                }
+            })
             .collect();
-        let failed: Vec<String> =
-            computed.failed_at(pos(i)).map(|family| format!("compute_failed:{family}")).collect();
-        text.extend(failed.iter().map(String::as_str));
-        notes.push(if text.is_empty() { "ok".to_owned() } else { text.join(";") });
     }
-    columns[col::GAP_DETECTED] = Arc::new(BooleanArray::from(gap));
-    columns[col::VOLUME_ANOMALY] = Arc::new(BooleanArray::from(anomaly));
-    columns[col::QUALITY_SCORE] = Arc::new(Float64Array::from(quality));
-    columns[col::IS_VALIDATED] = Arc::new(BooleanArray::from(validated));
-    columns[col::VALIDATION_NOTES] =
-        Arc::new(notes.iter().map(String::as_str).collect::<DictionaryArray<Int32Type>>());
+    let row = |i: usize| -> (u32, bool, bool, f64) {
+        if audit_failed {
+            flags[i]
+        } else {
+            (mask[i] as u32, gap[i] == 1.0, anomaly[i] == 1.0, quality[i])
+        }
+    };
+    // Dictionary: the 8 check combinations first (key = mask), then any note with failures.
+    let mut values: Vec<String> = (0..8u32).map(|m| note_text(m, &[])).collect();
+    let mut extra: HashMap<String, i32> = HashMap::new();
+    let mut keys = Vec::with_capacity(n);
+    let (mut g, mut a, mut q) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    for i in 0..n {
+        let (m, gi, ai, qi) = row(i);
+        g.push(gi);
+        a.push(ai);
+        q.push(qi);
+        let failed = failures.get(i).map_or(&[][..], Vec::as_slice);
+        if failed.is_empty() {
+            keys.push((m & 7) as i32);
+        } else {
+            let text = note_text(m, failed);
+            let key = *extra.entry(text.clone()).or_insert_with(|| {
+                values.push(text);
+                (values.len() - 1) as i32
+            });
+            keys.push(key);
+        }
+    }
+    columns[col::IS_VALIDATED] =
+        Arc::new(q.iter().map(|&q| Some(q >= 0.85)).collect::<BooleanArray>());
+    columns[col::GAP_DETECTED] = Arc::new(BooleanArray::from(g));
+    columns[col::VOLUME_ANOMALY] = Arc::new(BooleanArray::from(a));
+    columns[col::QUALITY_SCORE] = Arc::new(Float64Array::from(q));
+    columns[col::VALIDATION_NOTES] = Arc::new(DictionaryArray::<Int32Type>::new(
+        Int32Array::from(keys),
+        Arc::new(StringArray::from(values)),
+    ));
+}
+
+/// `validation_notes` text: the failed checks in F3.16 order, then failed families.
+fn note_text(mask: u32, failed: &[String]) -> String {
+    let mut parts: Vec<String> = CHECK_CODES
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| mask & (1 << bit) != 0)
+        .map(|(_, code)| (*code).to_owned())
+        .collect();
+    parts.extend(failed.iter().map(|family| format!("compute_failed:{family}")));
+    if parts.is_empty() { "ok".to_owned() } else { parts.join(";") }
 }
 
 /// `data_completeness` (F3.16): non-null fields among the 97, this one included, / 97.

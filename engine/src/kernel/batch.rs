@@ -1,9 +1,9 @@
 //! Computing the 97 fields of whole series without a store: what `candlestore compute` and
 //! in-process users run to check our numbers against their own tools.
 
-use arrow::array::{AsArray, RecordBatch};
+use arrow::array::{AsArray, RecordBatch, UInt32Array};
 use arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
-use arrow::datatypes::{Float64Type, Int32Type, TimestampMicrosecondType};
+use arrow::datatypes::{DataType, Float64Type, TimestampMicrosecondType};
 use rayon::prelude::*;
 
 use super::{Bars, SeriesConfig, compute_series, fill_derived};
@@ -36,6 +36,9 @@ pub struct SeriesFault {
     pub family: String,
 }
 
+/// Series computed in parallel between two calls of the sink (bounds memory).
+const SERIES_PER_ROUND: usize = 64;
+
 /// Computes every derived field of the bars in `input` (any subset of the 97 columns that
 /// includes datetime, symbol and OHLCV; several symbols allowed, in any order). Each symbol
 /// is one series (F2.1). Returns the 97-column rows sorted by (symbol, datetime) and the
@@ -45,83 +48,113 @@ pub fn compute_batch(
     input: &RecordBatch,
     options: &ComputeOptions,
 ) -> Result<(RecordBatch, Vec<SeriesFault>)> {
-    let mut normalized = conform(input)?;
-    let errors = validate(&normalized.batch);
+    let mut parts = Vec::new();
+    let mut faults = Vec::new();
+    compute_each(input, options, |batch, f| {
+        parts.push(batch);
+        faults.extend_from_slice(f);
+        Ok(())
+    })?;
+    Ok((concat_batches(&bar_schema(), &parts)?, faults))
+}
+
+/// As [`compute_batch`], but hands each series' 97-column rows to `sink` in symbol order as
+/// soon as they are computed, so only a bounded number of series is held at once.
+pub fn compute_each(
+    input: &RecordBatch,
+    options: &ComputeOptions,
+    mut sink: impl FnMut(RecordBatch, &[SeriesFault]) -> Result<()>,
+) -> Result<()> {
+    // Validate and order on the key and OHLCV columns only.
+    let schema = input.schema();
+    let mut key_columns = Vec::new();
+    for name in ["datetime", "symbol", "open", "high", "low", "close", "volume"] {
+        if let Ok(i) = schema.index_of(name) {
+            key_columns.push(i);
+        }
+    }
+    let keys = conform(&input.project(&key_columns)?)?;
+    let errors = validate(&keys.batch);
     if !errors.is_empty() {
         return Err(Error::InvalidRows { rows: errors });
     }
-    for &c in super::computed_columns() {
-        normalized.provided[c] = false;
-    }
-    let rows = normalized.batch.num_rows();
-    let lineage = Lineage {
-        now: options.now,
-        batch_id: &options.batch_id,
-        source: &options.source,
-        created_at: vec![None; rows],
-        prior_revision: vec![None; rows],
-    };
-    let batch = fill(normalized.batch, &normalized.provided, &lineage)?;
+    let rows = input.num_rows();
     if rows == 0 {
-        return Ok((batch, Vec::new()));
+        return Ok(());
     }
-    // Sort by (symbol text, datetime).
-    let symbols =
-        arrow::compute::cast(batch.column(col::SYMBOL), &arrow::datatypes::DataType::Utf8)?;
+    let symbols = arrow::compute::cast(keys.batch.column(col::SYMBOL), &DataType::Utf8)?;
     let order = lexsort_to_indices(
         &[
             SortColumn { values: symbols.clone(), options: None },
-            SortColumn { values: batch.column(col::DATETIME).clone(), options: None },
+            SortColumn { values: keys.batch.column(col::DATETIME).clone(), options: None },
         ],
         None,
     )?;
-    let batch = take_record_batch(&batch, &order)?;
     let symbols = symbols.as_string::<i32>();
-    let symbols: Vec<&str> = order.values().iter().map(|&i| symbols.value(i as usize)).collect();
+    let order = order.values();
     let mut runs: Vec<(usize, usize)> = Vec::new();
     let mut start = 0;
     for i in 1..=rows {
-        if i == rows || symbols[i] != symbols[start] {
+        if i == rows || symbols.value(order[i] as usize) != symbols.value(order[start] as usize) {
             runs.push((start, i));
             start = i;
         }
     }
-    let results: Vec<Result<(RecordBatch, Vec<SeriesFault>)>> = runs
-        .par_iter()
-        .map(|&(a, b)| {
-            let part = batch.slice(a, b - a);
-            let f = |c: usize| part.column(c).as_primitive::<Float64Type>().values().as_ref();
-            let ts = part.column(col::DATETIME).as_primitive::<TimestampMicrosecondType>();
-            let bars = Bars {
-                ts: ts.values(),
-                open: f(col::OPEN),
-                high: f(col::HIGH),
-                low: f(col::LOW),
-                close: f(col::CLOSE),
-                volume: f(col::VOLUME),
-            };
-            let (computed, _) = compute_series(&options.config, &bars)?;
-            let faults = computed
-                .faults()
-                .iter()
-                .map(|(first_bar, family)| SeriesFault {
-                    symbol: symbols[a].to_owned(),
-                    first_bar: *first_bar,
-                    family: family.clone(),
-                })
-                .collect();
-            Ok((fill_derived(&part, &computed, None)?, faults))
+    for round in runs.chunks(SERIES_PER_ROUND) {
+        let results: Vec<Result<(RecordBatch, Vec<SeriesFault>)>> = round
+            .par_iter()
+            .map(|&(a, b)| {
+                let idx = UInt32Array::from(order[a..b].to_vec());
+                let part = take_record_batch(input, &idx)?;
+                series(&part, options, symbols.value(order[a] as usize))
+            })
+            .collect();
+        for r in results {
+            let (batch, faults) = r?;
+            sink(batch, &faults)?;
+        }
+    }
+    Ok(())
+}
+
+/// One series (rows of one symbol in time order, as the caller provided them).
+fn series(
+    part: &RecordBatch,
+    options: &ComputeOptions,
+    symbol: &str,
+) -> Result<(RecordBatch, Vec<SeriesFault>)> {
+    let mut normalized = conform(part)?;
+    for &c in super::computed_columns() {
+        normalized.provided[c] = false;
+    }
+    let n = part.num_rows();
+    let lineage = Lineage {
+        now: options.now,
+        batch_id: &options.batch_id,
+        source: &options.source,
+        created_at: vec![None; n],
+        prior_revision: vec![None; n],
+    };
+    let batch = fill(normalized.batch, &normalized.provided, &lineage)?;
+    let f = |c: usize| batch.column(c).as_primitive::<Float64Type>().values().as_ref();
+    let ts = batch.column(col::DATETIME).as_primitive::<TimestampMicrosecondType>();
+    let bars = Bars {
+        ts: ts.values(),
+        open: f(col::OPEN),
+        high: f(col::HIGH),
+        low: f(col::LOW),
+        close: f(col::CLOSE),
+        volume: f(col::VOLUME),
+    };
+    let (computed, _) = compute_series(&options.config, &bars)?;
+    let faults = computed
+        .faults()
+        .iter()
+        .map(|(first_bar, family)| SeriesFault {
+            symbol: symbol.to_owned(),
+            first_bar: *first_bar,
+            family: family.clone(),
         })
         .collect();
-    let mut parts = Vec::with_capacity(results.len());
-    let mut faults = Vec::new();
-    for r in results {
-        let (p, f) = r?;
-        parts.push(p);
-        faults.extend(f);
-    }
-    let out = concat_batches(&bar_schema(), &parts)?;
-    // Dictionary keys of the symbol column stay valid after take/concat; check once.
-    debug_assert_eq!(out.column(col::SYMBOL).as_dictionary::<Int32Type>().len(), rows);
-    Ok((out, faults))
+    Ok((fill_derived(&batch, &computed.out, &computed.row_failures())?, faults))
 }

@@ -258,17 +258,19 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct Out {
     len: usize,
-    cols: Vec<Vec<f64>>,
+    /// Column `c` is `data[c·len .. (c+1)·len]` (one allocation for every column).
+    data: Vec<f64>,
+    allocated: [bool; 97],
 }
 
 impl Out {
     /// Output buffers for `len` bars, every computed field preset to null (NaN).
     pub fn new(len: usize, computed: &[usize]) -> Self {
-        let mut cols = vec![Vec::new(); 97];
+        let mut allocated = [false; 97];
         for &c in computed {
-            cols[c] = vec![f64::NAN; len];
+            allocated[c] = true;
         }
-        Self { len, cols }
+        Self { len, data: vec![f64::NAN; 97 * len], allocated }
     }
 
     /// Number of bars.
@@ -283,24 +285,65 @@ impl Out {
 
     /// A computed column, mutable. Panics if the column was not allocated.
     pub fn col_mut(&mut self, field: usize) -> &mut [f64] {
-        let c = &mut self.cols[field];
-        assert_eq!(c.len(), self.len, "column {} not allocated", f::NAMES[field]);
-        c
+        assert!(self.allocated[field], "column {} not allocated", f::NAMES[field]);
+        &mut self.data[field * self.len..(field + 1) * self.len]
     }
 
-    /// A computed column.
+    /// A computed column (empty for a column that was not allocated).
     pub fn col(&self, field: usize) -> &[f64] {
-        &self.cols[field]
+        if self.allocated[field] {
+            &self.data[field * self.len..(field + 1) * self.len]
+        } else {
+            &[]
+        }
+    }
+
+    /// The rows at `positions` of every allocated column, as a new `Out`.
+    pub fn gather(&self, positions: &[usize]) -> Out {
+        let n = positions.len();
+        let mut data = vec![f64::NAN; 97 * n];
+        for c in (0..97).filter(|&c| self.allocated[c]) {
+            let src = &self.data[c * self.len..(c + 1) * self.len];
+            for (dst, &p) in data[c * n..(c + 1) * n].iter_mut().zip(positions) {
+                *dst = src[p];
+            }
+        }
+        Out { len: n, data, allocated: self.allocated }
+    }
+
+    /// Writes row `k` of `other` at row `rows[k]` of every column both have allocated.
+    pub fn scatter(&mut self, other: &Out, rows: &[usize]) {
+        debug_assert_eq!(other.len, rows.len());
+        for c in (0..97).filter(|&c| self.allocated[c] && other.allocated[c]) {
+            let src = &other.data[c * other.len..(c + 1) * other.len];
+            let dst = &mut self.data[c * self.len..(c + 1) * self.len];
+            for (&v, &r) in src.iter().zip(rows) {
+                dst[r] = v;
+            }
+        }
     }
 
     /// Several computed columns at once, mutable, in the order given (all distinct).
     pub fn cols_mut<const N: usize>(&mut self, fields: [usize; N]) -> [&mut [f64]; N] {
         let len = self.len;
-        let refs = self.cols.get_disjoint_mut(fields).expect("distinct output columns");
-        refs.map(|v| {
-            assert_eq!(v.len(), len, "output column not allocated");
-            v.as_mut_slice()
-        })
+        for &field in &fields {
+            assert!(self.allocated[field], "column {} not allocated", f::NAMES[field]);
+        }
+        let mut order: [usize; N] = std::array::from_fn(|k| k);
+        order.sort_unstable_by_key(|&k| fields[k]);
+        let mut out: [Option<&mut [f64]>; N] = std::array::from_fn(|_| None);
+        let mut rest: &mut [f64] = &mut self.data;
+        let mut next = 0;
+        for &k in &order {
+            let field = fields[k];
+            assert!(field >= next, "output columns must be distinct");
+            let (_, tail) = std::mem::take(&mut rest).split_at_mut((field - next) * len);
+            let (column, tail) = tail.split_at_mut(len);
+            out[k] = Some(column);
+            rest = tail;
+            next = field + 1;
+        }
+        out.map(|c| c.unwrap_or_default())
     }
 }
 

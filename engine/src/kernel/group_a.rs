@@ -54,11 +54,10 @@ impl Win {
         &self.buf[end - self.len..end]
     }
 
-    /// The newest `m` values (fewer while warming up), oldest first.
+    /// The full window as a fixed-size array (lets the compiler unroll the passes over it).
     #[inline]
-    fn tail(&self, m: usize) -> &[f64] {
-        let end = self.pos + self.n;
-        &self.buf[end - m.min(self.len)..end]
+    fn arr<const N: usize>(&self) -> &[f64; N] {
+        self.values().try_into().expect("full window of N values")
     }
 
     /// The value `k` bars before the newest (`k = 0` is the newest); needs `k < len`.
@@ -89,63 +88,77 @@ fn sum(s: &[f64]) -> f64 {
     r
 }
 
-/// `Σ (x − m)²` (second pass of F2.3 SDP/SDS), four partial sums.
+/// `Σ abs(x − m)` in the order of [`sum`].
 #[inline]
-fn sum_sq_dev(s: &[f64], m: f64) -> f64 {
+fn sum_abs_dev(s: &[f64], m: f64) -> f64 {
     let mut a = [0.0f64; 4];
     let chunks = s.chunks_exact(4);
     let rem = chunks.remainder();
     for c in chunks {
         for k in 0..4 {
-            let d = c[k] - m;
-            a[k] += d * d;
+            a[k] += (c[k] - m).abs();
         }
     }
     let mut r = (a[0] + a[1]) + (a[2] + a[3]);
     for &x in rem {
-        let d = x - m;
-        r += d * d;
+        r += (x - m).abs();
     }
     r
 }
 
-/// Rolling maximum over the last `n` values of a [`Win`] (F2.3 MAX; MIN is the maximum of the
-/// negated series). Keeps the current extreme and its age and rescans the window only when the
-/// extreme leaves it. Exact, so any order of evaluation gives the same value.
+/// `max(a, b)` for finite inputs (a single `maxsd`, no NaN fix-up).
+#[inline]
+fn max(a: f64, b: f64) -> f64 {
+    if a > b { a } else { b }
+}
+
+/// Rolling maximum of the last `n` values (F2.3 MAX; MIN is the maximum of the negated series,
+/// negation being exact). Block algorithm (van Herk / Gil-Werman): the series is cut into
+/// blocks of `n` bars; the window ending at a bar is a suffix of the previous block plus a
+/// prefix of the current one, so its maximum is `max(suffix_max[pos + 1], prefix_max)`. The
+/// suffix maxima are computed once per completed block: O(1) per bar and branch-free. Exact.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct RollMax {
-    n: usize,
-    val: f64,
-    age: usize,
+    /// Position of the next value in the current block (0..n).
+    pos: usize,
+    /// Maximum of the current block so far.
+    prefix: f64,
+    /// Values of the current block.
+    block: Vec<f64>,
+    /// `suffix[k]` = max of the previous block's values `k..n` (−∞ before the first block and
+    /// at `k = n`).
+    suffix: Vec<f64>,
 }
 
 impl RollMax {
     fn new(n: usize) -> Self {
-        Self { n, val: f64::NEG_INFINITY, age: 0 }
+        Self {
+            pos: 0,
+            prefix: f64::NEG_INFINITY,
+            block: vec![f64::NEG_INFINITY; n],
+            suffix: vec![f64::NEG_INFINITY; n + 1],
+        }
     }
 
-    /// `x` must already be the newest value of `win`. Returns the max of the last `n` values.
+    /// Adds `x`; returns the maximum of the last `n` values (of all values while warming up).
     #[inline]
-    fn push(&mut self, x: f64, win: &Win) -> f64 {
-        if x >= self.val {
-            self.val = x;
-            self.age = 0;
-        } else {
-            self.age += 1;
-            if self.age >= self.n {
-                let s = win.tail(self.n);
-                let (mut m, mut at) = (f64::NEG_INFINITY, 0);
-                for (j, &v) in s.iter().enumerate() {
-                    if v >= m {
-                        m = v;
-                        at = j;
-                    }
-                }
-                self.val = m;
-                self.age = s.len() - 1 - at;
+    fn push(&mut self, x: f64) -> f64 {
+        let n = self.block.len();
+        let p = self.pos;
+        self.block[p] = x;
+        self.prefix = if p == 0 { x } else { max(self.prefix, x) };
+        let m = max(self.suffix[p + 1], self.prefix);
+        if p + 1 == n {
+            let mut acc = f64::NEG_INFINITY;
+            for k in (0..n).rev() {
+                acc = max(self.block[k], acc);
+                self.suffix[k] = acc;
             }
+            self.pos = 0;
+        } else {
+            self.pos = p + 1;
         }
-        self.val
+        m
     }
 }
 
@@ -182,6 +195,13 @@ fn rel(a: f64, b: f64) -> f64 {
     if b == 0.0 { NULL } else { finite_or_null(a / b - 1.0) }
 }
 
+/// A family continues its series only from the bar after its last one (F2.1): a chunk that
+/// starts elsewhere is a caller error, reported as a panic (isolated by [`Slot::run`]).
+#[inline]
+fn check_start(t: u64, inp: &Input<'_>) {
+    assert_eq!(t, inp.t0, "family state is at bar {t} but the chunk starts at bar {}", inp.t0);
+}
+
 macro_rules! default_from_new {
     ($($t:ty),* $(,)?) => {
         $(impl Default for $t {
@@ -216,7 +236,7 @@ impl Rsi {
 
     /// Computes the chunk.
     pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
-        debug_assert_eq!(self.t, inp.t0);
+        check_start(self.t, inp);
         let [o_rsi, o_delta] = out.cols_mut(Self::FIELDS);
         for (i, &c) in inp.close.iter().enumerate() {
             let t = self.t;
@@ -264,7 +284,7 @@ impl Macd {
 
     /// Computes the chunk.
     pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
-        debug_assert_eq!(self.t, inp.t0);
+        check_start(self.t, inp);
         let [o_line, o_sig, o_hist, o_delta] = out.cols_mut(Self::FIELDS);
         for (i, &c) in inp.close.iter().enumerate() {
             let t = self.t;
@@ -310,7 +330,7 @@ impl Returns {
 
     /// Computes the chunk.
     pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
-        debug_assert_eq!(self.t, inp.t0);
+        check_start(self.t, inp);
         let [o_roc, o_mom, o_r1, o_r5, o_r20, o_pm5] = out.cols_mut(Self::FIELDS);
         for (i, &c) in inp.close.iter().enumerate() {
             let t = self.t;
@@ -340,12 +360,12 @@ impl Returns {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Stoch {
     t: u64,
-    highs: Win,
-    neg_lows: Win,
     hh: RollMax,
     neg_ll: RollMax,
-    fast_k: Win,
-    slow_k: Win,
+    /// The last three fast %K values, oldest first.
+    fast_k: [f64; 3],
+    /// The last three slow %K values, oldest first.
+    slow_k: [f64; 3],
 }
 
 impl Stoch {
@@ -356,27 +376,23 @@ impl Stoch {
     pub fn new() -> Self {
         Self {
             t: 0,
-            highs: Win::new(14),
-            neg_lows: Win::new(14),
             hh: RollMax::new(14),
             neg_ll: RollMax::new(14),
-            fast_k: Win::new(3),
-            slow_k: Win::new(3),
+            fast_k: [NULL; 3],
+            slow_k: [NULL; 3],
         }
     }
 
     /// Computes the chunk.
     pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
-        debug_assert_eq!(self.t, inp.t0);
+        check_start(self.t, inp);
         let [o_k, o_d, o_w] = out.cols_mut(Self::FIELDS);
         for i in 0..inp.len() {
             let (h, l, c) = (inp.high[i], inp.low[i], inp.close[i]);
             let t = self.t;
             self.t += 1;
-            self.highs.push(h);
-            self.neg_lows.push(-l);
-            let hh = self.hh.push(h, &self.highs);
-            let ll = -self.neg_ll.push(-l, &self.neg_lows);
+            let hh = self.hh.push(h);
+            let ll = -self.neg_ll.push(-l);
             if t < 13 {
                 continue;
             }
@@ -387,15 +403,17 @@ impl Stoch {
             } else {
                 (c - ll) / diff * 100.0
             };
-            self.fast_k.push(fk);
+            let [_, a, b] = self.fast_k;
+            self.fast_k = [a, b, fk];
             if t < 15 {
                 continue;
             }
-            let k = sum(self.fast_k.values()) / 3.0;
-            self.slow_k.push(k);
+            let k = (a + b + fk) / 3.0;
+            let [_, a, b] = self.slow_k;
+            self.slow_k = [a, b, k];
             if t >= 17 {
                 o_k[i] = finite_or_null(k);
-                o_d[i] = finite_or_null(sum(self.slow_k.values()) / 3.0);
+                o_d[i] = finite_or_null((a + b + k) / 3.0);
             }
         }
     }
@@ -404,6 +422,7 @@ impl Stoch {
 /// F3.3 `sma_50`, `sma_200` and F3.13 `price_to_sma50`, `price_to_sma200`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Sma {
+    t: u64,
     s50: RollSum,
     s200: RollSum,
 }
@@ -414,11 +433,13 @@ impl Sma {
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self { s50: RollSum::new(50), s200: RollSum::new(200) }
+        Self { t: 0, s50: RollSum::new(50), s200: RollSum::new(200) }
     }
 
     /// Computes the chunk.
     pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
+        check_start(self.t, inp);
+        self.t += inp.len() as u64;
         let [o50, o200, p50, p200] = out.cols_mut(Self::FIELDS);
         for (i, &c) in inp.close.iter().enumerate() {
             if let Some(s) = self.s50.push(c) {
@@ -438,6 +459,7 @@ impl Sma {
 /// F3.3 `ema_12`, `ema_26`, `ema_50`, `ema_200` and F3.8 `ppo` (standard EMA seeds).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Emas {
+    t: u64,
     e12: Ema,
     e26: Ema,
     e50: Ema,
@@ -450,11 +472,13 @@ impl Emas {
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self { e12: Ema::new(12), e26: Ema::new(26), e50: Ema::new(50), e200: Ema::new(200) }
+        Self { t: 0, e12: Ema::new(12), e26: Ema::new(26), e50: Ema::new(50), e200: Ema::new(200) }
     }
 
     /// Computes the chunk.
     pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
+        check_start(self.t, inp);
+        self.t += inp.len() as u64;
         let [o12, o26, o50, o200, o_ppo] = out.cols_mut(Self::FIELDS);
         for (i, &c) in inp.close.iter().enumerate() {
             let (a, b) = (self.e12.push(c), self.e26.push(c));
@@ -488,7 +512,7 @@ impl Kama {
 
     /// Computes the chunk.
     pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
-        debug_assert_eq!(self.t, inp.t0);
+        check_start(self.t, inp);
         const SSC: f64 = 2.0 / 31.0;
         const DSC: f64 = 2.0 / 3.0 - SSC;
         let [o] = out.cols_mut(Self::FIELDS);
@@ -536,7 +560,7 @@ impl Tema {
 
     /// Computes the chunk.
     pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
-        debug_assert_eq!(self.t, inp.t0);
+        check_start(self.t, inp);
         let [o_tema, o_trix] = out.cols_mut(Self::FIELDS);
         for (i, &c) in inp.close.iter().enumerate() {
             let t = self.t;
@@ -563,17 +587,22 @@ impl Tema {
     }
 }
 
-/// F3.4 Bollinger bands (20, 2, population SD, two-pass) with F3.3 `sma_20` (= `bb_middle`)
-/// and F3.13 `price_to_sma20`.
+/// F3.4 Bollinger bands (20, 2, population SD, two-pass) with F3.3 `sma_20` (= `bb_middle`),
+/// F3.13 `price_to_sma20` and F3.14 `trend_strength` (the signed R² of the 20-bar
+/// least-squares line of the close), which share the window, its mean `m` and
+/// `Syy = Σ (c − m)²`; both degenerate rules are `SD_ZERO(sqrt(Syy/20), m)` (F2.6).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Bollinger {
     t: u64,
-    closes: Win,
+    /// The 19 closes before the current bar.
+    prev: Win,
+    /// Their sum: running, recomputed exactly from `prev` every 19 bars (bounded drift).
+    prev_sum: f64,
 }
 
 impl Bollinger {
     /// Columns written.
-    pub const FIELDS: [usize; 7] = [
+    pub const FIELDS: [usize; 8] = [
         f::SMA_20,
         f::PRICE_TO_SMA20,
         f::BB_UPPER,
@@ -581,62 +610,27 @@ impl Bollinger {
         f::BB_LOWER,
         f::BB_BANDWIDTH,
         f::BB_PERCENT,
+        f::TREND_STRENGTH,
     ];
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self { t: 0, closes: Win::new(20) }
+        Self { t: 0, prev: Win::new(19), prev_sum: 0.0 }
+    }
+
+    /// Pushes `c` into the 19-close window and keeps its sum.
+    #[inline]
+    fn push(&mut self, c: f64) {
+        let old = if self.prev.is_full() { self.prev.back(18) } else { 0.0 };
+        self.prev.push(c);
+        self.prev_sum =
+            if self.prev.pos == 0 { sum(self.prev.values()) } else { (self.prev_sum + c) - old };
     }
 
     /// Computes the chunk.
     pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
-        debug_assert_eq!(self.t, inp.t0);
-        let [o_sma, o_pts, o_up, o_mid, o_lo, o_bw, o_pct] = out.cols_mut(Self::FIELDS);
-        for (i, &c) in inp.close.iter().enumerate() {
-            let t = self.t;
-            self.t += 1;
-            self.closes.push(c);
-            if t < 19 {
-                continue;
-            }
-            let w = self.closes.values();
-            let m = sum(w) / 20.0;
-            let sd = (sum_sq_dev(w, m) / 20.0).sqrt();
-            let (up, lo) = (m + 2.0 * sd, m - 2.0 * sd);
-            let m_ok = finite_or_null(m);
-            o_sma[i] = m_ok;
-            o_mid[i] = m_ok;
-            o_up[i] = finite_or_null(up);
-            o_lo[i] = finite_or_null(lo);
-            o_pts[i] = rel(c, m);
-            o_bw[i] = if m == 0.0 { NULL } else { finite_or_null(100.0 * (up - lo) / m) };
-            o_pct[i] =
-                if sd <= 1e-12 * m.abs() { NULL } else { finite_or_null((c - lo) / (up - lo)) };
-        }
-    }
-}
-
-/// F3.14 `trend_strength`: signed R² of the 20-bar least-squares line of the close; 0 if
-/// `SD_ZERO(sqrt(Syy/20), ȳ)`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TrendStrength {
-    t: u64,
-    closes: Win,
-}
-
-impl TrendStrength {
-    /// Columns written.
-    pub const FIELDS: [usize; 1] = [f::TREND_STRENGTH];
-
-    /// Empty state (before bar 0).
-    pub fn new() -> Self {
-        Self { t: 0, closes: Win::new(20) }
-    }
-
-    /// Computes the chunk.
-    pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
-        debug_assert_eq!(self.t, inp.t0);
-        // x_j − 9.5 for j = 0..19; Sxx = Σ (x_j − 9.5)² = 665.
+        check_start(self.t, inp);
+        // x_j − 9.5 for j = 0..19 (F3.14); Sxx = Σ (x_j − 9.5)² = 665.
         const X: [f64; 20] = {
             let mut x = [0.0; 20];
             let mut j = 0;
@@ -646,28 +640,57 @@ impl TrendStrength {
             }
             x
         };
-        let [o] = out.cols_mut(Self::FIELDS);
+        let [o_sma, o_pts, o_up, o_mid, o_lo, o_bw, o_pct, o_ts] = out.cols_mut(Self::FIELDS);
         for (i, &c) in inp.close.iter().enumerate() {
             let t = self.t;
             self.t += 1;
-            self.closes.push(c);
             if t < 19 {
+                self.push(c);
                 continue;
             }
-            let w = self.closes.values();
-            let m = sum(w) / 20.0;
-            let (mut sxy, mut syy) = ([0.0f64; 2], [0.0f64; 2]);
-            for (j, (&y, &x)) in w.iter().zip(X.iter()).enumerate() {
-                let d = y - m;
-                sxy[j & 1] += x * d;
-                syy[j & 1] += d * d;
+            // Window = the 19 previous closes (state) + c, which stays in a register.
+            let w: &[f64; 19] = self.prev.arr();
+            let m = (self.prev_sum + c) / 20.0;
+            // Second pass (F2.3 SDP): Σ (c − m)² and Σ (x − 9.5)(c − m), four partial sums.
+            let mut d = [c - m; 20];
+            for (dj, &x) in d.iter_mut().zip(w) {
+                *dj = x - m;
             }
-            let (sxy, syy) = (sxy[0] + sxy[1], syy[0] + syy[1]);
-            o[i] = if (syy / 20.0).sqrt() <= 1e-12 * m.abs() {
+            let (mut syy, mut sxy) = ([0.0f64; 4], [0.0f64; 4]);
+            for (ds, xs) in d.chunks_exact(4).zip(X.chunks_exact(4)) {
+                for k in 0..4 {
+                    syy[k] += ds[k] * ds[k];
+                    sxy[k] += xs[k] * ds[k];
+                }
+            }
+            let syy = (syy[0] + syy[1]) + (syy[2] + syy[3]);
+            let sxy = (sxy[0] + sxy[1]) + (sxy[2] + sxy[3]);
+            self.push(c);
+            // Phase 1 keeps only the window passes; the divisions and square root are done
+            // in phase 2, whose iterations are independent (shorter dependency chains).
+            o_sma[i] = m;
+            o_up[i] = syy;
+            o_ts[i] = sxy;
+        }
+        let first = (19u64.saturating_sub(inp.t0) as usize).min(inp.len());
+        for i in first..inp.len() {
+            let (c, m, syy, sxy) = (inp.close[i], o_sma[i], o_up[i], o_ts[i]);
+            let sd = (syy / 20.0).sqrt();
+            let (up, lo) = (m + 2.0 * sd, m - 2.0 * sd);
+            let flat = sd <= 1e-12 * m.abs();
+            let m_ok = finite_or_null(m);
+            o_sma[i] = m_ok;
+            o_mid[i] = m_ok;
+            o_up[i] = finite_or_null(up);
+            o_lo[i] = finite_or_null(lo);
+            o_pts[i] = rel(c, m);
+            o_bw[i] = if m == 0.0 { NULL } else { finite_or_null(100.0 * (up - lo) / m) };
+            o_pct[i] = if flat { NULL } else { finite_or_null((c - lo) / (up - lo)) };
+            o_ts[i] = if flat {
                 0.0
             } else {
-                let r = sxy / (665.0 * syy).sqrt();
-                finite_or_null(r * r.abs())
+                // r·|r| with r = Sxy/sqrt(Sxx·Syy), without the square root.
+                finite_or_null(sxy * sxy.abs() / (665.0 * syy))
             };
         }
     }
@@ -677,7 +700,8 @@ impl TrendStrength {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cci {
     t: u64,
-    tps: Win,
+    /// The 19 typical prices before the current bar.
+    prev: Win,
 }
 
 impl Cci {
@@ -686,31 +710,30 @@ impl Cci {
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self { t: 0, tps: Win::new(20) }
+        Self { t: 0, prev: Win::new(19) }
     }
 
     /// Computes the chunk.
     pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
-        debug_assert_eq!(self.t, inp.t0);
+        check_start(self.t, inp);
         let [o] = out.cols_mut(Self::FIELDS);
-        for i in 0..inp.len() {
-            let tp = (inp.high[i] + inp.low[i] + inp.close[i]) / 3.0;
+        let bars = inp.high.iter().zip(inp.low).zip(inp.close);
+        for (o, ((&h, &l), &c)) in o.iter_mut().zip(bars) {
+            let tp = (h + l + c) / 3.0;
             let t = self.t;
             self.t += 1;
-            self.tps.push(tp);
             if t < 19 {
+                self.prev.push(tp);
                 continue;
             }
-            let w = self.tps.values();
-            let m = sum(w) / 20.0;
-            let mut a = [0.0f64; 4];
-            for (j, &x) in w.iter().enumerate() {
-                a[j & 3] += (x - m).abs();
-            }
-            let md = ((a[0] + a[1]) + (a[2] + a[3])) / 20.0;
+            // Window = the 19 previous tp (state) + tp, which stays in a register.
+            let w: &[f64; 19] = self.prev.arr();
+            let m = (sum(w) + tp) / 20.0;
+            let md = (sum_abs_dev(w, m) + (tp - m).abs()) / 20.0;
+            self.prev.push(tp);
             let dev = tp - m;
             let eps = 1e-14 * m.abs();
-            o[i] = if dev.abs() <= eps || md.abs() <= eps {
+            *o = if dev.abs() <= eps || md.abs() <= eps {
                 0.0
             } else {
                 finite_or_null(dev / (0.015 * md))
@@ -723,8 +746,6 @@ impl Cci {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Ichimoku {
     t: u64,
-    highs: Win,
-    neg_lows: Win,
     closes: Win,
     h9: RollMax,
     h26: RollMax,
@@ -748,8 +769,6 @@ impl Ichimoku {
     pub fn new() -> Self {
         Self {
             t: 0,
-            highs: Win::new(52),
-            neg_lows: Win::new(52),
             closes: Win::new(27),
             h9: RollMax::new(9),
             h26: RollMax::new(26),
@@ -762,18 +781,16 @@ impl Ichimoku {
 
     /// Computes the chunk.
     pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
-        debug_assert_eq!(self.t, inp.t0);
+        check_start(self.t, inp);
         let [o_ten, o_kij, o_sa, o_sb, o_chi] = out.cols_mut(Self::FIELDS);
         for i in 0..inp.len() {
             let (h, nl, c) = (inp.high[i], -inp.low[i], inp.close[i]);
             let t = self.t;
             self.t += 1;
-            self.highs.push(h);
-            self.neg_lows.push(nl);
             self.closes.push(c);
-            let tenkan = (self.h9.push(h, &self.highs) - self.nl9.push(nl, &self.neg_lows)) / 2.0;
-            let kijun = (self.h26.push(h, &self.highs) - self.nl26.push(nl, &self.neg_lows)) / 2.0;
-            let span_b = (self.h52.push(h, &self.highs) - self.nl52.push(nl, &self.neg_lows)) / 2.0;
+            let tenkan = (self.h9.push(h) - self.nl9.push(nl)) / 2.0;
+            let kijun = (self.h26.push(h) - self.nl26.push(nl)) / 2.0;
+            let span_b = (self.h52.push(h) - self.nl52.push(nl)) / 2.0;
             if t >= 8 {
                 o_ten[i] = finite_or_null(tenkan);
             }
@@ -811,7 +828,7 @@ impl BarShape {
 
     /// Computes the chunk.
     pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
-        debug_assert_eq!(self.t, inp.t0);
+        check_start(self.t, inp);
         let [o_range, o_spread, o_hh, o_ll] = out.cols_mut(Self::FIELDS);
         for i in 0..inp.len() {
             let (h, l, c) = (inp.high[i], inp.low[i], inp.close[i]);
@@ -830,20 +847,7 @@ impl BarShape {
 }
 
 default_from_new!(
-    Rsi,
-    Macd,
-    Returns,
-    Stoch,
-    Sma,
-    Emas,
-    Kama,
-    Tema,
-    Bollinger,
-    TrendStrength,
-    Cci,
-    Ichimoku,
-    BarShape,
-    GroupA
+    Rsi, Macd, Returns, Stoch, Sma, Emas, Kama, Tema, Bollinger, Cci, Ichimoku, BarShape, GroupA
 );
 
 // ------------------------------------------------------------------------------------------
@@ -869,10 +873,8 @@ pub struct GroupA {
     pub kama: Slot<Kama>,
     /// F3.3 tema, trix.
     pub tema: Slot<Tema>,
-    /// F3.4 Bollinger bands, F3.3 sma_20, F3.13 price_to_sma20.
+    /// F3.4 Bollinger bands, F3.3 sma_20, F3.13 price_to_sma20, F3.14 trend_strength.
     pub bollinger: Slot<Bollinger>,
-    /// F3.14 trend_strength.
-    pub trend: Slot<TrendStrength>,
     /// F3.8 cci.
     pub cci: Slot<Cci>,
     /// F3.10 Ichimoku.
@@ -943,7 +945,6 @@ impl GroupA {
             kama: Slot::new(Kama::new()),
             tema: Slot::new(Tema::new()),
             bollinger: Slot::new(Bollinger::new()),
-            trend: Slot::new(TrendStrength::new()),
             cci: Slot::new(Cci::new()),
             ichimoku: Slot::new(Ichimoku::new()),
             bar: Slot::new(BarShape::new()),
@@ -968,7 +969,6 @@ impl GroupA {
         fam!(kama, "kama", Kama);
         fam!(tema, "tema", Tema);
         fam!(bollinger, "bollinger", Bollinger);
-        fam!(trend, "trend_strength", TrendStrength);
         fam!(cci, "cci", Cci);
         fam!(ichimoku, "ichimoku", Ichimoku);
         fam!(bar, "bar_shape", BarShape);

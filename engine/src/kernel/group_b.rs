@@ -7,6 +7,9 @@
 //! is chunk-invariant: one call over N bars gives bit-for-bit the same outputs and end state as
 //! any split of those bars into consecutive calls.
 
+// Bar loops index several parallel input slices and output columns by the same `i`.
+#![allow(clippy::needless_range_loop)]
+
 use chrono::{DateTime, Days, NaiveTime, TimeZone};
 use serde::{Deserialize, Serialize};
 
@@ -641,6 +644,71 @@ const VP_N: usize = 20;
 /// Number of bins (F3.12).
 const VP_BINS: usize = 24;
 
+/// `floor(r)` as a bin index for a computed ratio `r = (x − lo)/w ≥ 0` (saturating: NaN → 0,
+/// huge → `usize::MAX`). Truncation equals `floor` for `r ≥ 0` and avoids a libm call.
+#[inline]
+fn bin_of(r: f64) -> usize {
+    r as usize
+}
+
+/// Bin edges `e_k = lo + k·w`, `e_24 = hi` (F3.12 step 2).
+#[inline]
+fn bin_edges(lo: f64, hi: f64, w: f64) -> [f64; VP_BINS + 1] {
+    let mut e = [0.0f64; VP_BINS + 1];
+    for (k, ek) in e.iter_mut().enumerate() {
+        *ek = lo + k as f64 * w;
+    }
+    e[VP_BINS] = hi;
+    e
+}
+
+/// One bar's contribution to each bin (F3.12 step 3), `+0.0` where it is not counted.
+///
+/// Adding a row to the bin totals equals the literal rule bit for bit: a bin total is never
+/// `−0.0`, so adding `+0.0` leaves it unchanged. Branch-free so that it vectorizes.
+#[inline]
+fn bar_row(
+    a: f64,
+    b: f64,
+    v: f64,
+    lo: f64,
+    w: f64,
+    e: &[f64; VP_BINS + 1],
+    row: &mut [f64; VP_BINS],
+) {
+    if b > a {
+        let density = v / (b - a);
+        for ((r, &e0), &e1) in row.iter_mut().zip(&e[..VP_BINS]).zip(&e[1..]) {
+            let top = if b < e1 { b } else { e1 };
+            let bottom = if a > e0 { a } else { e0 };
+            let ov = top - bottom;
+            *r = if ov > 0.0 { ov * density } else { 0.0 };
+        }
+    } else {
+        *row = [0.0; VP_BINS];
+        row[bin_of((a - lo) / w).min(VP_BINS - 1)] = v;
+    }
+}
+
+/// `vol += row`, lane by lane (kept out of line so that it compiles to packed adds).
+#[inline(never)]
+fn add_row(vol: &mut [f64; VP_BINS], row: &[f64; VP_BINS]) {
+    for (x, r) in vol.iter_mut().zip(row) {
+        *x += r;
+    }
+}
+
+/// Per-bar bin contributions for the current window's edges: a cache that is rebuilt whenever
+/// `lo` or `hi` (hence every edge) changes, so that otherwise only the new bar's row is
+/// computed. It is a pure function of the window, so it is not serialized.
+#[derive(Debug, Clone, Default)]
+struct RowCache {
+    /// `(lo, hi)` bit patterns the rows were computed for; `None` = invalid.
+    key: Option<(u64, u64)>,
+    /// Row `p` belongs to the bar at ring position `p`.
+    rows: Vec<[f64; VP_BINS]>,
+}
+
 /// Rolling 20-bar volume profile with 24 bins and a 70% value area (F3.12): POC, VAH, VAL.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VolumeProfile {
@@ -650,19 +718,21 @@ pub struct VolumeProfile {
     v: [f64; VP_N],
     head: usize,
     len: usize,
+    #[serde(skip)]
+    cache: RowCache,
 }
 
 impl Default for VolumeProfile {
     fn default() -> Self {
-        Self { a: [0.0; VP_N], b: [0.0; VP_N], v: [0.0; VP_N], head: 0, len: 0 }
+        Self {
+            a: [0.0; VP_N],
+            b: [0.0; VP_N],
+            v: [0.0; VP_N],
+            head: 0,
+            len: 0,
+            cache: RowCache::default(),
+        }
     }
-}
-
-/// Bin index of a computed ratio `(x − lo)/w`, saturating (NaN → 0).
-#[inline]
-fn bin_of(r: f64) -> usize {
-    // `as` saturates: negative/NaN → 0, huge → usize::MAX.
-    r.floor() as usize
 }
 
 impl VolumeProfile {
@@ -670,26 +740,28 @@ impl VolumeProfile {
     pub const FIELDS: &'static [usize] =
         &[f::VOLUME_PROFILE_POC, f::VOLUME_PROFILE_VAH, f::VOLUME_PROFILE_VAL];
 
-    fn push(&mut self, a: f64, b: f64, v: f64) {
-        if self.len < VP_N {
-            let p = (self.head + self.len) % VP_N;
-            (self.a[p], self.b[p], self.v[p]) = (a, b, v);
+    /// Appends a bar; returns its ring position.
+    fn push(&mut self, a: f64, b: f64, v: f64) -> usize {
+        let p = if self.len < VP_N {
             self.len += 1;
+            (self.head + self.len - 1) % VP_N
         } else {
             let p = self.head;
-            (self.a[p], self.b[p], self.v[p]) = (a, b, v);
             self.head = (self.head + 1) % VP_N;
-        }
+            p
+        };
+        (self.a[p], self.b[p], self.v[p]) = (a, b, v);
+        p
     }
 
-    /// (poc, vah, val) over the current full window, or None (null).
-    fn profile(&self) -> Option<(f64, f64, f64)> {
-        let order = |j: usize| (self.head + j) % VP_N;
+    /// (poc, vah, val) over the current full window, or None (null). `newest` is the ring
+    /// position of the bar just added.
+    fn profile(&mut self, newest: usize) -> Option<(f64, f64, f64)> {
         let mut lo = f64::INFINITY;
         let mut hi = f64::NEG_INFINITY;
         let mut total = 0.0;
         for j in 0..VP_N {
-            let p = order(j);
+            let p = (self.head + j) % VP_N;
             lo = lo.min(self.a[p]);
             hi = hi.max(self.b[p]);
             total += self.v[p];
@@ -701,76 +773,36 @@ impl VolumeProfile {
             return Some((lo, lo, lo));
         }
         let w = (hi - lo) / VP_BINS as f64;
-        let mut e = [0.0f64; VP_BINS + 1];
-        for (k, ek) in e.iter_mut().enumerate().take(VP_BINS) {
-            *ek = lo + k as f64 * w;
+        let e = bin_edges(lo, hi, w);
+        let key = Some((lo.to_bits(), hi.to_bits()));
+        let cache = &mut self.cache;
+        if cache.rows.len() != VP_N {
+            cache.rows = vec![[0.0; VP_BINS]; VP_N];
+            cache.key = None;
         }
-        e[VP_BINS] = hi;
-        // Visiting only the bins a bar's range can overlap (widened by one bin on each side)
-        // is identical to scanning all 24 as long as rounding in `e_k` and `(x − lo)/w` is far
-        // below one bin; otherwise (w within ~2^-40 of the prices) scan all bins.
-        let scale = lo.abs().max(hi.abs());
-        let narrow = w > 0.0 && w * 1_099_511_627_776.0 >= scale; // 2^40
+        if cache.key == key {
+            bar_row(
+                self.a[newest],
+                self.b[newest],
+                self.v[newest],
+                lo,
+                w,
+                &e,
+                &mut cache.rows[newest],
+            );
+        } else {
+            for p in 0..VP_N {
+                bar_row(self.a[p], self.b[p], self.v[p], lo, w, &e, &mut cache.rows[p]);
+            }
+            cache.key = key;
+        }
+        // Bin totals, bars oldest → newest.
         let mut vol = [0.0f64; VP_BINS];
-        for j in 0..VP_N {
-            let p = order(j);
-            let (a, b, v) = (self.a[p], self.b[p], self.v[p]);
-            if b > a {
-                let (k0, k1) = if narrow {
-                    (
-                        bin_of((a - lo) / w).saturating_sub(1).min(VP_BINS - 1),
-                        bin_of((b - lo) / w).saturating_add(1).min(VP_BINS - 1),
-                    )
-                } else {
-                    (0, VP_BINS - 1)
-                };
-                let span = b - a;
-                for k in k0..=k1 {
-                    let ov = b.min(e[k + 1]) - a.max(e[k]);
-                    if ov > 0.0 {
-                        vol[k] += v * ov / span;
-                    }
-                }
-            } else {
-                let k = bin_of((a - lo) / w).min(VP_BINS - 1);
-                vol[k] += v;
-            }
+        let (newer, older) = cache.rows.split_at(self.head);
+        for row in older.iter().chain(newer) {
+            add_row(&mut vol, row);
         }
-        let m = vol.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
-        let thr = m * (1.0 - 1e-9);
-        let kp = vol.iter().position(|&x| x >= thr).unwrap_or(0);
-        let (mut lo_k, mut hi_k) = (kp, kp);
-        let mut s = vol[kp];
-        let target = 0.70 * total * (1.0 - 1e-9);
-        while s < target {
-            let up = (hi_k + 1 < VP_BINS).then(|| vol[hi_k + 1]);
-            let dn = (lo_k > 0).then(|| vol[lo_k - 1]);
-            match (up, dn) {
-                (Some(u), None) => {
-                    s += u;
-                    hi_k += 1;
-                }
-                (None, Some(d)) => {
-                    s += d;
-                    lo_k -= 1;
-                }
-                (Some(u), Some(d)) => {
-                    if (u - d).abs() <= 1e-9 * u.max(d) {
-                        s += u;
-                        s += d;
-                        hi_k += 1;
-                        lo_k -= 1;
-                    } else if u > d {
-                        s += u;
-                        hi_k += 1;
-                    } else {
-                        s += d;
-                        lo_k -= 1;
-                    }
-                }
-                (None, None) => break,
-            }
-        }
+        let (kp, lo_k, hi_k) = value_area(&vol, total);
         let poc = lo + (kp as f64 + 0.5) * w;
         Some((poc, e[hi_k + 1], e[lo_k]))
     }
@@ -781,11 +813,11 @@ impl VolumeProfile {
             out.cols_mut([f::VOLUME_PROFILE_POC, f::VOLUME_PROFILE_VAH, f::VOLUME_PROFILE_VAL]);
         for i in 0..inp.len() {
             let (h, l) = (inp.high[i], inp.low[i]);
-            self.push(l.min(h), l.max(h), inp.volume[i]);
+            let p = self.push(l.min(h), l.max(h), inp.volume[i]);
             if self.len < VP_N {
                 continue;
             }
-            if let Some((poc, vah, val)) = self.profile() {
+            if let Some((poc, vah, val)) = self.profile(p) {
                 let (poc, vah, val) =
                     (finite_or_null(poc), finite_or_null(vah), finite_or_null(val));
                 if !(poc.is_nan() || vah.is_nan() || val.is_nan()) {
@@ -796,6 +828,46 @@ impl VolumeProfile {
             }
         }
     }
+}
+
+/// Steps 4–5 of F3.12: the POC bin and the value-area bin range `[A, B]`.
+fn value_area(vol: &[f64; VP_BINS], total: f64) -> (usize, usize, usize) {
+    let m = vol.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+    let thr = m * (1.0 - 1e-9);
+    let kp = vol.iter().position(|&x| x >= thr).unwrap_or(0);
+    let (mut lo_k, mut hi_k) = (kp, kp);
+    let mut s = vol[kp];
+    let target = 0.70 * total * (1.0 - 1e-9);
+    while s < target {
+        let up = (hi_k + 1 < VP_BINS).then(|| vol[hi_k + 1]);
+        let dn = (lo_k > 0).then(|| vol[lo_k - 1]);
+        match (up, dn) {
+            (Some(u), None) => {
+                s += u;
+                hi_k += 1;
+            }
+            (None, Some(d)) => {
+                s += d;
+                lo_k -= 1;
+            }
+            (Some(u), Some(d)) => {
+                if (u - d).abs() <= 1e-9 * u.max(d) {
+                    s += u;
+                    s += d;
+                    hi_k += 1;
+                    lo_k -= 1;
+                } else if u > d {
+                    s += u;
+                    hi_k += 1;
+                } else {
+                    s += d;
+                    lo_k -= 1;
+                }
+            }
+            (None, None) => break,
+        }
+    }
+    (kp, lo_k, hi_k)
 }
 
 // ------------------------------------------------------------------------------------------
@@ -842,7 +914,8 @@ impl VolumeStats {
                 ss += d * d;
             }
             let sd = (ss / 20.0).sqrt();
-            if !(sd <= 1e-12 * sma.abs()) {
+            let sd_zero = sd <= 1e-12 * sma.abs(); // SD_ZERO (F2.6)
+            if !sd_zero {
                 spike_o[i] = finite_or_null((v - sma) / sd);
             }
             let regime = self.rank.push_rank(finite_or_null(sum));
@@ -945,18 +1018,25 @@ impl Audit {
         f::VALIDATION_NOTES,
     ];
 
-    /// Replaces `old` (if any) by `new` in the sorted array.
+    /// Replaces `old` (if any) by `new` in the sorted array (one linear pass).
     fn update_sorted(&mut self, old: Option<f64>, new: f64) {
-        let mut len = self.last.len() - 1; // entries in `sorted` before this update
-        if let Some(old) = old {
-            len += 1;
-            let pos = self.sorted[..len].partition_point(|&y| y < old).min(len - 1);
-            self.sorted.copy_within(pos + 1..len, pos);
-            len -= 1;
+        let s = &mut self.sorted;
+        let len = self.last.len(); // entries after this update
+        let mut i = match old {
+            // Remove `old`: find it, leaving a hole at `i`.
+            Some(old) => s[..len].iter().position(|&y| y == old).unwrap_or(len - 1),
+            None => len - 1,
+        };
+        // Move the hole to `new`'s place.
+        while i > 0 && s[i - 1] > new {
+            s[i] = s[i - 1];
+            i -= 1;
         }
-        let pos = self.sorted[..len].partition_point(|&y| y < new);
-        self.sorted.copy_within(pos..len, pos + 1);
-        self.sorted[pos] = new;
+        while i + 1 < len && s[i + 1] < new {
+            s[i] = s[i + 1];
+            i += 1;
+        }
+        s[i] = new;
     }
 
     /// Computes the chunk.

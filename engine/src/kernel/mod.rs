@@ -20,15 +20,18 @@ mod group_a;
 #[allow(unreachable_pub)]
 mod group_b;
 pub(crate) mod state_file;
+#[cfg(test)]
+mod tests;
 
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
 pub(crate) use assemble::fill_derived;
-pub use batch::{ComputeOptions, SeriesFault, compute_batch};
+pub use batch::{ComputeOptions, SeriesFault, compute_batch, compute_each};
+pub(crate) use frame::Out;
 pub use frame::Session;
-use frame::{Config, Fault, Input, Out};
+use frame::{Config, Fault, Input};
 use group_a::GroupA;
 use group_b::GroupB;
 
@@ -160,10 +163,21 @@ impl Computed {
         &self.failed
     }
 
-    /// Families failed at chunk position `i`.
-    pub(crate) fn failed_at(&self, i: usize) -> impl Iterator<Item = &str> {
-        let t = self.t0 + i as u64;
-        self.failed.iter().filter(move |(first, _)| *first <= t).map(|(_, f)| f.as_str())
+    /// Per bar of the chunk, the families failed there; empty when none failed.
+    pub(crate) fn row_failures(&self) -> Vec<Vec<String>> {
+        if self.failed.is_empty() {
+            return Vec::new();
+        }
+        (0..self.len())
+            .map(|i| {
+                let t = self.t0 + i as u64;
+                self.failed
+                    .iter()
+                    .filter(|(first, _)| *first <= t)
+                    .map(|(_, f)| f.clone())
+                    .collect()
+            })
+            .collect()
     }
 }
 

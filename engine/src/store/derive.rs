@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use super::Store;
 use crate::error::Result;
 use crate::kernel::{
-    Bars, SeriesConfig, SeriesState, compute_series, computed_columns, fill_derived,
+    Bars, Computed, Out, SeriesConfig, SeriesState, compute_series, computed_columns, fill_derived,
 };
 use crate::schema::{bar_schema, col};
 use crate::write::audit::{dict_constant, ts_array};
@@ -58,10 +58,6 @@ impl<'a> Columns<'a> {
             c: f(col::CLOSE),
             v: f(col::VOLUME),
         }
-    }
-
-    fn bars(&self) -> Bars<'_> {
-        Bars { ts: self.ts, open: self.o, high: self.h, low: self.l, close: self.c, volume: self.v }
     }
 }
 
@@ -111,11 +107,7 @@ impl Store {
                                     .as_ref()
                                     .and_then(|v| v.index.as_ref())
                                     .is_some_and(|i| i.symbol_id(&symbol).is_some());
-                            if stored {
-                                Plan::Recompute
-                            } else {
-                                Plan::Continue(Box::default())
-                            }
+                            if stored { Plan::Recompute } else { Plan::Continue(Box::default()) }
                         }
                     };
                     (symbol, rows, plan)
@@ -124,40 +116,76 @@ impl Store {
             (config, plans)
         };
 
-        type Derived = (RecordBatch, Keys, Arc<str>, SeriesState, usize);
-        let results: Vec<Result<Derived>> = plans
-            .into_par_iter()
-            .map(|(symbol, rows, plan)| {
-                let idx = UInt32Array::from_iter_values(rows.iter().map(|&i| i as u32));
-                let part = take_record_batch(&applied.batch, &idx)?;
-                let keys: Vec<(Arc<str>, i64, bool)> =
-                    rows.iter().map(|&i| applied.keys[i].clone()).collect();
-                match plan {
-                    Plan::Continue(mut state) => {
-                        let computed = state.advance(&config, &Columns::of(&part).bars())?;
-                        let filled = fill_derived(&part, &computed, None)?;
-                        Ok((filled, keys, symbol, *state, 0))
-                    }
-                    Plan::Recompute => {
-                        let new_rows = part.num_rows();
-                        let (batch, keys, state) =
-                            self.recompute(table, &config, &symbol, part, keys, ctx)?;
-                        let recomputed = batch.num_rows() - new_rows;
-                        Ok((batch, keys, symbol, state, recomputed))
-                    }
-                }
+        // Continuing series: computed per symbol (in parallel), scattered into one set of
+        // output columns row-aligned with the append, and assembled into Arrow once.
+        let n = applied.batch.num_rows();
+        let all = Columns::of(&applied.batch);
+        type Continued = (Vec<usize>, Computed, Arc<str>, SeriesState);
+        let continued: Vec<Result<Continued>> = plans
+            .par_iter()
+            .filter_map(|(symbol, rows, plan)| match plan {
+                Plan::Continue(state) => Some((symbol, rows, state)),
+                Plan::Recompute => None,
+            })
+            .map(|(symbol, rows, state)| {
+                let pick =
+                    |values: &[f64]| -> Vec<f64> { rows.iter().map(|&i| values[i]).collect() };
+                let ts: Vec<i64> = rows.iter().map(|&i| all.ts[i]).collect();
+                let (o, h, l, c, v) =
+                    (pick(all.o), pick(all.h), pick(all.l), pick(all.c), pick(all.v));
+                let bars = Bars { ts: &ts, open: &o, high: &h, low: &l, close: &c, volume: &v };
+                let mut state = (**state).clone();
+                let computed = state.advance(&config, &bars)?;
+                Ok((rows.clone(), computed, symbol.clone(), state))
             })
             .collect();
-        let mut parts = Vec::with_capacity(results.len());
-        let mut keys = Vec::with_capacity(applied.keys.len());
-        let mut states = Vec::with_capacity(results.len());
+        let mut merged = Out::new(n, computed_columns());
+        let mut failures: Vec<Vec<String>> = Vec::new();
+        let mut states: NewStates = Vec::with_capacity(plans.len());
+        let mut continued_rows: Vec<u32> = Vec::with_capacity(n);
+        for r in continued {
+            let (rows, computed, symbol, state) = r?;
+            merged.scatter(&computed.out, &rows);
+            let row_failures = computed.row_failures();
+            if !row_failures.is_empty() {
+                failures.resize(n, Vec::new());
+                for (&row, f) in rows.iter().zip(row_failures) {
+                    failures[row] = f;
+                }
+            }
+            continued_rows.extend(rows.iter().map(|&i| i as u32));
+            states.push((symbol, state));
+        }
+        if continued_rows.len() == n {
+            let filled = fill_derived(&applied.batch, &merged, &failures)?;
+            return Ok((Applied { batch: filled, ..applied }, states));
+        }
+        // Series whose history changed: recomputed whole, one at a time (rare).
+        continued_rows.sort_unstable();
+        let positions: Vec<usize> = continued_rows.iter().map(|&i| i as usize).collect();
+        let sub = take_record_batch(&applied.batch, &UInt32Array::from(continued_rows.clone()))?;
+        let sub_failures: Vec<Vec<String>> = if failures.is_empty() {
+            Vec::new()
+        } else {
+            positions.iter().map(|&p| failures[p].clone()).collect()
+        };
+        let mut parts = vec![fill_derived(&sub, &merged.gather(&positions), &sub_failures)?];
+        let mut keys: Keys =
+            continued_rows.iter().map(|&i| applied.keys[i as usize].clone()).collect();
         let mut recomputed = 0;
-        for r in results {
-            let (batch, k, symbol, state, rewritten) = r?;
-            recomputed += rewritten;
+        for (symbol, rows, plan) in &plans {
+            if !matches!(plan, Plan::Recompute) {
+                continue;
+            }
+            let idx = UInt32Array::from_iter_values(rows.iter().map(|&i| i as u32));
+            let part = take_record_batch(&applied.batch, &idx)?;
+            let part_keys: Keys = rows.iter().map(|&i| applied.keys[i].clone()).collect();
+            let new_rows = part.num_rows();
+            let (batch, k, state) = self.recompute(table, &config, symbol, part, part_keys, ctx)?;
+            recomputed += batch.num_rows() - new_rows;
             parts.push(batch);
             keys.extend(k);
-            states.push((symbol, state));
+            states.push((symbol.clone(), state));
         }
         let batch = concat_batches(&bar_schema(), &parts)?;
         Ok((Applied { batch, keys, recomputed, ..applied }, states))
@@ -225,10 +253,23 @@ impl Store {
                 old_pos.push(p);
             }
         }
-        let mut parts = vec![fill_derived(&new_rows, &computed, Some(&new_pos))?];
+        let failures = computed.row_failures();
+        let pick_failures = |positions: &[usize]| -> Vec<Vec<String>> {
+            if failures.is_empty() {
+                Vec::new()
+            } else {
+                positions.iter().map(|&p| failures[p].clone()).collect()
+            }
+        };
+        let mut parts = vec![fill_derived(
+            &new_rows,
+            &computed.out.gather(&new_pos),
+            &pick_failures(&new_pos),
+        )?];
         if !old_rows.is_empty() {
             let others = take_record_batch(&stored, &UInt32Array::from(old_rows))?;
-            let recomputed = fill_derived(&others, &computed, Some(&old_pos))?;
+            let recomputed =
+                fill_derived(&others, &computed.out.gather(&old_pos), &pick_failures(&old_pos))?;
             let mut changed = BooleanArray::from(vec![false; others.num_rows()]);
             for &c in computed_columns() {
                 changed = or(&changed, &distinct(recomputed.column(c), others.column(c))?)?;

@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType, Field, Schema, TimestampMicrosecondType};
-use candlestore::kernel::{ComputeOptions, SeriesConfig, Session, compute_batch};
+use candlestore::kernel::{ComputeOptions, SeriesConfig, SeriesFault, Session, compute_each};
 use candlestore::{AssetClass, Timeframe, bar_schema};
 use candlestore_ingest::{ImportOptions, Layout};
 use clap::{Args, ValueEnum};
@@ -152,7 +152,32 @@ pub(crate) fn run(args: &ComputeArgs) -> anyhow::Result<ExitCode> {
     let now = chrono::Utc::now().timestamp_micros();
     let compute =
         ComputeOptions { config, source, batch_id: uuid::Uuid::now_v7().to_string(), now };
-    let (out, faults) = compute_batch(&input, &compute).context("computing the fields failed")?;
+    let file = File::create(&args.output)
+        .with_context(|| format!("cannot create output file {}", args.output.display()))?;
+    // Series are computed on other threads and written here as they come, in symbol order.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(4);
+    let (rows, computed) = std::thread::scope(|scope| {
+        let worker = scope.spawn(move || -> candlestore::Result<Vec<SeriesFault>> {
+            let mut all = Vec::new();
+            compute_each(&input, &compute, |batch, faults| {
+                all.extend_from_slice(faults);
+                // A closed channel means the writer failed; its error is reported instead.
+                let _ = tx.send(batch);
+                Ok(())
+            })?;
+            Ok(all)
+        });
+        let rows = output::write_all(format, bar_schema(), rx.into_iter().map(Ok), file);
+        let computed = worker.join().map_err(|_| anyhow::anyhow!("the compute thread panicked"));
+        (rows, computed)
+    });
+    let faults = match computed.and_then(|r| r.context("computing the fields failed")) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = std::fs::remove_file(&args.output);
+            return Err(e);
+        }
+    };
     for f in &faults {
         eprintln!(
             "warning: {} of {} could not be computed from bar {} on (null there; see \
@@ -160,10 +185,7 @@ pub(crate) fn run(args: &ComputeArgs) -> anyhow::Result<ExitCode> {
             f.family, f.symbol, f.first_bar
         );
     }
-    let file = File::create(&args.output)
-        .with_context(|| format!("cannot create output file {}", args.output.display()))?;
-    let rows = output::write_all(format, bar_schema(), std::iter::once(Ok(out)), file)
-        .with_context(|| format!("cannot write {}", args.output.display()));
+    let rows = rows.with_context(|| format!("cannot write {}", args.output.display()));
     match rows {
         Ok(rows) => {
             let session = match config.session {
