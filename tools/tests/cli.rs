@@ -485,3 +485,142 @@ fn help_describes_every_command() {
         assert!(help.contains(flag), "{cmd}: {help}");
     }
 }
+
+/// Rows of an F4 CSV (header first), from a plain or gzip'd file.
+fn read_f4(path: &str) -> Vec<Vec<String>> {
+    use std::io::Read;
+    let mut text = String::new();
+    let file = File::open(path).unwrap();
+    if path.ends_with(".gz") {
+        flate2::read::GzDecoder::new(file).read_to_string(&mut text).unwrap();
+    } else {
+        std::io::BufReader::new(file).read_to_string(&mut text).unwrap();
+    }
+    text.lines().map(|l| l.split(',').map(str::to_owned).collect()).collect()
+}
+
+/// The F5.2 rule over the first `rows` data rows; returns the differing columns.
+fn f5_mismatches(got: &[Vec<String>], want: &[Vec<String>], rows: usize) -> Vec<String> {
+    assert_eq!(got[0], want[0], "header");
+    let skipped = ["created_at", "updated_at", "fetched_at", "computed_at", "batch_id"];
+    let mut bad = Vec::new();
+    for (c, name) in want[0].iter().enumerate() {
+        if skipped.contains(&name.as_str()) {
+            continue;
+        }
+        let floats: Option<Vec<f64>> = want[1..]
+            .iter()
+            .filter(|r| !r[c].is_empty())
+            .map(|r| r[c].parse::<f64>().ok())
+            .collect();
+        let scale = floats.as_ref().map_or(0.0, |v| {
+            let mut a: Vec<f64> = v.iter().filter(|x| **x != 0.0).map(|x| x.abs()).collect();
+            a.sort_by(f64::total_cmp);
+            match a.len() {
+                0 => 0.0,
+                n if n % 2 == 1 => a[n / 2],
+                n => (a[n / 2 - 1] + a[n / 2]) / 2.0,
+            }
+        });
+        let differing = (1..=rows)
+            .filter(|&i| {
+                let (g, w) = (&got[i][c], &want[i][c]);
+                if g == w {
+                    return false;
+                }
+                match (floats.is_some(), g.parse::<f64>(), w.parse::<f64>()) {
+                    (true, Ok(a), Ok(b)) => (a - b).abs() > 1e-6 * a.abs().max(b.abs()).max(scale),
+                    _ => true,
+                }
+            })
+            .count();
+        if differing > 0 {
+            bad.push(format!("{name}: {differing} rows"));
+        }
+    }
+    bad
+}
+
+#[test]
+fn compute_reproduces_the_daily_reference_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("orcl.fields.csv");
+    let o = run(&[
+        "compute",
+        "--input",
+        &testdata(ORCL),
+        "--output",
+        out.to_str().unwrap(),
+        "--metadata",
+        &testdata("reference/metadata.csv"),
+        "--source",
+        "csv:backtrader",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("wrote 5036 rows") && stderr(&o).contains("timeframe 1d"));
+    let got = read_f4(out.to_str().unwrap());
+    let want = read_f4(&testdata("reference/orcl-1995-2014.fields.csv.gz"));
+    assert_eq!(got.len(), want.len());
+    let bad = f5_mismatches(&got, &want, ORCL_ROWS);
+    assert!(bad.is_empty(), "{bad:?}");
+}
+
+#[test]
+fn compute_reproduces_the_minute_reference_with_utc_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("minute.fields.parquet");
+    let csv = dir.path().join("minute.fields.csv");
+    let input = testdata("backtrader/2006-01-02-volume-min-001.txt.gz");
+    for output in [&out, &csv] {
+        let o = run(&[
+            "compute",
+            "--input",
+            &input,
+            "--output",
+            output.to_str().unwrap(),
+            "--session-tz",
+            "UTC",
+            "--source",
+            "csv:backtrader",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(stderr(&o).contains("timeframe 1m, sessions: dates in UTC"), "{}", stderr(&o));
+    }
+    let want = read_f4(&testdata("reference/2006-01-02-volume-min-001.head6000.fields.csv.gz"));
+    let got = read_f4(csv.to_str().unwrap());
+    let bad = f5_mismatches(&got, &want, want.len() - 1);
+    assert!(bad.is_empty(), "{bad:?}");
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        File::open(&out).unwrap(),
+    )
+    .unwrap()
+    .build()
+    .unwrap();
+    let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().unwrap();
+    assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 30_889);
+    assert_eq!(batches[0].schema().fields(), candlestore::bar_schema().fields());
+}
+
+#[test]
+fn compute_errors_name_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.csv");
+    let out = out.to_str().unwrap();
+    let input = testdata(ORCL);
+    let e = fails(2, &["compute", "--input", &input, "--output", "x.json"]);
+    assert!(e.contains("must end in .csv or .parquet"), "{e}");
+    let e = fails(2, &["compute", "--input", &input, "--output", out, "--timeframe", "2d"]);
+    assert!(e.contains("--timeframe \"2d\""), "{e}");
+    let e = fails(2, &["compute", "--input", &input, "--output", out, "--session-tz", "Mars/Base"]);
+    assert!(e.contains("--session-tz \"Mars/Base\" is not a time zone"), "{e}");
+    let e = fails(1, &["compute", "--input", "/nonexistent.csv", "--output", out]);
+    assert!(e.contains("/nonexistent.csv does not exist"), "{e}");
+    let meta = dir.path().join("meta.csv");
+    std::fs::write(&meta, "symbol,sector\nORCL,Tech,extra\n").unwrap();
+    let e = fails(
+        1,
+        &["compute", "--input", &input, "--output", out, "--metadata", meta.to_str().unwrap()],
+    );
+    assert!(e.contains("line 2: 3 fields, the header has 2"), "{e}");
+    assert!(!Path::new(out).exists(), "no partial output");
+}

@@ -83,7 +83,18 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let last = store
         .scan("stocks_daily")
         .symbol("AAPL")
-        .columns(["datetime", "open", "high", "low", "close", "volume", "quality_score"])
+        .columns([
+            "datetime",
+            "close",
+            "volume",
+            "rsi",
+            "macd",
+            "sma_50",
+            "bb_percent",
+            "atr",
+            "regime_trend",
+            "quality_score",
+        ])
         .to_batch()?;
     print_tail(&last, 5);
     println!(
@@ -98,26 +109,36 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn print_tail(batch: &RecordBatch, n: usize) {
-    println!("\n== AAPL, last {n} daily bars");
+    println!("\n== AAPL, last {n} daily bars with some of the 97 fields the store computed");
     println!(
-        "{:27} {:>9} {:>9} {:>9} {:>9} {:>12} {:>7}",
-        "datetime", "open", "high", "low", "close", "volume", "quality"
+        "{:27} {:>9} {:>10} {:>6} {:>7} {:>8} {:>6} {:>6} {:>8} {:>7}",
+        "datetime", "close", "volume", "rsi", "macd", "sma_50", "%b", "atr", "trend", "quality"
     );
     let ts = batch.column(0).as_primitive::<TimestampMicrosecondType>();
-    let f = |c: usize| batch.column(c).as_primitive::<Float64Type>();
+    let f = |c: usize, i: usize| {
+        let a = batch.column(c).as_primitive::<Float64Type>();
+        if a.is_null(i) { f64::NAN } else { a.value(i) }
+    };
+    let trend = arrow::compute::cast(batch.column(8), &arrow::datatypes::DataType::Utf8);
     for i in batch.num_rows().saturating_sub(n)..batch.num_rows() {
-        if ts.is_null(i) {
-            continue;
-        }
+        let label = trend
+            .as_ref()
+            .ok()
+            .map(|t| t.as_string::<i32>())
+            .filter(|t| t.is_valid(i))
+            .map_or("", |t| t.value(i));
         println!(
-            "{:27} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>12.0} {:>7.2}",
+            "{:27} {:>9.4} {:>10.0} {:>6.1} {:>7.3} {:>8.3} {:>6.2} {:>6.3} {:>8} {:>7.2}",
             format_micros(ts.value(i)),
-            f(1).value(i),
-            f(2).value(i),
-            f(3).value(i),
-            f(4).value(i),
-            f(5).value(i),
-            f(6).value(i)
+            f(1, i),
+            f(2, i),
+            f(3, i),
+            f(4, i),
+            f(5, i),
+            f(6, i),
+            f(7, i),
+            label,
+            f(9, i)
         );
     }
 }
