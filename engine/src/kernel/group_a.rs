@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::frame::{Config, Ema, Fault, Input, Out, Slot, Wilder, f, finite_or_null};
+use super::frame::{f, finite_or_null, Config, Ema, Fault, Input, Out, Slot, Wilder};
 
 const NULL: f64 = f64::NAN;
 
@@ -28,7 +28,12 @@ struct Win {
 
 impl Win {
     fn new(n: usize) -> Self {
-        Self { n, buf: vec![0.0; 2 * n], pos: 0, len: 0 }
+        Self {
+            n,
+            buf: vec![0.0; 2 * n],
+            pos: 0,
+            len: 0,
+        }
     }
 
     #[inline]
@@ -52,12 +57,6 @@ impl Win {
     fn values(&self) -> &[f64] {
         let end = self.pos + self.n;
         &self.buf[end - self.len..end]
-    }
-
-    /// The full window as a fixed-size array (lets the compiler unroll the passes over it).
-    #[inline]
-    fn arr<const N: usize>(&self) -> &[f64; N] {
-        self.values().try_into().expect("full window of N values")
     }
 
     /// The value `k` bars before the newest (`k = 0` is the newest); needs `k < len`.
@@ -88,28 +87,14 @@ fn sum(s: &[f64]) -> f64 {
     r
 }
 
-/// `Σ abs(x − m)` in the order of [`sum`].
-#[inline]
-fn sum_abs_dev(s: &[f64], m: f64) -> f64 {
-    let mut a = [0.0f64; 4];
-    let chunks = s.chunks_exact(4);
-    let rem = chunks.remainder();
-    for c in chunks {
-        for k in 0..4 {
-            a[k] += (c[k] - m).abs();
-        }
-    }
-    let mut r = (a[0] + a[1]) + (a[2] + a[3]);
-    for &x in rem {
-        r += (x - m).abs();
-    }
-    r
-}
-
 /// `max(a, b)` for finite inputs (a single `maxsd`, no NaN fix-up).
 #[inline]
 fn max(a: f64, b: f64) -> f64 {
-    if a > b { a } else { b }
+    if a > b {
+        a
+    } else {
+        b
+    }
 }
 
 /// Rolling maximum of the last `n` values (F2.3 MAX; MIN is the maximum of the negated series,
@@ -172,13 +157,20 @@ struct RollSum {
 
 impl RollSum {
     fn new(n: usize) -> Self {
-        Self { win: Win::new(n), sum: 0.0 }
+        Self {
+            win: Win::new(n),
+            sum: 0.0,
+        }
     }
 
     /// Adds `x`; returns the sum of the last `n` values, or `None` while warming up.
     #[inline]
     fn push(&mut self, x: f64) -> Option<f64> {
-        let old = if self.win.is_full() { self.win.back(self.win.n - 1) } else { 0.0 };
+        let old = if self.win.is_full() {
+            self.win.back(self.win.n - 1)
+        } else {
+            0.0
+        };
         self.win.push(x);
         if self.win.pos == 0 {
             self.sum = sum(self.win.values());
@@ -192,14 +184,22 @@ impl RollSum {
 /// `a/b − 1`, null if `b = 0` (F3.13).
 #[inline]
 fn rel(a: f64, b: f64) -> f64 {
-    if b == 0.0 { NULL } else { finite_or_null(a / b - 1.0) }
+    if b == 0.0 {
+        NULL
+    } else {
+        finite_or_null(a / b - 1.0)
+    }
 }
 
 /// A family continues its series only from the bar after its last one (F2.1): a chunk that
 /// starts elsewhere is a caller error, reported as a panic (isolated by [`Slot::run`]).
 #[inline]
 fn check_start(t: u64, inp: &Input<'_>) {
-    assert_eq!(t, inp.t0, "family state is at bar {t} but the chunk starts at bar {}", inp.t0);
+    assert_eq!(
+        t, inp.t0,
+        "family state is at bar {t} but the chunk starts at bar {}",
+        inp.t0
+    );
 }
 
 macro_rules! default_from_new {
@@ -231,7 +231,13 @@ impl Rsi {
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self { t: 0, prev_c: NULL, gain: Wilder::new(14), loss: Wilder::new(14), prev_rsi: NULL }
+        Self {
+            t: 0,
+            prev_c: NULL,
+            gain: Wilder::new(14),
+            loss: Wilder::new(14),
+            prev_rsi: NULL,
+        }
     }
 
     /// Computes the chunk.
@@ -279,7 +285,13 @@ impl Macd {
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self { t: 0, fast: Ema::new(12), slow: Ema::new(26), signal: Ema::new(9), prev_line: NULL }
+        Self {
+            t: 0,
+            fast: Ema::new(12),
+            slow: Ema::new(26),
+            signal: Ema::new(9),
+            prev_line: NULL,
+        }
     }
 
     /// Computes the chunk.
@@ -320,12 +332,21 @@ pub struct Returns {
 
 impl Returns {
     /// Columns written.
-    pub const FIELDS: [usize; 6] =
-        [f::ROC, f::MOMENTUM, f::RETURN_1D, f::RETURN_5D, f::RETURN_20D, f::PRICE_MOMENTUM_5D];
+    pub const FIELDS: [usize; 6] = [
+        f::ROC,
+        f::MOMENTUM,
+        f::RETURN_1D,
+        f::RETURN_5D,
+        f::RETURN_20D,
+        f::PRICE_MOMENTUM_5D,
+    ];
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self { t: 0, closes: Win::new(21) }
+        Self {
+            t: 0,
+            closes: Win::new(21),
+        }
     }
 
     /// Computes the chunk.
@@ -346,7 +367,11 @@ impl Returns {
             }
             if t >= 10 {
                 let b = self.closes.back(10);
-                o_roc[i] = if b == 0.0 { 0.0 } else { finite_or_null((c / b - 1.0) * 100.0) };
+                o_roc[i] = if b == 0.0 {
+                    0.0
+                } else {
+                    finite_or_null((c / b - 1.0) * 100.0)
+                };
                 o_mom[i] = finite_or_null(c - b);
             }
             if t >= 20 {
@@ -397,7 +422,13 @@ impl Stoch {
                 continue;
             }
             let diff = hh - ll;
-            o_w[i] = if diff == 0.0 { 0.0 } else { finite_or_null(-100.0 * (hh - c) / diff) };
+            o_w[i] = if diff == 0.0 {
+                0.0
+            } else {
+                // TA-Lib 0.8 clamps to the documented range (F3.2 "range −100..0"); it matters
+                // only on OHLC-invalid bars whose close lies outside the window's range.
+                finite_or_null((-100.0 * (hh - c) / diff).clamp(-100.0, 0.0))
+            };
             let fk = if diff.abs() <= 1e-14 * (hh.abs() + ll.abs()) {
                 0.0
             } else {
@@ -433,7 +464,11 @@ impl Sma {
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self { t: 0, s50: RollSum::new(50), s200: RollSum::new(200) }
+        Self {
+            t: 0,
+            s50: RollSum::new(50),
+            s200: RollSum::new(200),
+        }
     }
 
     /// Computes the chunk.
@@ -472,7 +507,13 @@ impl Emas {
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self { t: 0, e12: Ema::new(12), e26: Ema::new(26), e50: Ema::new(50), e200: Ema::new(200) }
+        Self {
+            t: 0,
+            e12: Ema::new(12),
+            e26: Ema::new(26),
+            e50: Ema::new(50),
+            e200: Ema::new(200),
+        }
     }
 
     /// Computes the chunk.
@@ -487,7 +528,11 @@ impl Emas {
             o50[i] = finite_or_null(self.e50.push(c));
             o200[i] = finite_or_null(self.e200.push(c));
             // NaN during the warm-up of ema_26 (t < 25) stays null.
-            o_ppo[i] = if b == 0.0 { 0.0 } else { finite_or_null((a - b) / b * 100.0) };
+            o_ppo[i] = if b == 0.0 {
+                0.0
+            } else {
+                finite_or_null((a - b) / b * 100.0)
+            };
         }
     }
 }
@@ -507,7 +552,12 @@ impl Kama {
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self { t: 0, closes: Win::new(11), abs_diffs: Win::new(10), kama: NULL }
+        Self {
+            t: 0,
+            closes: Win::new(11),
+            abs_diffs: Win::new(10),
+            kama: NULL,
+        }
     }
 
     /// Computes the chunk.
@@ -529,10 +579,18 @@ impl Kama {
             let change = c - self.closes.back(10);
             // Exact window sum: zero only on a flat window (F2.3, F2.6 ZERO).
             let vol = sum(self.abs_diffs.values());
-            let er = if vol <= change || vol == 0.0 { 1.0 } else { (change / vol).abs() };
+            let er = if vol <= change || vol == 0.0 {
+                1.0
+            } else {
+                (change / vol).abs()
+            };
             let sc = er * DSC + SSC;
             let sc = sc * sc;
-            let k = if t == 10 { self.closes.back(1) } else { self.kama };
+            let k = if t == 10 {
+                self.closes.back(1)
+            } else {
+                self.kama
+            };
             self.kama = (c - k) * sc + k;
             o[i] = finite_or_null(self.kama);
         }
@@ -555,7 +613,13 @@ impl Tema {
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self { t: 0, e1: Ema::new(30), e2: Ema::new(30), e3: Ema::new(30), prev_e3: NULL }
+        Self {
+            t: 0,
+            e1: Ema::new(30),
+            e2: Ema::new(30),
+            e3: Ema::new(30),
+            prev_e3: NULL,
+        }
     }
 
     /// Computes the chunk.
@@ -580,11 +644,44 @@ impl Tema {
             o_tema[i] = finite_or_null(3.0 * a - 3.0 * b + d);
             if t >= 88 {
                 let p = self.prev_e3;
-                o_trix[i] = if p == 0.0 { 0.0 } else { finite_or_null((d / p - 1.0) * 100.0) };
+                o_trix[i] = if p == 0.0 {
+                    0.0
+                } else {
+                    finite_or_null((d / p - 1.0) * 100.0)
+                };
             }
             self.prev_e3 = d;
         }
     }
+}
+
+/// Bars per block of the window families ([`Bollinger`], [`Cci`]): the chunk is processed in
+/// blocks whose windows are read from one contiguous stack buffer (the 19 values before the
+/// block, from the state, then the block's own values).
+const BLOCK: usize = 256;
+
+/// Block size for short chunks (incremental updates): small stack buffers to initialize.
+const SMALL: usize = 8;
+
+/// Fills `buf[..19]` with `prev` and `buf[19..19 + src.len()]` with `src`; after the block,
+/// [`shift_out`] keeps the last 19 values as the new `prev`.
+#[inline]
+fn fill_block(buf: &mut [f64], prev: &[f64; 19], src: &[f64]) {
+    buf[..19].copy_from_slice(prev);
+    buf[19..19 + src.len()].copy_from_slice(src);
+}
+
+/// The last 19 values of a block of `len` bars filled by [`fill_block`].
+#[inline]
+fn shift_out(buf: &[f64], len: usize) -> [f64; 19] {
+    buf[len..len + 19].try_into().expect("19 values")
+}
+
+/// Number of leading bars of a block starting at global bar `t` that are still in the 19-bar
+/// warm-up of a 20-bar window.
+#[inline]
+fn warm_up_19(t: u64, len: usize) -> usize {
+    (19u64.saturating_sub(t) as usize).min(len)
 }
 
 /// F3.4 Bollinger bands (20, 2, population SD, two-pass) with F3.3 `sma_20` (= `bb_middle`),
@@ -594,10 +691,12 @@ impl Tema {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Bollinger {
     t: u64,
-    /// The 19 closes before the current bar.
-    prev: Win,
-    /// Their sum: running, recomputed exactly from `prev` every 19 bars (bounded drift).
+    /// The 19 closes before the next bar, oldest first (0.0 for bars before bar 0).
+    prev: [f64; 19],
+    /// Their sum: running, recomputed exactly from the window every 19 bars (bounded drift).
     prev_sum: f64,
+    /// Bars pushed since the last exact recomputation of `prev_sum` (0..19).
+    since_exact: u32,
 }
 
 impl Bollinger {
@@ -615,84 +714,195 @@ impl Bollinger {
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self { t: 0, prev: Win::new(19), prev_sum: 0.0 }
-    }
-
-    /// Pushes `c` into the 19-close window and keeps its sum.
-    #[inline]
-    fn push(&mut self, c: f64) {
-        let old = if self.prev.is_full() { self.prev.back(18) } else { 0.0 };
-        self.prev.push(c);
-        self.prev_sum =
-            if self.prev.pos == 0 { sum(self.prev.values()) } else { (self.prev_sum + c) - old };
+        Self {
+            t: 0,
+            prev: [0.0; 19],
+            prev_sum: 0.0,
+            since_exact: 0,
+        }
     }
 
     /// Computes the chunk.
     pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
         check_start(self.t, inp);
-        // x_j − 9.5 for j = 0..19 (F3.14); Sxx = Σ (x_j − 9.5)² = 665.
-        const X: [f64; 20] = {
-            let mut x = [0.0; 20];
-            let mut j = 0;
-            while j < 20 {
-                x[j] = j as f64 - 9.5;
-                j += 1;
-            }
-            x
-        };
+        if inp.len() <= SMALL {
+            self.run_blocks::<{ 19 + SMALL }>(inp, out);
+        } else {
+            self.run_blocks::<{ 19 + BLOCK }>(inp, out);
+        }
+    }
+
+    /// [`Bollinger::run`] in blocks of `N − 19` bars.
+    fn run_blocks<const N: usize>(&mut self, inp: &Input<'_>, out: &mut Out) {
+        let block = N - 19;
         let [o_sma, o_pts, o_up, o_mid, o_lo, o_bw, o_pct, o_ts] = out.cols_mut(Self::FIELDS);
-        for (i, &c) in inp.close.iter().enumerate() {
-            let t = self.t;
-            self.t += 1;
-            if t < 19 {
-                self.push(c);
-                continue;
+        let mut buf = [0.0f64; N];
+        let (mut ms, mut syys, mut sxys) = ([0.0f64; N], [0.0f64; N], [0.0f64; N]);
+        for (k, closes) in inp.close.chunks(block).enumerate() {
+            let len = closes.len();
+            let base = k * block;
+            fill_block(&mut buf, &self.prev, closes);
+            // Pass 1 (sequential): the window means from the running sum of the 19 previous
+            // closes. `buf[i]` is the close leaving the 19-bar window (0.0 before bar 0).
+            for i in 0..len {
+                let c = buf[19 + i];
+                ms[i] = (self.prev_sum + c) / 20.0;
+                self.since_exact += 1;
+                self.prev_sum = if self.since_exact == 19 {
+                    self.since_exact = 0;
+                    sum(&buf[i + 1..i + 20])
+                } else {
+                    (self.prev_sum + c) - buf[i]
+                };
             }
-            // Window = the 19 previous closes (state) + c, which stays in a register.
-            let w: &[f64; 19] = self.prev.arr();
-            let m = (self.prev_sum + c) / 20.0;
-            // Second pass (F2.3 SDP): Σ (c − m)² and Σ (x − 9.5)(c − m), four partial sums.
-            let mut d = [c - m; 20];
-            for (dj, &x) in d.iter_mut().zip(w) {
-                *dj = x - m;
+            let first = warm_up_19(self.t, len);
+            self.t += len as u64;
+            self.prev = shift_out(&buf, len);
+            // Pass 2 (independent bars, vectorized across bars): the exact second pass over
+            // the window `buf[i..i + 20]` and the outputs.
+            let o = base..base + len;
+            let (o_sma, o_pts, o_up, o_mid) = (
+                &mut o_sma[o.clone()],
+                &mut o_pts[o.clone()],
+                &mut o_up[o.clone()],
+                &mut o_mid[o.clone()],
+            );
+            let (o_lo, o_bw, o_pct, o_ts) = (
+                &mut o_lo[o.clone()],
+                &mut o_bw[o.clone()],
+                &mut o_pct[o.clone()],
+                &mut o_ts[o],
+            );
+            // Pass 2: the sums (no long-latency operations, so consecutive bars overlap).
+            let mut i = first;
+            while i + LANES <= len {
+                second_pass::<LANES>(&buf, &ms, i, &mut syys, &mut sxys);
+                i += LANES;
             }
-            let (mut syy, mut sxy) = ([0.0f64; 4], [0.0f64; 4]);
-            for (ds, xs) in d.chunks_exact(4).zip(X.chunks_exact(4)) {
-                for k in 0..4 {
-                    syy[k] += ds[k] * ds[k];
-                    sxy[k] += xs[k] * ds[k];
-                }
+            while i < len {
+                second_pass::<1>(&buf, &ms, i, &mut syys, &mut sxys);
+                i += 1;
             }
-            let syy = (syy[0] + syy[1]) + (syy[2] + syy[3]);
-            let sxy = (sxy[0] + sxy[1]) + (sxy[2] + sxy[3]);
-            self.push(c);
-            // Phase 1 keeps only the window passes; the divisions and square root are done
-            // in phase 2, whose iterations are independent (shorter dependency chains).
-            o_sma[i] = m;
-            o_up[i] = syy;
-            o_ts[i] = sxy;
+            // Pass 3: the outputs (divisions and square roots of independent bars pipeline).
+            let mut i = first;
+            while i + LANES <= len {
+                let o = [&mut *o_sma, o_pts, o_up, o_mid, o_lo, o_bw, o_pct, o_ts];
+                bollinger_out::<LANES>(&buf, &ms, &syys, &sxys, i, o);
+                i += LANES;
+            }
+            while i < len {
+                let o = [&mut *o_sma, o_pts, o_up, o_mid, o_lo, o_bw, o_pct, o_ts];
+                bollinger_out::<1>(&buf, &ms, &syys, &sxys, i, o);
+                i += 1;
+            }
         }
-        let first = (19u64.saturating_sub(inp.t0) as usize).min(inp.len());
-        for i in first..inp.len() {
-            let (c, m, syy, sxy) = (inp.close[i], o_sma[i], o_up[i], o_ts[i]);
-            let sd = (syy / 20.0).sqrt();
-            let (up, lo) = (m + 2.0 * sd, m - 2.0 * sd);
-            let flat = sd <= 1e-12 * m.abs();
-            let m_ok = finite_or_null(m);
-            o_sma[i] = m_ok;
-            o_mid[i] = m_ok;
-            o_up[i] = finite_or_null(up);
-            o_lo[i] = finite_or_null(lo);
-            o_pts[i] = rel(c, m);
-            o_bw[i] = if m == 0.0 { NULL } else { finite_or_null(100.0 * (up - lo) / m) };
-            o_pct[i] = if flat { NULL } else { finite_or_null((c - lo) / (up - lo)) };
-            o_ts[i] = if flat {
-                0.0
-            } else {
-                // r·|r| with r = Sxy/sqrt(Sxx·Syy), without the square root.
-                finite_or_null(sxy * sxy.abs() / (665.0 * syy))
-            };
+    }
+}
+
+/// Bars processed side by side by the window families (lane `l` is bar `i + l`; the same
+/// operations per lane as the one-bar path, so results do not depend on the grouping).
+const LANES: usize = 4;
+
+/// The second pass of Bollinger bars `i..i + L` of a block (see [`Bollinger::run`]): window
+/// `buf[i + l..i + l + 20]`, mean `ms[i + l]`; `Syy`, `Sxy` into `syys[i + l]`, `sxys[i + l]`.
+#[inline(always)]
+fn second_pass<const L: usize>(
+    buf: &[f64],
+    ms: &[f64],
+    i: usize,
+    syys: &mut [f64],
+    sxys: &mut [f64],
+) {
+    // x_j − 9.5 for j = 0..19 (F3.14); Sxx = Σ (x_j − 9.5)² = 665.
+    const X: [f64; 20] = {
+        let mut x = [0.0; 20];
+        let mut j = 0;
+        while j < 20 {
+            x[j] = j as f64 - 9.5;
+            j += 1;
         }
+        x
+    };
+    let m: [f64; L] = ms[i..i + L].try_into().expect("L means");
+    let w: &[f64] = &buf[i..i + L + 19];
+    // Second pass (F2.3 SDP): Syy = Σ (w_j − m)², Sxy = Σ (j − 9.5)(w_j − m), four partial
+    // sums each (j ≡ k mod 4), added as (s0 + s1) + (s2 + s3).
+    let mut syy = [[0.0f64; L]; 4];
+    let mut sxy = [[0.0f64; L]; 4];
+    for q in 0..5 {
+        for k in 0..4 {
+            let j = 4 * q + k;
+            for l in 0..L {
+                let d = w[j + l] - m[l];
+                syy[k][l] += d * d;
+                sxy[k][l] += X[j] * d;
+            }
+        }
+    }
+    for l in 0..L {
+        syys[i + l] = (syy[0][l] + syy[1][l]) + (syy[2][l] + syy[3][l]);
+        sxys[i + l] = (sxy[0][l] + sxy[1][l]) + (sxy[2][l] + sxy[3][l]);
+    }
+}
+
+/// The Bollinger outputs of bars `i..i + L` of a block from [`second_pass`]; `o` in the order
+/// of [`Bollinger::FIELDS`]. Lane-wise: the same select-based operations per lane.
+#[inline(always)]
+fn bollinger_out<const L: usize>(
+    buf: &[f64],
+    ms: &[f64],
+    syys: &[f64],
+    sxys: &[f64],
+    i: usize,
+    o: [&mut [f64]; 8],
+) {
+    let [o_sma, o_pts, o_up, o_mid, o_lo, o_bw, o_pct, o_ts] = o;
+    let m: [f64; L] = ms[i..i + L].try_into().expect("L means");
+    let syy: [f64; L] = syys[i..i + L].try_into().expect("L sums");
+    let sxy: [f64; L] = sxys[i..i + L].try_into().expect("L sums");
+    let c: [f64; L] = buf[i + 19..i + 19 + L].try_into().expect("L closes");
+    let sd: [f64; L] = std::array::from_fn(|l| (syy[l] / 20.0).sqrt());
+    let up: [f64; L] = std::array::from_fn(|l| m[l] + 2.0 * sd[l]);
+    let lo: [f64; L] = std::array::from_fn(|l| m[l] - 2.0 * sd[l]);
+    let flat: [bool; L] = std::array::from_fn(|l| sd[l] <= 1e-12 * m[l].abs());
+    for l in 0..L {
+        o_sma[i + l] = fin(m[l]);
+    }
+    for l in 0..L {
+        o_mid[i + l] = fin(m[l]);
+    }
+    for l in 0..L {
+        o_up[i + l] = fin(up[l]);
+    }
+    for l in 0..L {
+        o_lo[i + l] = fin(lo[l]);
+    }
+    for l in 0..L {
+        let r = c[l] / m[l] - 1.0;
+        o_pts[i + l] = if m[l] == 0.0 { NULL } else { fin(r) };
+    }
+    for l in 0..L {
+        let r = 100.0 * (up[l] - lo[l]) / m[l];
+        o_bw[i + l] = if m[l] == 0.0 { NULL } else { fin(r) };
+    }
+    for l in 0..L {
+        let r = (c[l] - lo[l]) / (up[l] - lo[l]);
+        o_pct[i + l] = if flat[l] { NULL } else { fin(r) };
+    }
+    for l in 0..L {
+        // r·|r| with r = Sxy/sqrt(Sxx·Syy), without the square root.
+        let r = sxy[l] * sxy[l].abs() / (665.0 * syy[l]);
+        o_ts[i + l] = if flat[l] { 0.0 } else { fin(r) };
+    }
+}
+
+/// [`finite_or_null`] written as a plain select (packs across lanes).
+#[inline(always)]
+fn fin(x: f64) -> f64 {
+    if x.abs() < f64::INFINITY {
+        x
+    } else {
+        NULL
     }
 }
 
@@ -700,8 +910,8 @@ impl Bollinger {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cci {
     t: u64,
-    /// The 19 typical prices before the current bar.
-    prev: Win,
+    /// The 19 typical prices before the next bar, oldest first (0.0 for bars before bar 0).
+    prev: [f64; 19],
 }
 
 impl Cci {
@@ -710,35 +920,119 @@ impl Cci {
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self { t: 0, prev: Win::new(19) }
+        Self {
+            t: 0,
+            prev: [0.0; 19],
+        }
     }
 
     /// Computes the chunk.
     pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
         check_start(self.t, inp);
-        let [o] = out.cols_mut(Self::FIELDS);
-        let bars = inp.high.iter().zip(inp.low).zip(inp.close);
-        for (o, ((&h, &l), &c)) in o.iter_mut().zip(bars) {
-            let tp = (h + l + c) / 3.0;
-            let t = self.t;
-            self.t += 1;
-            if t < 19 {
-                self.prev.push(tp);
-                continue;
-            }
-            // Window = the 19 previous tp (state) + tp, which stays in a register.
-            let w: &[f64; 19] = self.prev.arr();
-            let m = (sum(w) + tp) / 20.0;
-            let md = (sum_abs_dev(w, m) + (tp - m).abs()) / 20.0;
-            self.prev.push(tp);
-            let dev = tp - m;
-            let eps = 1e-14 * m.abs();
-            *o = if dev.abs() <= eps || md.abs() <= eps {
-                0.0
-            } else {
-                finite_or_null(dev / (0.015 * md))
-            };
+        if inp.len() <= SMALL {
+            self.run_blocks::<{ 19 + SMALL }>(inp, out);
+        } else {
+            self.run_blocks::<{ 19 + BLOCK }>(inp, out);
         }
+    }
+
+    /// [`Cci::run`] in blocks of `N − 19` bars.
+    fn run_blocks<const N: usize>(&mut self, inp: &Input<'_>, out: &mut Out) {
+        let block = N - 19;
+        let [o] = out.cols_mut(Self::FIELDS);
+        let mut buf = [0.0f64; N];
+        let (mut ms, mut mds) = ([0.0f64; N], [0.0f64; N]);
+        let bars = inp
+            .high
+            .chunks(block)
+            .zip(inp.low.chunks(block))
+            .zip(inp.close.chunks(block));
+        for (((h, l), c), o) in bars.zip(o.chunks_mut(block)) {
+            let len = o.len();
+            buf[..19].copy_from_slice(&self.prev);
+            for (((tp, &h), &l), &c) in buf[19..19 + len].iter_mut().zip(h).zip(l).zip(c) {
+                *tp = (h + l + c) / 3.0;
+            }
+            let first = warm_up_19(self.t, len);
+            self.t += len as u64;
+            self.prev = shift_out(&buf, len);
+            // Independent bars, `LANES` at a time: window `buf[i..i + 20]`. Pass 1: means.
+            let mut i = first;
+            while i + LANES <= len {
+                cci_means::<LANES>(&buf, i, &mut ms);
+                i += LANES;
+            }
+            while i < len {
+                cci_means::<1>(&buf, i, &mut ms);
+                i += 1;
+            }
+            // Pass 2: mean deviations.
+            let mut i = first;
+            while i + LANES <= len {
+                cci_mean_devs::<LANES>(&buf, &ms, i, &mut mds);
+                i += LANES;
+            }
+            while i < len {
+                cci_mean_devs::<1>(&buf, &ms, i, &mut mds);
+                i += 1;
+            }
+            // Pass 3: outputs.
+            for (i, o) in o.iter_mut().enumerate().skip(first) {
+                let (tp, m, md) = (buf[i + 19], ms[i], mds[i]);
+                let dev = tp - m;
+                let eps = 1e-14 * m.abs();
+                *o = if dev.abs() <= eps || md.abs() <= eps {
+                    0.0
+                } else {
+                    fin(dev / (0.015 * md))
+                };
+            }
+        }
+    }
+}
+
+/// CCI means of bars `i..i + L` of a block: `m = (sum(w[..19]) + w[19]) / 20` with window
+/// `w = buf[i + l..i + l + 20]` and [`sum`]'s order, lane by lane.
+#[inline(always)]
+fn cci_means<const L: usize>(buf: &[f64], i: usize, ms: &mut [f64]) {
+    let w: &[f64] = &buf[i..i + L + 19];
+    let mut a = [[0.0f64; L]; 4];
+    for q in 0..4 {
+        for k in 0..4 {
+            for l in 0..L {
+                a[k][l] += w[4 * q + k + l];
+            }
+        }
+    }
+    for l in 0..L {
+        let mut r = (a[0][l] + a[1][l]) + (a[2][l] + a[3][l]);
+        for j in 16..19 {
+            r += w[j + l];
+        }
+        ms[i + l] = (r + w[19 + l]) / 20.0;
+    }
+}
+
+/// CCI mean deviations of bars `i..i + L` of a block: `md = (Σ|w[..19] − m| + |w[19] − m|)/20`
+/// in [`sum`]'s order (four partial sums, then the remainder), lane by lane.
+#[inline(always)]
+fn cci_mean_devs<const L: usize>(buf: &[f64], ms: &[f64], i: usize, mds: &mut [f64]) {
+    let w: &[f64] = &buf[i..i + L + 19];
+    let m: [f64; L] = ms[i..i + L].try_into().expect("L means");
+    let mut a = [[0.0f64; L]; 4];
+    for q in 0..4 {
+        for k in 0..4 {
+            for l in 0..L {
+                a[k][l] += (w[4 * q + k + l] - m[l]).abs();
+            }
+        }
+    }
+    for l in 0..L {
+        let mut r = (a[0][l] + a[1][l]) + (a[2][l] + a[3][l]);
+        for j in 16..19 {
+            r += (w[j + l] - m[l]).abs();
+        }
+        mds[i + l] = (r + (w[19 + l] - m[l]).abs()) / 20.0;
     }
 }
 
@@ -818,12 +1112,20 @@ pub struct BarShape {
 
 impl BarShape {
     /// Columns written.
-    pub const FIELDS: [usize; 4] =
-        [f::PRICE_RANGE, f::HIGH_LOW_SPREAD, f::HIGHER_HIGH, f::LOWER_LOW];
+    pub const FIELDS: [usize; 4] = [
+        f::PRICE_RANGE,
+        f::HIGH_LOW_SPREAD,
+        f::HIGHER_HIGH,
+        f::LOWER_LOW,
+    ];
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self { t: 0, prev_h: NULL, prev_l: NULL }
+        Self {
+            t: 0,
+            prev_h: NULL,
+            prev_l: NULL,
+        }
     }
 
     /// Computes the chunk.
@@ -834,7 +1136,11 @@ impl BarShape {
             let (h, l, c) = (inp.high[i], inp.low[i], inp.close[i]);
             let range = h - l;
             o_range[i] = finite_or_null(range);
-            o_spread[i] = if c == 0.0 { NULL } else { finite_or_null(range / c) };
+            o_spread[i] = if c == 0.0 {
+                NULL
+            } else {
+                finite_or_null(range / c)
+            };
             if self.t >= 1 {
                 o_hh[i] = if h > self.prev_h { 1.0 } else { 0.0 };
                 o_ll[i] = if l < self.prev_l { 1.0 } else { 0.0 };
@@ -957,7 +1263,10 @@ impl GroupA {
     pub fn run(&mut self, inp: &Input<'_>, _cfg: &Config, out: &mut Out, faults: &mut Vec<Fault>) {
         macro_rules! fam {
             ($slot:ident, $name:literal, $ty:ty) => {
-                self.$slot.run($name, &<$ty>::FIELDS, inp, out, faults, |s, out| s.run(inp, out))
+                self.$slot
+                    .run($name, &<$ty>::FIELDS, inp, out, faults, |s, out| {
+                        s.run(inp, out)
+                    })
             };
         }
         fam!(rsi, "rsi", Rsi);

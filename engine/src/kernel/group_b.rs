@@ -13,7 +13,7 @@
 use chrono::{DateTime, Days, NaiveTime, TimeZone};
 use serde::{Deserialize, Serialize};
 
-use super::frame::{Config, Fault, Input, Out, Ring, Session, Slot, Wilder, f, finite_or_null};
+use super::frame::{f, finite_or_null, Config, Fault, Input, Out, Session, Slot, Wilder};
 
 const NAN: f64 = f64::NAN;
 
@@ -23,21 +23,77 @@ fn true_range(h: f64, l: f64, prev_c: f64) -> f64 {
     (h - l).max((h - prev_c).abs()).max((l - prev_c).abs())
 }
 
-/// Sum of a ring's values, oldest → newest (exact window sum, F2.3).
+/// Sum of `x` in slice order (oldest → newest: the exact window sum of F2.3).
 #[inline]
-fn ring_sum(r: &Ring) -> f64 {
-    let (a, b) = r.as_slices();
+fn seq_sum(x: &[f64]) -> f64 {
     let mut s = 0.0;
-    for &x in a.iter().chain(b) {
-        s += x;
+    for &u in x {
+        s += u;
     }
     s
+}
+
+/// The last `N` values of a series, kept contiguous: each value is written twice (at `p` and
+/// `p + N`), so that the full window, oldest → newest, is the one slice `buf[pos..pos + N]`
+/// (no modulo in the bar loop, no copy).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Win<const N: usize> {
+    /// `2·N` values; slot `p` and `p + N` hold the same value.
+    buf: Vec<f64>,
+    /// Next write slot in `0..N` (= the oldest value once full).
+    pos: usize,
+    /// Number of values held (at most `N`).
+    len: usize,
+}
+
+impl<const N: usize> Default for Win<N> {
+    fn default() -> Self {
+        Self {
+            buf: vec![0.0; 2 * N],
+            pos: 0,
+            len: 0,
+        }
+    }
+}
+
+impl<const N: usize> Win<N> {
+    /// Appends `x`; returns the evicted oldest value when the window was full.
+    #[inline]
+    fn push(&mut self, x: f64) -> Option<f64> {
+        let p = self.pos;
+        let old = if self.len == N {
+            Some(self.buf[p])
+        } else {
+            self.len += 1;
+            None
+        };
+        self.buf[p] = x;
+        self.buf[p + N] = x;
+        self.pos = if p + 1 == N { 0 } else { p + 1 };
+        old
+    }
+
+    /// Whether the window holds `N` values.
+    #[inline]
+    fn is_full(&self) -> bool {
+        self.len == N
+    }
+
+    /// The full window, oldest → newest (call only when [`Win::is_full`]).
+    #[inline]
+    fn full(&self) -> &[f64; N] {
+        self.buf[self.pos..self.pos + N].try_into().expect("window of N values")
+    }
 }
 
 /// Bool as the kernel's f64 code.
 #[inline]
 fn code(b: bool) -> f64 {
-    if b { 1.0 } else { 0.0 }
+    if b {
+        1.0
+    } else {
+        0.0
+    }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -47,46 +103,96 @@ fn code(b: bool) -> f64 {
 /// Length of the percentile-rank window (F3.15).
 const RANK_N: usize = 252;
 
-/// The last 252 values of a series kept contiguous (a sliding window in a buffer of twice the
-/// length, compacted when the end is reached), for the F3.15 percentile rank.
+/// The last 252 values of a series for the F3.15 percentile rank: in time order (a ring, for
+/// eviction) and sorted ascending (nulls as `+∞`), so that a rank costs two branch-free binary
+/// searches, one short `memmove` and a walk over the few values within the tie tolerance,
+/// instead of a scan of the window.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct RankWindow {
-    buf: Vec<f64>,
-    start: usize,
-    /// Number of nulls (non-finite values) in the window.
+    /// The window in time order (`+∞` = null); `head` is the oldest once full.
+    ring: Vec<f64>,
+    head: usize,
+    /// The same values sorted ascending; the first `len` entries are used.
+    sorted: Vec<f64>,
+    len: usize,
+    /// Number of nulls in the window.
     nulls: u32,
 }
 
 impl Default for RankWindow {
     fn default() -> Self {
-        Self { buf: Vec::with_capacity(2 * RANK_N), start: 0, nulls: 0 }
+        Self {
+            ring: vec![0.0; RANK_N],
+            head: 0,
+            sorted: vec![0.0; RANK_N],
+            len: 0,
+            nulls: 0,
+        }
     }
+}
+
+/// First index `i` of the ascending slice `s` with `s[i] >= key` (`s.len()` if none);
+/// branch-free halving (compiles to conditional moves).
+#[inline]
+fn lower_bound(s: &[f64], key: f64) -> usize {
+    if s.is_empty() {
+        return 0;
+    }
+    let mut base = 0usize;
+    let mut size = s.len();
+    while size > 1 {
+        let half = size / 2;
+        let mid = base + half;
+        base = if s[mid] < key { mid } else { base };
+        size -= half;
+    }
+    base + usize::from(s[base] < key)
 }
 
 impl RankWindow {
     /// Appends `x` (NaN = null) and returns the regime code of `x` within the window
     /// (0 = low, 1 = normal, 2 = high), NaN unless the window holds 252 non-null values.
     fn push_rank(&mut self, x: f64) -> f64 {
-        if self.buf.len() - self.start == RANK_N {
-            if !self.buf[self.start].is_finite() {
-                self.nulls -= 1;
-            }
-            self.start += 1;
-        }
-        if self.buf.len() == 2 * RANK_N {
-            self.buf.copy_within(self.start.., 0);
-            self.buf.truncate(RANK_N - 1);
-            self.start = 0;
-        }
-        self.buf.push(x);
-        if !x.is_finite() {
+        let key = if x.is_nan() { f64::INFINITY } else { x };
+        if x.is_nan() {
             self.nulls += 1;
         }
-        let w = &self.buf[self.start..];
-        if w.len() < RANK_N || self.nulls > 0 {
+        // Position of `key` in the sorted window after the update (its lower bound).
+        let at = if self.len == RANK_N {
+            let old = std::mem::replace(&mut self.ring[self.head], key);
+            self.head = if self.head + 1 == RANK_N {
+                0
+            } else {
+                self.head + 1
+            };
+            if old == f64::INFINITY {
+                self.nulls -= 1;
+            }
+            let s = &mut self.sorted[..];
+            let io = lower_bound(s, old); // s[io] == old
+            let ii = lower_bound(s, key);
+            if ii <= io {
+                s.copy_within(ii..io, ii + 1);
+                s[ii] = key;
+                ii
+            } else {
+                s.copy_within(io + 1..ii, io);
+                s[ii - 1] = key;
+                ii - 1
+            }
+        } else {
+            self.ring[self.len] = key;
+            let n = self.len;
+            let ii = lower_bound(&self.sorted[..n], key);
+            self.sorted.copy_within(ii..n, ii + 1);
+            self.sorted[ii] = key;
+            self.len += 1;
+            ii
+        };
+        if self.len < RANK_N || self.nulls > 0 {
             return NAN;
         }
-        let q = rank_q(w, x);
+        let q = rank_q_sorted(&self.sorted, at, x);
         if q < 126 {
             0.0
         } else if q > 378 {
@@ -97,18 +203,37 @@ impl RankWindow {
     }
 }
 
-/// `q = 2·below + equal` of F3.15 for `x` over the window `w`, counted exactly as written.
+/// `q = 2·below + equal` of F3.15 for `x = s[at]` over the ascending, finite window `s`, where
+/// `at` is the lower bound of `x` (every `s[i]` with `i < at` is `< x`).
+///
+/// Both predicates are evaluated exactly as written (`s[i] < x − tol`, `abs(s[i] − x) <= tol`);
+/// they are monotone in `s[i]` (rounding is monotone), so `below` is a prefix of `s` and
+/// `equal` a contiguous run around `at`, found by walking outwards from `at`.
 #[inline]
-fn rank_q(w: &[f64], x: f64) -> u64 {
+fn rank_q_sorted(s: &[f64], at: usize, x: f64) -> u64 {
     let tol = 1e-9 * x.abs();
     let thr = x - tol;
-    // Two independent counters per lane keep the loop branch-free and vectorizable.
-    let mut below = 0u64;
-    let mut equal = 0u64;
-    for &y in w {
-        below += u64::from(y < thr);
-        equal += u64::from((y - x).abs() <= tol);
+    let mut below = at;
+    while below > 0 && s[below - 1] >= thr {
+        below -= 1;
     }
+    let mut e0 = at;
+    while e0 > 0 && (s[e0 - 1] - x).abs() <= tol {
+        e0 -= 1;
+    }
+    let mut e1 = at;
+    while e1 < s.len() && (s[e1] - x).abs() <= tol {
+        e1 += 1;
+    }
+    2 * below as u64 + (e1 - e0) as u64
+}
+
+/// `q = 2·below + equal` of F3.15 for `x` over the window `w`, counted literally (tests).
+#[cfg(test)]
+fn rank_q(w: &[f64], x: f64) -> u64 {
+    let tol = 1e-9 * x.abs();
+    let below = w.iter().filter(|&&y| y < x - tol).count() as u64;
+    let equal = w.iter().filter(|&&y| (y - x).abs() <= tol).count() as u64;
     2 * below + equal
 }
 
@@ -170,7 +295,10 @@ impl Dmi {
             let (pdi, mdi) = if self.s_tr == 0.0 {
                 (0.0, 0.0)
             } else {
-                (100.0 * self.s_pdm / self.s_tr, 100.0 * self.s_mdm / self.s_tr)
+                (
+                    100.0 * self.s_pdm / self.s_tr,
+                    100.0 * self.s_mdm / self.s_tr,
+                )
             };
             let dx = if self.s_tr == 0.0 || pdi + mdi == 0.0 {
                 None
@@ -219,7 +347,11 @@ pub struct Atr {
 
 impl Default for Atr {
     fn default() -> Self {
-        Self { n: 0, prev_c: NAN, w: Wilder::new(14) }
+        Self {
+            n: 0,
+            prev_c: NAN,
+            w: Wilder::new(14),
+        }
     }
 }
 
@@ -236,7 +368,11 @@ impl Atr {
                 let atr = self.w.push(true_range(h, l, self.prev_c));
                 if !atr.is_nan() {
                     atr_o[i] = finite_or_null(atr);
-                    pct_o[i] = if c == 0.0 { 0.0 } else { finite_or_null(100.0 * atr / c) };
+                    pct_o[i] = if c == 0.0 {
+                        0.0
+                    } else {
+                        finite_or_null(100.0 * atr / c)
+                    };
                 }
             }
             self.n += 1;
@@ -263,7 +399,15 @@ pub struct Supertrend {
 
 impl Default for Supertrend {
     fn default() -> Self {
-        Self { n: 0, prev_c: NAN, w: Wilder::new(10), started: false, fu: NAN, fl: NAN, dir: -1 }
+        Self {
+            n: 0,
+            prev_c: NAN,
+            w: Wilder::new(10),
+            started: false,
+            fu: NAN,
+            fl: NAN,
+            dir: -1,
+        }
     }
 }
 
@@ -287,7 +431,11 @@ impl Supertrend {
                         self.fu = if bu < fu || pc > fu { bu } else { fu };
                         self.fl = if bl > fl || pc < fl { bl } else { fl };
                         self.dir = if self.dir == -1 {
-                            if c > self.fu { 1 } else { -1 }
+                            if c > self.fu {
+                                1
+                            } else {
+                                -1
+                            }
                         } else if c < self.fl {
                             -1
                         } else {
@@ -301,7 +449,11 @@ impl Supertrend {
                     }
                     let st = finite_or_null(if self.dir == 1 { self.fl } else { self.fu });
                     st_o[i] = st;
-                    dir_o[i] = if st.is_nan() { NAN } else { f64::from(self.dir) };
+                    dir_o[i] = if st.is_nan() {
+                        NAN
+                    } else {
+                        f64::from(self.dir)
+                    };
                 }
             }
             self.n += 1;
@@ -320,12 +472,17 @@ pub struct Obv {
     n: u64,
     prev_c: f64,
     obv: f64,
-    last5: Ring,
+    last5: Win<5>,
 }
 
 impl Default for Obv {
     fn default() -> Self {
-        Self { n: 0, prev_c: NAN, obv: 0.0, last5: Ring::new(5) }
+        Self {
+            n: 0,
+            prev_c: NAN,
+            obv: 0.0,
+            last5: Win::default(),
+        }
     }
 }
 
@@ -352,7 +509,7 @@ impl Obv {
             if self.last5.is_full() {
                 // Σ (j − 2)·x_j / Σ (j − 2)², Σ (j − 2)² = 10.
                 let mut s = 0.0;
-                for (j, x) in self.last5.iter().enumerate() {
+                for (j, &x) in self.last5.full().iter().enumerate() {
                     s += (j as f64 - 2.0) * x;
                 }
                 slope_o[i] = finite_or_null(s / 10.0);
@@ -377,7 +534,11 @@ pub struct Pvo {
 impl Default for Pvo {
     fn default() -> Self {
         use super::frame::Ema;
-        Self { fast: Ema::new(12), slow: Ema::new(26), signal: Ema::new(9) }
+        Self {
+            fast: Ema::new(12),
+            slow: Ema::new(26),
+            signal: Ema::new(9),
+        }
     }
 }
 
@@ -395,7 +556,11 @@ impl Pvo {
             if slow.is_nan() {
                 continue;
             }
-            let pvo = if slow == 0.0 { 0.0 } else { 100.0 * (fast - slow) / slow };
+            let pvo = if slow == 0.0 {
+                0.0
+            } else {
+                100.0 * (fast - slow) / slow
+            };
             pvo_o[i] = finite_or_null(pvo);
             sig_o[i] = finite_or_null(self.signal.push(pvo));
         }
@@ -411,13 +576,18 @@ impl Pvo {
 pub struct Mfi {
     n: u64,
     prev_tp: f64,
-    pos: Ring,
-    neg: Ring,
+    pos: Win<14>,
+    neg: Win<14>,
 }
 
 impl Default for Mfi {
     fn default() -> Self {
-        Self { n: 0, prev_tp: NAN, pos: Ring::new(14), neg: Ring::new(14) }
+        Self {
+            n: 0,
+            prev_tp: NAN,
+            pos: Win::default(),
+            neg: Win::default(),
+        }
     }
 }
 
@@ -441,9 +611,13 @@ impl Mfi {
                 self.pos.push(p);
                 self.neg.push(q);
                 if self.pos.is_full() {
-                    let p = ring_sum(&self.pos);
-                    let q = ring_sum(&self.neg);
-                    o[i] = if p + q <= 0.0 { 0.0 } else { finite_or_null(100.0 * p / (p + q)) };
+                    let p = seq_sum(self.pos.full());
+                    let q = seq_sum(self.neg.full());
+                    o[i] = if p + q <= 0.0 {
+                        0.0
+                    } else {
+                        finite_or_null(100.0 * p / (p + q))
+                    };
                 }
             }
             self.n += 1;
@@ -459,13 +633,16 @@ impl Mfi {
 /// Chaikin money flow (F3.9, 20 bars, exact window sums; null if `SUM(v,20) <= 0`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cmf {
-    mfv: Ring,
-    vol: Ring,
+    mfv: Win<20>,
+    vol: Win<20>,
 }
 
 impl Default for Cmf {
     fn default() -> Self {
-        Self { mfv: Ring::new(20), vol: Ring::new(20) }
+        Self {
+            mfv: Win::default(),
+            vol: Win::default(),
+        }
     }
 }
 
@@ -479,13 +656,17 @@ impl Cmf {
         for i in 0..inp.len() {
             let (h, l, c, v) = (inp.high[i], inp.low[i], inp.close[i], inp.volume[i]);
             let range = h - l;
-            let mfm = if range <= 0.0 { 0.0 } else { ((c - l) - (h - c)) / range };
+            let mfm = if range <= 0.0 {
+                0.0
+            } else {
+                ((c - l) - (h - c)) / range
+            };
             self.mfv.push(mfm * v);
             self.vol.push(v);
             if self.vol.is_full() {
-                let sv = ring_sum(&self.vol);
+                let sv = seq_sum(self.vol.full());
                 if sv > 0.0 {
-                    o[i] = finite_or_null(ring_sum(&self.mfv) / sv);
+                    o[i] = finite_or_null(seq_sum(self.mfv.full()) / sv);
                 }
             }
         }
@@ -570,7 +751,9 @@ fn session_of<Z: TimeZone>(tz: &Z, ts: i64) -> (i64, i64, i64) {
     let d = utc.with_timezone(tz).date_naive();
     let key = i64::from(d.num_days_from_ce());
     let start = day_start(tz, d);
-    let end = d.checked_add_days(Days::new(1)).and_then(|n| day_start(tz, n));
+    let end = d
+        .checked_add_days(Days::new(1))
+        .and_then(|n| day_start(tz, n));
     match (start, end) {
         (Some(s), Some(e)) if s <= ts && ts < e => (key, s, e),
         // Non-monotone local dates (pathological zones): no cache, the key still decides.
@@ -604,8 +787,12 @@ impl Vwap {
             };
             if new_session {
                 if self.ordinal >= 0 {
-                    self.prev =
-                        [self.prev[1], self.prev[2], self.prev[3], (self.cur_pv, self.cur_v)];
+                    self.prev = [
+                        self.prev[1],
+                        self.prev[2],
+                        self.prev[3],
+                        (self.cur_pv, self.cur_v),
+                    ];
                 }
                 self.cur_pv = 0.0;
                 self.cur_v = 0.0;
@@ -644,182 +831,271 @@ const VP_N: usize = 20;
 /// Number of bins (F3.12).
 const VP_BINS: usize = 24;
 
-/// `floor(r)` as a bin index for a computed ratio `r = (x − lo)/w ≥ 0` (saturating: NaN → 0,
-/// huge → `usize::MAX`). Truncation equals `floor` for `r ≥ 0` and avoids a libm call.
-#[inline]
-fn bin_of(r: f64) -> usize {
-    r as usize
+/// Updates since the last exact rebuild after which the running bin sums are rebuilt anyway
+/// (bounds the drift of the running sums, see [`VolumeProfile`]).
+const VP_REBUILD: u32 = 20;
+
+/// The bins of one window (F3.12 step 2): `w = (hi − lo)/24`, edges `e_k = lo + k·w`,
+/// `e_24 = hi`, and the widths `e_{k+1} − e_k`. The edges are non-decreasing in `k`: `k·w` and
+/// `lo + ·` are monotone under rounding, and `e_23 <= hi` because its exact value is below
+/// `hi`.
+struct Grid {
+    lo: f64,
+    w: f64,
+    /// `1/w`, only for first estimates of a bin index (always corrected with exact compares).
+    inv_w: f64,
+    e: [f64; VP_BINS + 1],
+    ew: [f64; VP_BINS],
 }
 
-/// Bin edges `e_k = lo + k·w`, `e_24 = hi` (F3.12 step 2).
-#[inline]
-fn bin_edges(lo: f64, hi: f64, w: f64) -> [f64; VP_BINS + 1] {
-    let mut e = [0.0f64; VP_BINS + 1];
-    for (k, ek) in e.iter_mut().enumerate() {
-        *ek = lo + k as f64 * w;
+impl Grid {
+    #[inline]
+    fn new(lo: f64, hi: f64) -> Self {
+        let w = (hi - lo) / VP_BINS as f64;
+        let mut e = [0.0f64; VP_BINS + 1];
+        for (k, ek) in e.iter_mut().enumerate() {
+            *ek = lo + k as f64 * w;
+        }
+        e[VP_BINS] = hi;
+        let mut ew = [0.0f64; VP_BINS];
+        for k in 0..VP_BINS {
+            ew[k] = e[k + 1] - e[k];
+        }
+        Self {
+            lo,
+            w,
+            inv_w: 1.0 / w,
+            e,
+            ew,
+        }
     }
-    e[VP_BINS] = hi;
-    e
 }
 
-/// One bar's contribution to each bin (F3.12 step 3), `+0.0` where it is not counted.
-///
-/// Adding a row to the bin totals equals the literal rule bit for bit: a bin total is never
-/// `−0.0`, so adding `+0.0` leaves it unchanged. Branch-free so that it vectorizes.
-#[inline]
-fn bar_row(
+/// One bar of the volume-profile window: range `[a, b]`, volume `v` and density
+/// `d = v/(b − a)` (0 for a flat bar), so that no division is needed per bin.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+struct VpBar {
     a: f64,
     b: f64,
     v: f64,
-    lo: f64,
-    w: f64,
-    e: &[f64; VP_BINS + 1],
-    row: &mut [f64; VP_BINS],
-) {
-    if b > a {
-        let density = v / (b - a);
-        for ((r, &e0), &e1) in row.iter_mut().zip(&e[..VP_BINS]).zip(&e[1..]) {
-            let top = if b < e1 { b } else { e1 };
-            let bottom = if a > e0 { a } else { e0 };
-            let ov = top - bottom;
-            *r = if ov > 0.0 { ov * density } else { 0.0 };
+    d: f64,
+}
+
+/// Running per-bin volumes `V_k` of F3.12 step 3 for one set of edges, with the number of bars
+/// that contribute a non-zero amount to each bin (a bin without one is exactly `0.0`, as in the
+/// literal sum).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Bins {
+    sum: [f64; VP_BINS],
+    cnt: [u32; VP_BINS],
+}
+
+impl Bins {
+    /// Adds (`SUB = false`) or removes (`SUB = true`) one bar's contribution to every bin
+    /// (F3.12 step 3: `v·ov/(b − a)` evaluated as `ov·d`, counted only if `ov > 0`; a flat bar
+    /// puts all of `v` in bin `min(23, floor((a − lo)/w))`).
+    ///
+    /// Only the bins the bar's range overlaps are visited: `ov > 0` needs `e_k < b` and
+    /// `e_{k+1} > a`, and the edges are non-decreasing, so the bins skipped (found with exact
+    /// comparisons, starting from an estimate) are exactly bins where the literal rule adds
+    /// nothing.
+    #[inline]
+    fn apply<const SUB: bool>(&mut self, bar: &VpBar, g: &Grid) {
+        let (a, b) = (bar.a, bar.b);
+        let e = &g.e;
+        if b > a {
+            let d = bar.d;
+            if d == 0.0 {
+                return; // every contribution is +0.0
+            }
+            // First bin with e_{k+1} > a (estimate, then exact).
+            let mut kf = (((a - g.lo) * g.inv_w) as usize).min(VP_BINS - 1);
+            while kf > 0 && e[kf] > a {
+                kf -= 1;
+            }
+            while kf + 1 < VP_BINS && e[kf + 1] <= a {
+                kf += 1;
+            }
+            // Last bin with e_k < b.
+            let mut kl = (((b - g.lo) * g.inv_w) as usize).min(VP_BINS - 1);
+            while kl > 0 && e[kl] >= b {
+                kl -= 1;
+            }
+            while kl + 1 < VP_BINS && e[kl + 1] < b {
+                kl += 1;
+            }
+            if kf == kl {
+                let top = if b < e[kf + 1] { b } else { e[kf + 1] };
+                let bottom = if a > e[kf] { a } else { e[kf] };
+                let ov = top - bottom;
+                if ov > 0.0 {
+                    self.add::<SUB>(kf, ov * d);
+                }
+            } else {
+                // e_kf <= a < e_{kf+1} <= ... <= e_kl < b <= e_{kl+1}: the literal `ov` is
+                // e_{kf+1} − a, then e_{k+1} − e_k (the bin width), then b − e_kl.
+                self.add::<SUB>(kf, (e[kf + 1] - a) * d);
+                for k in kf + 1..kl {
+                    self.add::<SUB>(k, g.ew[k] * d);
+                }
+                self.add::<SUB>(kl, (b - e[kl]) * d);
+            }
+        } else {
+            // `as usize` truncates, which is floor for the ratio ≥ 0 (NaN → 0).
+            let k = (((a - g.lo) / g.w) as usize).min(VP_BINS - 1);
+            self.add::<SUB>(k, bar.v);
         }
-    } else {
-        *row = [0.0; VP_BINS];
-        row[bin_of((a - lo) / w).min(VP_BINS - 1)] = v;
     }
-}
 
-/// `vol += row`, lane by lane (kept out of line so that it compiles to packed adds).
-#[inline(never)]
-fn add_row(vol: &mut [f64; VP_BINS], row: &[f64; VP_BINS]) {
-    for (x, r) in vol.iter_mut().zip(row) {
-        *x += r;
+    /// Adds or removes a contribution `c` to bin `k`. A zero contribution is skipped (adding
+    /// `+0.0` leaves a sum unchanged); the last contribution removed leaves exactly `0.0`.
+    #[inline]
+    fn add<const SUB: bool>(&mut self, k: usize, c: f64) {
+        if c == 0.0 {
+            return;
+        }
+        if SUB {
+            self.cnt[k] -= 1;
+            self.sum[k] = if self.cnt[k] == 0 {
+                0.0
+            } else {
+                self.sum[k] - c
+            };
+        } else {
+            self.cnt[k] += 1;
+            self.sum[k] += c;
+        }
     }
-}
-
-/// Per-bar bin contributions for the current window's edges: a cache that is rebuilt whenever
-/// `lo` or `hi` (hence every edge) changes, so that otherwise only the new bar's row is
-/// computed. It is a pure function of the window, so it is not serialized.
-#[derive(Debug, Clone, Default)]
-struct RowCache {
-    /// `(lo, hi)` bit patterns the rows were computed for; `None` = invalid.
-    key: Option<(u64, u64)>,
-    /// Row `p` belongs to the bar at ring position `p`.
-    rows: Vec<[f64; VP_BINS]>,
 }
 
 /// Rolling 20-bar volume profile with 24 bins and a 70% value area (F3.12): POC, VAH, VAL.
+///
+/// The bin volumes are running sums: while the window's `lo` and `hi` (hence every edge) stay
+/// the same, a bar updates them by removing the evicted bar's contribution and adding the new
+/// bar's (both recomputed from the bar and the edges, so bit-identical to what was added). When
+/// `lo` or `hi` changes, and at least every [`VP_REBUILD`] updates, the sums are rebuilt
+/// exactly in the literal order (bars oldest → newest). The sums, counts and rebuild age are
+/// part of the state, so the same operations happen whatever the chunking.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VolumeProfile {
-    /// Last 20 bars' `[a, b]` ranges and volumes (ring, `head` = oldest).
-    a: [f64; VP_N],
-    b: [f64; VP_N],
-    v: [f64; VP_N],
+    /// The last 20 bars (ring, `head` = oldest once full).
+    bars: [VpBar; VP_N],
     head: usize,
     len: usize,
-    #[serde(skip)]
-    cache: RowCache,
+    /// Running bin volumes for the edges of `key`.
+    bins: Bins,
+    /// `(lo, hi)` bit patterns `bins` was built for; `None` = must rebuild.
+    key: Option<(u64, u64)>,
+    /// Running updates since the last exact rebuild.
+    age: u32,
 }
 
 impl Default for VolumeProfile {
     fn default() -> Self {
         Self {
-            a: [0.0; VP_N],
-            b: [0.0; VP_N],
-            v: [0.0; VP_N],
+            bars: [VpBar::default(); VP_N],
             head: 0,
             len: 0,
-            cache: RowCache::default(),
+            bins: Bins::default(),
+            key: None,
+            age: 0,
         }
     }
 }
 
 impl VolumeProfile {
     /// Columns written.
-    pub const FIELDS: &'static [usize] =
-        &[f::VOLUME_PROFILE_POC, f::VOLUME_PROFILE_VAH, f::VOLUME_PROFILE_VAL];
+    pub const FIELDS: &'static [usize] = &[
+        f::VOLUME_PROFILE_POC,
+        f::VOLUME_PROFILE_VAH,
+        f::VOLUME_PROFILE_VAL,
+    ];
 
-    /// Appends a bar; returns its ring position.
-    fn push(&mut self, a: f64, b: f64, v: f64) -> usize {
-        let p = if self.len < VP_N {
+    /// Appends a bar; returns the evicted bar when the window was full.
+    #[inline]
+    fn push(&mut self, bar: VpBar) -> Option<VpBar> {
+        if self.len < VP_N {
+            self.bars[self.len] = bar;
             self.len += 1;
-            (self.head + self.len - 1) % VP_N
+            None
         } else {
-            let p = self.head;
-            self.head = (self.head + 1) % VP_N;
-            p
-        };
-        (self.a[p], self.b[p], self.v[p]) = (a, b, v);
-        p
+            let old = std::mem::replace(&mut self.bars[self.head], bar);
+            self.head = if self.head + 1 == VP_N {
+                0
+            } else {
+                self.head + 1
+            };
+            Some(old)
+        }
     }
 
-    /// (poc, vah, val) over the current full window, or None (null). `newest` is the ring
-    /// position of the bar just added.
-    fn profile(&mut self, newest: usize) -> Option<(f64, f64, f64)> {
+    /// (poc, vah, val) over the current full window, or None (null). `evicted` is the bar that
+    /// left the window with the bar just added.
+    fn profile(&mut self, new: &VpBar, evicted: Option<&VpBar>) -> Option<(f64, f64, f64)> {
         let mut lo = f64::INFINITY;
         let mut hi = f64::NEG_INFINITY;
+        for bar in &self.bars {
+            lo = if bar.a < lo { bar.a } else { lo };
+            hi = if bar.b > hi { bar.b } else { hi };
+        }
+        // T in the literal order (oldest → newest): its sign decides the null case.
+        let (newer, older) = self.bars.split_at(self.head);
         let mut total = 0.0;
-        for j in 0..VP_N {
-            let p = (self.head + j) % VP_N;
-            lo = lo.min(self.a[p]);
-            hi = hi.max(self.b[p]);
-            total += self.v[p];
+        for bar in older.iter().chain(newer) {
+            total += bar.v;
         }
         if total <= 0.0 || total.is_nan() {
+            self.key = None;
             return None;
         }
         if hi == lo {
+            self.key = None;
             return Some((lo, lo, lo));
         }
-        let w = (hi - lo) / VP_BINS as f64;
-        let e = bin_edges(lo, hi, w);
+        let g = Grid::new(lo, hi);
         let key = Some((lo.to_bits(), hi.to_bits()));
-        let cache = &mut self.cache;
-        if cache.rows.len() != VP_N {
-            cache.rows = vec![[0.0; VP_BINS]; VP_N];
-            cache.key = None;
-        }
-        if cache.key == key {
-            bar_row(
-                self.a[newest],
-                self.b[newest],
-                self.v[newest],
-                lo,
-                w,
-                &e,
-                &mut cache.rows[newest],
-            );
-        } else {
-            for p in 0..VP_N {
-                bar_row(self.a[p], self.b[p], self.v[p], lo, w, &e, &mut cache.rows[p]);
+        match evicted {
+            Some(old) if self.key == key && self.age < VP_REBUILD => {
+                self.bins.apply::<true>(old, &g);
+                self.bins.apply::<false>(new, &g);
+                self.age += 1;
             }
-            cache.key = key;
+            _ => {
+                self.bins = Bins::default();
+                for bar in older.iter().chain(newer) {
+                    self.bins.apply::<false>(bar, &g);
+                }
+                self.key = key;
+                self.age = 0;
+            }
         }
-        // Bin totals, bars oldest → newest.
-        let mut vol = [0.0f64; VP_BINS];
-        let (newer, older) = cache.rows.split_at(self.head);
-        for row in older.iter().chain(newer) {
-            add_row(&mut vol, row);
-        }
-        let (kp, lo_k, hi_k) = value_area(&vol, total);
-        let poc = lo + (kp as f64 + 0.5) * w;
-        Some((poc, e[hi_k + 1], e[lo_k]))
+        let (kp, lo_k, hi_k) = value_area(&self.bins.sum, total);
+        let poc = lo + (kp as f64 + 0.5) * g.w;
+        Some((poc, g.e[hi_k + 1], g.e[lo_k]))
     }
 
     /// Computes the chunk.
     pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
-        let [poc_o, vah_o, val_o] =
-            out.cols_mut([f::VOLUME_PROFILE_POC, f::VOLUME_PROFILE_VAH, f::VOLUME_PROFILE_VAL]);
+        let [poc_o, vah_o, val_o] = out.cols_mut([
+            f::VOLUME_PROFILE_POC,
+            f::VOLUME_PROFILE_VAH,
+            f::VOLUME_PROFILE_VAL,
+        ]);
         for i in 0..inp.len() {
-            let (h, l) = (inp.high[i], inp.low[i]);
-            let p = self.push(l.min(h), l.max(h), inp.volume[i]);
+            let (h, l, v) = (inp.high[i], inp.low[i], inp.volume[i]);
+            let (a, b) = (l.min(h), l.max(h));
+            let d = if b > a { v / (b - a) } else { 0.0 };
+            let bar = VpBar { a, b, v, d };
+            let evicted = self.push(bar);
             if self.len < VP_N {
                 continue;
             }
-            if let Some((poc, vah, val)) = self.profile(p) {
-                let (poc, vah, val) =
-                    (finite_or_null(poc), finite_or_null(vah), finite_or_null(val));
+            if let Some((poc, vah, val)) = self.profile(&bar, evicted.as_ref()) {
+                let (poc, vah, val) = (
+                    finite_or_null(poc),
+                    finite_or_null(vah),
+                    finite_or_null(val),
+                );
                 if !(poc.is_nan() || vah.is_nan() || val.is_nan()) {
                     poc_o[i] = poc;
                     vah_o[i] = vah;
@@ -831,41 +1107,45 @@ impl VolumeProfile {
 }
 
 /// Steps 4–5 of F3.12: the POC bin and the value-area bin range `[A, B]`.
+///
+/// The expansion is written without data-dependent branches (the larger/tie choice is a
+/// select), since which side wins is unpredictable; adding `+0.0` for the side not taken leaves
+/// `S` unchanged, so `S` takes exactly the literal sequence of additions.
+#[inline]
 fn value_area(vol: &[f64; VP_BINS], total: f64) -> (usize, usize, usize) {
-    let m = vol.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+    // max V_k (4 independent lanes; the bins are finite, so the order does not matter).
+    let mut m4 = [f64::NEG_INFINITY; 4];
+    for c in vol.chunks_exact(4) {
+        for j in 0..4 {
+            m4[j] = if c[j] > m4[j] { c[j] } else { m4[j] };
+        }
+    }
+    let m01 = if m4[1] > m4[0] { m4[1] } else { m4[0] };
+    let m23 = if m4[3] > m4[2] { m4[3] } else { m4[2] };
+    let m = if m23 > m01 { m23 } else { m01 };
     let thr = m * (1.0 - 1e-9);
     let kp = vol.iter().position(|&x| x >= thr).unwrap_or(0);
     let (mut lo_k, mut hi_k) = (kp, kp);
     let mut s = vol[kp];
     let target = 0.70 * total * (1.0 - 1e-9);
+    // `x[k + 1] = V_k`, with `−∞` beyond both ends: a missing side never wins and is never a
+    // tie, so "take the only one" needs no case of its own.
+    let mut x = [f64::NEG_INFINITY; VP_BINS + 2];
+    x[1..=VP_BINS].copy_from_slice(vol);
     while s < target {
-        let up = (hi_k + 1 < VP_BINS).then(|| vol[hi_k + 1]);
-        let dn = (lo_k > 0).then(|| vol[lo_k - 1]);
-        match (up, dn) {
-            (Some(u), None) => {
-                s += u;
-                hi_k += 1;
-            }
-            (None, Some(d)) => {
-                s += d;
-                lo_k -= 1;
-            }
-            (Some(u), Some(d)) => {
-                if (u - d).abs() <= 1e-9 * u.max(d) {
-                    s += u;
-                    s += d;
-                    hi_k += 1;
-                    lo_k -= 1;
-                } else if u > d {
-                    s += u;
-                    hi_k += 1;
-                } else {
-                    s += d;
-                    lo_k -= 1;
-                }
-            }
-            (None, None) => break,
+        let u = x[hi_k + 2];
+        let d = x[lo_k];
+        if u == f64::NEG_INFINITY && d == f64::NEG_INFINITY {
+            break;
         }
+        let tie = (u - d).abs() <= 1e-9 * if u > d { u } else { d };
+        let up = u > d;
+        let take_up = tie | up;
+        let take_dn = tie | !up;
+        s += if take_up { u } else { 0.0 };
+        s += if take_dn { d } else { 0.0 };
+        hi_k += usize::from(take_up);
+        lo_k -= usize::from(take_dn);
     }
     (kp, lo_k, hi_k)
 }
@@ -878,13 +1158,16 @@ fn value_area(vol: &[f64; VP_BINS], total: f64) -> (usize, usize, usize) {
 /// (F3.15, percentile rank of `SUM(v,20)` over 252 bars).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VolumeStats {
-    vol: Ring,
+    vol: Win<20>,
     rank: RankWindow,
 }
 
 impl Default for VolumeStats {
     fn default() -> Self {
-        Self { vol: Ring::new(20), rank: RankWindow::default() }
+        Self {
+            vol: Win::default(),
+            rank: RankWindow::default(),
+        }
     }
 }
 
@@ -902,14 +1185,14 @@ impl VolumeStats {
             if !self.vol.is_full() {
                 continue;
             }
-            let sum = ring_sum(&self.vol);
+            let win = self.vol.full();
+            let sum = seq_sum(win);
             let sma = sum / 20.0;
             if sma > 0.0 {
                 ratio_o[i] = finite_or_null(v / sma);
             }
-            let (x, y) = self.vol.as_slices();
             let mut ss = 0.0;
-            for &u in x.iter().chain(y) {
+            for &u in win {
                 let d = u - sma;
                 ss += d * d;
             }
@@ -936,13 +1219,18 @@ impl VolumeStats {
 pub struct Volatility {
     n: u64,
     prev_c: f64,
-    rets: Ring,
+    rets: Win<20>,
     rank: RankWindow,
 }
 
 impl Default for Volatility {
     fn default() -> Self {
-        Self { n: 0, prev_c: NAN, rets: Ring::new(20), rank: RankWindow::default() }
+        Self {
+            n: 0,
+            prev_c: NAN,
+            rets: Win::default(),
+            rank: RankWindow::default(),
+        }
     }
 }
 
@@ -962,19 +1250,19 @@ impl Volatility {
                 continue;
             }
             // return_1d is null if c[t−1] = 0 (and any non-finite result is null).
-            let r = if prev == 0.0 { NAN } else { finite_or_null(c / prev - 1.0) };
+            let r = if prev == 0.0 {
+                NAN
+            } else {
+                finite_or_null(c / prev - 1.0)
+            };
             self.rets.push(r);
             if !self.rets.is_full() {
                 continue;
             }
-            let (x, y) = self.rets.as_slices();
-            let mut s = 0.0;
-            for &u in x.iter().chain(y) {
-                s += u;
-            }
-            let m = s / 20.0;
+            let win = self.rets.full();
+            let m = seq_sum(win) / 20.0;
             let mut ss = 0.0;
-            for &u in x.iter().chain(y) {
+            for &u in win {
                 let d = u - m;
                 ss += d * d;
             }
@@ -997,14 +1285,19 @@ pub struct Audit {
     n: u64,
     prev_c: f64,
     /// The 20 previous volumes in time order.
-    last: Ring,
+    last: Win<20>,
     /// The same values sorted ascending (first `last.len()` entries used).
     sorted: [f64; 20],
 }
 
 impl Default for Audit {
     fn default() -> Self {
-        Self { n: 0, prev_c: NAN, last: Ring::new(20), sorted: [0.0; 20] }
+        Self {
+            n: 0,
+            prev_c: NAN,
+            last: Win::default(),
+            sorted: [0.0; 20],
+        }
     }
 }
 
@@ -1021,7 +1314,7 @@ impl Audit {
     /// Replaces `old` (if any) by `new` in the sorted array (one linear pass).
     fn update_sorted(&mut self, old: Option<f64>, new: f64) {
         let s = &mut self.sorted;
-        let len = self.last.len(); // entries after this update
+        let len = self.last.len; // entries after this update
         let mut i = match old {
             // Remove `old`: find it, leaving a hole at `i`.
             Some(old) => s[..len].iter().position(|&y| y == old).unwrap_or(len - 1),
@@ -1049,8 +1342,13 @@ impl Audit {
             f::VALIDATION_NOTES,
         ]);
         for i in 0..inp.len() {
-            let (o, h, l, c, v) =
-                (inp.open[i], inp.high[i], inp.low[i], inp.close[i], inp.volume[i]);
+            let (o, h, l, c, v) = (
+                inp.open[i],
+                inp.high[i],
+                inp.low[i],
+                inp.close[i],
+                inp.volume[i],
+            );
             let valid_ohlc = o > 0.0
                 && h > 0.0
                 && l > 0.0
@@ -1145,22 +1443,69 @@ impl GroupB {
 
     /// Computes every field of the group for the chunk `inp` (continuing the series).
     pub fn run(&mut self, inp: &Input<'_>, cfg: &Config, out: &mut Out, faults: &mut Vec<Fault>) {
-        self.dmi.run("adx", Dmi::FIELDS, inp, out, faults, |s, out| s.run(inp, out));
-        self.atr.run("atr", Atr::FIELDS, inp, out, faults, |s, out| s.run(inp, out));
-        self.supertrend
-            .run("supertrend", Supertrend::FIELDS, inp, out, faults, |s, out| s.run(inp, out));
-        self.obv.run("obv", Obv::FIELDS, inp, out, faults, |s, out| s.run(inp, out));
-        self.pvo.run("pvo", Pvo::FIELDS, inp, out, faults, |s, out| s.run(inp, out));
-        self.mfi.run("mfi", Mfi::FIELDS, inp, out, faults, |s, out| s.run(inp, out));
-        self.cmf.run("cmf", Cmf::FIELDS, inp, out, faults, |s, out| s.run(inp, out));
-        self.vwap.run("vwap", Vwap::FIELDS, inp, out, faults, |s, out| s.run(inp, cfg, out));
-        self.profile.run("volume_profile", VolumeProfile::FIELDS, inp, out, faults, |s, out| {
-            s.run(inp, out)
-        });
-        self.volume
-            .run("volume_stats", VolumeStats::FIELDS, inp, out, faults, |s, out| s.run(inp, out));
-        self.volatility
-            .run("volatility", Volatility::FIELDS, inp, out, faults, |s, out| s.run(inp, out));
-        self.audit.run("audit", Audit::FIELDS, inp, out, faults, |s, out| s.run(inp, out));
+        self.dmi
+            .run("adx", Dmi::FIELDS, inp, out, faults, |s, out| {
+                s.run(inp, out)
+            });
+        self.atr
+            .run("atr", Atr::FIELDS, inp, out, faults, |s, out| {
+                s.run(inp, out)
+            });
+        self.supertrend.run(
+            "supertrend",
+            Supertrend::FIELDS,
+            inp,
+            out,
+            faults,
+            |s, out| s.run(inp, out),
+        );
+        self.obv
+            .run("obv", Obv::FIELDS, inp, out, faults, |s, out| {
+                s.run(inp, out)
+            });
+        self.pvo
+            .run("pvo", Pvo::FIELDS, inp, out, faults, |s, out| {
+                s.run(inp, out)
+            });
+        self.mfi
+            .run("mfi", Mfi::FIELDS, inp, out, faults, |s, out| {
+                s.run(inp, out)
+            });
+        self.cmf
+            .run("cmf", Cmf::FIELDS, inp, out, faults, |s, out| {
+                s.run(inp, out)
+            });
+        self.vwap
+            .run("vwap", Vwap::FIELDS, inp, out, faults, |s, out| {
+                s.run(inp, cfg, out)
+            });
+        self.profile.run(
+            "volume_profile",
+            VolumeProfile::FIELDS,
+            inp,
+            out,
+            faults,
+            |s, out| s.run(inp, out),
+        );
+        self.volume.run(
+            "volume_stats",
+            VolumeStats::FIELDS,
+            inp,
+            out,
+            faults,
+            |s, out| s.run(inp, out),
+        );
+        self.volatility.run(
+            "volatility",
+            Volatility::FIELDS,
+            inp,
+            out,
+            faults,
+            |s, out| s.run(inp, out),
+        );
+        self.audit
+            .run("audit", Audit::FIELDS, inp, out, faults, |s, out| {
+                s.run(inp, out)
+            });
     }
 }

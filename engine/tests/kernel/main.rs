@@ -222,3 +222,174 @@ fn provided_derived_values_are_replaced_by_computed_ones() {
     let report = mismatches(&reference, &scanned, 0);
     assert!(report.is_empty(), "{}", report.join("\n"));
 }
+
+mod chunked {
+    //! The property of the issue: a series computed in one batch equals any prefix computed
+    //! and then the rest appended in arbitrary chunks — here bit for bit, for all fields.
+    use candlestore::kernel::{Bars, SeriesConfig, SeriesState, Session, compute_series};
+    use candlestore::{column_index, field_defs};
+    use proptest::prelude::*;
+
+    use super::support::{RefFile, load, parse_ts};
+
+    struct Series {
+        ts: Vec<i64>,
+        cols: [Vec<f64>; 5],
+    }
+
+    fn series(r: &RefFile) -> Series {
+        let f = |n: &str| r.cols[n].iter().map(|s| s.parse().expect("f64")).collect::<Vec<f64>>();
+        Series {
+            ts: r.cols["datetime"].iter().map(|s| parse_ts(s)).collect(),
+            cols: [f("open"), f("high"), f("low"), f("close"), f("volume")],
+        }
+    }
+
+    fn bars(s: &Series, a: usize, b: usize) -> Bars<'_> {
+        Bars {
+            ts: &s.ts[a..b],
+            open: &s.cols[0][a..b],
+            high: &s.cols[1][a..b],
+            low: &s.cols[2][a..b],
+            close: &s.cols[3][a..b],
+            volume: &s.cols[4][a..b],
+        }
+    }
+
+    fn check(s: &Series, session: Session, cuts: &mut Vec<usize>) {
+        let config = SeriesConfig { session };
+        let n = s.ts.len();
+        let (whole, end) = compute_series(&config, &bars(s, 0, n)).expect("batch");
+        cuts.push(0);
+        cuts.push(n);
+        cuts.sort_unstable();
+        cuts.dedup();
+        let mut state = SeriesState::new();
+        for w in cuts.windows(2) {
+            let part = state.advance(&config, &bars(s, w[0], w[1])).expect("chunk");
+            for c in 16..93 {
+                let (Some(x), Some(y)) = (whole.raw(c), part.raw(c)) else { continue };
+                for (i, v) in y.iter().enumerate() {
+                    assert_eq!(
+                        v.to_bits(),
+                        x[w[0] + i].to_bits(),
+                        "{} at bar {} (chunk {}..{})",
+                        field_defs()[c].name,
+                        w[0] + i,
+                        w[0],
+                        w[1]
+                    );
+                }
+            }
+        }
+        assert_eq!(format!("{state:?}"), format!("{end:?}"), "end states differ");
+        assert!(column_index("rsi").is_some());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+        #[test]
+        fn daily_any_chunking_equals_the_batch(cuts in proptest::collection::vec(0usize..5036, 0..40)) {
+            let s = series(&load(super::ORCL));
+            let mut cuts = cuts;
+            check(&s, Session::PerBar, &mut cuts);
+        }
+
+        #[test]
+        fn minute_any_chunking_equals_the_batch(cuts in proptest::collection::vec(0usize..6000, 0..60)) {
+            let s = series(&load(super::MINUTE));
+            let mut cuts = cuts;
+            check(&s, Session::Tz(chrono_tz::America::New_York), &mut cuts);
+        }
+    }
+
+    #[test]
+    fn one_bar_at_a_time_equals_the_batch() {
+        let r = load(super::ORCL);
+        let s = series(&r);
+        let mut cuts: Vec<usize> = (0..1200).collect();
+        check(&s, Session::PerBar, &mut cuts);
+    }
+}
+
+#[test]
+fn non_finite_or_missing_input_is_rejected_naming_row_and_column() {
+    let reference = load(ORCL);
+    let input = reference.input(0, 40);
+    let close = input.schema().index_of("close").expect("close");
+    let mut values: Vec<f64> = input.column(close).as_primitive::<Float64Type>().values().to_vec();
+    values[17] = f64::NAN;
+    let mut columns = input.columns().to_vec();
+    columns[close] = Arc::new(Float64Array::from(values));
+    let bad = RecordBatch::try_new(input.schema(), columns).expect("batch");
+    match compute_batch(&bad, &options(Session::PerBar)) {
+        Err(candlestore::Error::InvalidRows { rows }) => {
+            assert_eq!(rows.len(), 1);
+            assert_eq!((rows[0].row, rows[0].column), (17, "close"));
+        }
+        other => panic!("expected InvalidRows, got {other:?}"),
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = store(dir.path());
+    assert!(matches!(append(&s, &bad), Err(candlestore::Error::InvalidRows { .. })));
+    assert!(s.scan("stocks_daily").to_batch().map_or(true, |b| b.num_rows() == 0));
+}
+
+#[test]
+fn several_symbols_with_one_history_change_in_one_append() {
+    let reference = load(ORCL);
+    let rename = |batch: RecordBatch, symbol: &str| {
+        let sym = batch.schema().index_of("symbol").expect("symbol");
+        let mut columns = batch.columns().to_vec();
+        columns[sym] = Arc::new(arrow::array::StringArray::from(vec![symbol; batch.num_rows()]));
+        RecordBatch::try_new(batch.schema(), columns).expect("batch")
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = store(dir.path());
+    for sym in ["AAA", "BBB", "CCC"] {
+        let _ = append(&s, &rename(reference.input(0, 400), sym)).expect("history");
+    }
+    // One append: AAA and CCC continue, BBB gets bars 400..450 plus older bars 100..110 changed.
+    let mut changed = rename(reference.input(100, 110), "BBB");
+    let vol = changed.schema().index_of("volume").expect("volume");
+    let mut columns = changed.columns().to_vec();
+    let v: Vec<f64> = changed
+        .column(vol)
+        .as_primitive::<Float64Type>()
+        .values()
+        .iter()
+        .map(|v| v * 2.0)
+        .collect();
+    columns[vol] = Arc::new(Float64Array::from(v));
+    changed = RecordBatch::try_new(changed.schema(), columns).expect("batch");
+    let parts = [
+        rename(reference.input(400, 450), "AAA"),
+        rename(reference.input(400, 450), "BBB"),
+        changed.clone(),
+        rename(reference.input(400, 450), "CCC"),
+    ];
+    let batch = arrow::compute::concat_batches(&parts[0].schema(), &parts).expect("concat");
+    let report = append(&s, &batch).expect("mixed append");
+    assert_eq!((report.inserted, report.revised), (150, 10));
+    assert_eq!(report.recomputed, 290, "BBB bars 110..400 rewritten");
+    for sym in ["AAA", "CCC"] {
+        let got = s.scan("stocks_daily").symbol(sym).to_batch().expect("scan");
+        let (want, _) =
+            compute_batch(&rename(reference.input(0, 450), sym), &options(Session::PerBar))
+                .expect("b");
+        assert_same_derived(&got, &want);
+    }
+    let got = s.scan("stocks_daily").symbol("BBB").to_batch().expect("scan");
+    let expected_input = arrow::compute::concat_batches(
+        &parts[0].schema(),
+        &[
+            rename(reference.input(0, 100), "BBB"),
+            changed,
+            rename(reference.input(110, 450), "BBB"),
+        ],
+    )
+    .expect("concat");
+    let (want, _) = compute_batch(&expected_input, &options(Session::PerBar)).expect("b");
+    assert_same_derived(&got, &want);
+}

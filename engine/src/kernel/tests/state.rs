@@ -63,10 +63,16 @@ fn golden_state_file() {
         std::fs::write(&path, &bytes).expect("bless");
     }
     let golden = std::fs::read(&path).expect("golden file (CANDLESTORE_BLESS=1 writes it)");
-    assert_eq!(
-        bytes, golden,
-        "the state layout changed: bump KERNEL_VERSION and re-bless (format-spec/kernel-state.md)"
-    );
+    if bytes != golden {
+        let at = bytes.iter().zip(&golden).position(|(a, b)| a != b).unwrap_or(bytes.len());
+        panic!(
+            "the state layout changed ({} bytes vs golden {}, first difference at offset {at}): \
+             bump KERNEL_VERSION and re-bless with CANDLESTORE_BLESS=1 \
+             (format-spec/kernel-state.md)",
+            bytes.len(),
+            golden.len()
+        );
+    }
     assert_eq!(&golden[..8], b"CSKSTATE");
     assert_eq!(u32::from_le_bytes(golden[12..16].try_into().expect("4")), KERNEL_VERSION);
     let decoded = decode(&golden, &path).expect("decode golden");
