@@ -3,8 +3,8 @@
 //! and named by the manifest.
 //!
 //! Layout: a 32-byte header (magic `CSKSTATE`, format version u32, kernel version u32,
-//! series count u32, body length u64, crc32c u32 of the body) then the body: bincode of
-//! `Vec<(String, SeriesState)>` sorted by symbol.
+//! series count u32, body length u64, crc32c u32 of the body) then the body: a zstd frame
+//! holding bincode of `Vec<(String, SeriesState)>` sorted by symbol.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -40,9 +40,12 @@ pub(crate) fn encode(states: &States) -> Result<Vec<u8>> {
     let mut entries: Vec<(&str, &SeriesState)> =
         states.iter().map(|(s, st)| (s.as_ref(), st)).collect();
     entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let body = codec(u64::MAX)
+    let raw = codec(u64::MAX)
         .serialize(&entries)
         .map_err(|e| Error::Corrupt { reason: format!("encoding kernel state: {e}") })?;
+    // The windows compress well (about 3x): the file is rewritten by every flush.
+    let body = zstd::bulk::compress(&raw, 3)
+        .map_err(|e| Error::Corrupt { reason: format!("compressing kernel state: {e}") })?;
     let mut out = Vec::with_capacity(HEADER_LEN + body.len());
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -51,6 +54,14 @@ pub(crate) fn encode(states: &States) -> Result<Vec<u8>> {
     out.extend_from_slice(&(body.len() as u64).to_le_bytes());
     out.extend_from_slice(&crc32c::crc32c(&body).to_le_bytes());
     out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// Decompresses a body, refusing frames that claim more than 1 GiB (a corrupt size field).
+fn decompress(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    zstd::stream::read::Decoder::new(body)?.take(1 << 30).read_to_end(&mut out)?;
     Ok(out)
 }
 
@@ -88,8 +99,10 @@ pub(crate) fn decode(bytes: &[u8], path: &Path) -> Result<States> {
     if kernel != KERNEL_VERSION {
         return Ok(States::new());
     }
-    let entries: Vec<(String, SeriesState)> =
-        codec(len).deserialize(body).map_err(|e| corrupt(format!("undecodable body: {e}")))?;
+    let raw = decompress(body).map_err(|e| corrupt(format!("undecodable body: {e}")))?;
+    let entries: Vec<(String, SeriesState)> = codec(raw.len() as u64)
+        .deserialize(&raw)
+        .map_err(|e| corrupt(format!("undecodable body: {e}")))?;
     if entries.len() != count {
         return Err(corrupt(format!("{} series, header says {count}", entries.len())));
     }
