@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::frame::{f, finite_or_null, Config, Ema, Fault, Input, Out, Slot, Wilder};
+use super::frame::{Config, Ema, Fault, Input, Out, Slot, Wilder, f, finite_or_null};
 
 const NULL: f64 = f64::NAN;
 
@@ -28,12 +28,7 @@ struct Win {
 
 impl Win {
     fn new(n: usize) -> Self {
-        Self {
-            n,
-            buf: vec![0.0; 2 * n],
-            pos: 0,
-            len: 0,
-        }
+        Self { n, buf: vec![0.0; 2 * n], pos: 0, len: 0 }
     }
 
     #[inline]
@@ -90,11 +85,7 @@ fn sum(s: &[f64]) -> f64 {
 /// `max(a, b)` for finite inputs (a single `maxsd`, no NaN fix-up).
 #[inline]
 fn max(a: f64, b: f64) -> f64 {
-    if a > b {
-        a
-    } else {
-        b
-    }
+    if a > b { a } else { b }
 }
 
 /// Rolling maximum of the last `n` values (F2.3 MAX; MIN is the maximum of the negated series,
@@ -157,20 +148,13 @@ struct RollSum {
 
 impl RollSum {
     fn new(n: usize) -> Self {
-        Self {
-            win: Win::new(n),
-            sum: 0.0,
-        }
+        Self { win: Win::new(n), sum: 0.0 }
     }
 
     /// Adds `x`; returns the sum of the last `n` values, or `None` while warming up.
     #[inline]
     fn push(&mut self, x: f64) -> Option<f64> {
-        let old = if self.win.is_full() {
-            self.win.back(self.win.n - 1)
-        } else {
-            0.0
-        };
+        let old = if self.win.is_full() { self.win.back(self.win.n - 1) } else { 0.0 };
         self.win.push(x);
         if self.win.pos == 0 {
             self.sum = sum(self.win.values());
@@ -184,22 +168,14 @@ impl RollSum {
 /// `a/b − 1`, null if `b = 0` (F3.13).
 #[inline]
 fn rel(a: f64, b: f64) -> f64 {
-    if b == 0.0 {
-        NULL
-    } else {
-        finite_or_null(a / b - 1.0)
-    }
+    if b == 0.0 { NULL } else { finite_or_null(a / b - 1.0) }
 }
 
 /// A family continues its series only from the bar after its last one (F2.1): a chunk that
 /// starts elsewhere is a caller error, reported as a panic (isolated by [`Slot::run`]).
 #[inline]
 fn check_start(t: u64, inp: &Input<'_>) {
-    assert_eq!(
-        t, inp.t0,
-        "family state is at bar {t} but the chunk starts at bar {}",
-        inp.t0
-    );
+    assert_eq!(t, inp.t0, "family state is at bar {t} but the chunk starts at bar {}", inp.t0);
 }
 
 macro_rules! default_from_new {
@@ -231,13 +207,7 @@ impl Rsi {
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self {
-            t: 0,
-            prev_c: NULL,
-            gain: Wilder::new(14),
-            loss: Wilder::new(14),
-            prev_rsi: NULL,
-        }
+        Self { t: 0, prev_c: NULL, gain: Wilder::new(14), loss: Wilder::new(14), prev_rsi: NULL }
     }
 
     /// Computes the chunk.
@@ -285,13 +255,7 @@ impl Macd {
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self {
-            t: 0,
-            fast: Ema::new(12),
-            slow: Ema::new(26),
-            signal: Ema::new(9),
-            prev_line: NULL,
-        }
+        Self { t: 0, fast: Ema::new(12), slow: Ema::new(26), signal: Ema::new(9), prev_line: NULL }
     }
 
     /// Computes the chunk.
@@ -332,21 +296,12 @@ pub struct Returns {
 
 impl Returns {
     /// Columns written.
-    pub const FIELDS: [usize; 6] = [
-        f::ROC,
-        f::MOMENTUM,
-        f::RETURN_1D,
-        f::RETURN_5D,
-        f::RETURN_20D,
-        f::PRICE_MOMENTUM_5D,
-    ];
+    pub const FIELDS: [usize; 6] =
+        [f::ROC, f::MOMENTUM, f::RETURN_1D, f::RETURN_5D, f::RETURN_20D, f::PRICE_MOMENTUM_5D];
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self {
-            t: 0,
-            closes: Win::new(21),
-        }
+        Self { t: 0, closes: Win::new(21) }
     }
 
     /// Computes the chunk.
@@ -367,11 +322,7 @@ impl Returns {
             }
             if t >= 10 {
                 let b = self.closes.back(10);
-                o_roc[i] = if b == 0.0 {
-                    0.0
-                } else {
-                    finite_or_null((c / b - 1.0) * 100.0)
-                };
+                o_roc[i] = if b == 0.0 { 0.0 } else { finite_or_null((c / b - 1.0) * 100.0) };
                 o_mom[i] = finite_or_null(c - b);
             }
             if t >= 20 {
@@ -464,11 +415,7 @@ impl Sma {
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self {
-            t: 0,
-            s50: RollSum::new(50),
-            s200: RollSum::new(200),
-        }
+        Self { t: 0, s50: RollSum::new(50), s200: RollSum::new(200) }
     }
 
     /// Computes the chunk.
@@ -507,13 +454,7 @@ impl Emas {
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self {
-            t: 0,
-            e12: Ema::new(12),
-            e26: Ema::new(26),
-            e50: Ema::new(50),
-            e200: Ema::new(200),
-        }
+        Self { t: 0, e12: Ema::new(12), e26: Ema::new(26), e50: Ema::new(50), e200: Ema::new(200) }
     }
 
     /// Computes the chunk.
@@ -528,11 +469,7 @@ impl Emas {
             o50[i] = finite_or_null(self.e50.push(c));
             o200[i] = finite_or_null(self.e200.push(c));
             // NaN during the warm-up of ema_26 (t < 25) stays null.
-            o_ppo[i] = if b == 0.0 {
-                0.0
-            } else {
-                finite_or_null((a - b) / b * 100.0)
-            };
+            o_ppo[i] = if b == 0.0 { 0.0 } else { finite_or_null((a - b) / b * 100.0) };
         }
     }
 }
@@ -552,12 +489,7 @@ impl Kama {
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self {
-            t: 0,
-            closes: Win::new(11),
-            abs_diffs: Win::new(10),
-            kama: NULL,
-        }
+        Self { t: 0, closes: Win::new(11), abs_diffs: Win::new(10), kama: NULL }
     }
 
     /// Computes the chunk.
@@ -579,18 +511,10 @@ impl Kama {
             let change = c - self.closes.back(10);
             // Exact window sum: zero only on a flat window (F2.3, F2.6 ZERO).
             let vol = sum(self.abs_diffs.values());
-            let er = if vol <= change || vol == 0.0 {
-                1.0
-            } else {
-                (change / vol).abs()
-            };
+            let er = if vol <= change || vol == 0.0 { 1.0 } else { (change / vol).abs() };
             let sc = er * DSC + SSC;
             let sc = sc * sc;
-            let k = if t == 10 {
-                self.closes.back(1)
-            } else {
-                self.kama
-            };
+            let k = if t == 10 { self.closes.back(1) } else { self.kama };
             self.kama = (c - k) * sc + k;
             o[i] = finite_or_null(self.kama);
         }
@@ -613,13 +537,7 @@ impl Tema {
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self {
-            t: 0,
-            e1: Ema::new(30),
-            e2: Ema::new(30),
-            e3: Ema::new(30),
-            prev_e3: NULL,
-        }
+        Self { t: 0, e1: Ema::new(30), e2: Ema::new(30), e3: Ema::new(30), prev_e3: NULL }
     }
 
     /// Computes the chunk.
@@ -644,11 +562,7 @@ impl Tema {
             o_tema[i] = finite_or_null(3.0 * a - 3.0 * b + d);
             if t >= 88 {
                 let p = self.prev_e3;
-                o_trix[i] = if p == 0.0 {
-                    0.0
-                } else {
-                    finite_or_null((d / p - 1.0) * 100.0)
-                };
+                o_trix[i] = if p == 0.0 { 0.0 } else { finite_or_null((d / p - 1.0) * 100.0) };
             }
             self.prev_e3 = d;
         }
@@ -714,12 +628,7 @@ impl Bollinger {
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self {
-            t: 0,
-            prev: [0.0; 19],
-            prev_sum: 0.0,
-            since_exact: 0,
-        }
+        Self { t: 0, prev: [0.0; 19], prev_sum: 0.0, since_exact: 0 }
     }
 
     /// Computes the chunk.
@@ -767,12 +676,8 @@ impl Bollinger {
                 &mut o_up[o.clone()],
                 &mut o_mid[o.clone()],
             );
-            let (o_lo, o_bw, o_pct, o_ts) = (
-                &mut o_lo[o.clone()],
-                &mut o_bw[o.clone()],
-                &mut o_pct[o.clone()],
-                &mut o_ts[o],
-            );
+            let (o_lo, o_bw, o_pct, o_ts) =
+                (&mut o_lo[o.clone()], &mut o_bw[o.clone()], &mut o_pct[o.clone()], &mut o_ts[o]);
             // Pass 2: the sums (no long-latency operations, so consecutive bars overlap).
             let mut i = first;
             while i + LANES <= len {
@@ -899,11 +804,7 @@ fn bollinger_out<const L: usize>(
 /// [`finite_or_null`] written as a plain select (packs across lanes).
 #[inline(always)]
 fn fin(x: f64) -> f64 {
-    if x.abs() < f64::INFINITY {
-        x
-    } else {
-        NULL
-    }
+    if x.abs() < f64::INFINITY { x } else { NULL }
 }
 
 /// F3.8 `cci` (20, 0.015; 0 if `ZERO_SCALED(tp − m, |m|)` or `ZERO_SCALED(md, |m|)`).
@@ -920,10 +821,7 @@ impl Cci {
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self {
-            t: 0,
-            prev: [0.0; 19],
-        }
+        Self { t: 0, prev: [0.0; 19] }
     }
 
     /// Computes the chunk.
@@ -942,11 +840,7 @@ impl Cci {
         let [o] = out.cols_mut(Self::FIELDS);
         let mut buf = [0.0f64; N];
         let (mut ms, mut mds) = ([0.0f64; N], [0.0f64; N]);
-        let bars = inp
-            .high
-            .chunks(block)
-            .zip(inp.low.chunks(block))
-            .zip(inp.close.chunks(block));
+        let bars = inp.high.chunks(block).zip(inp.low.chunks(block)).zip(inp.close.chunks(block));
         for (((h, l), c), o) in bars.zip(o.chunks_mut(block)) {
             let len = o.len();
             buf[..19].copy_from_slice(&self.prev);
@@ -981,11 +875,8 @@ impl Cci {
                 let (tp, m, md) = (buf[i + 19], ms[i], mds[i]);
                 let dev = tp - m;
                 let eps = 1e-14 * m.abs();
-                *o = if dev.abs() <= eps || md.abs() <= eps {
-                    0.0
-                } else {
-                    fin(dev / (0.015 * md))
-                };
+                *o =
+                    if dev.abs() <= eps || md.abs() <= eps { 0.0 } else { fin(dev / (0.015 * md)) };
             }
         }
     }
@@ -1112,20 +1003,12 @@ pub struct BarShape {
 
 impl BarShape {
     /// Columns written.
-    pub const FIELDS: [usize; 4] = [
-        f::PRICE_RANGE,
-        f::HIGH_LOW_SPREAD,
-        f::HIGHER_HIGH,
-        f::LOWER_LOW,
-    ];
+    pub const FIELDS: [usize; 4] =
+        [f::PRICE_RANGE, f::HIGH_LOW_SPREAD, f::HIGHER_HIGH, f::LOWER_LOW];
 
     /// Empty state (before bar 0).
     pub fn new() -> Self {
-        Self {
-            t: 0,
-            prev_h: NULL,
-            prev_l: NULL,
-        }
+        Self { t: 0, prev_h: NULL, prev_l: NULL }
     }
 
     /// Computes the chunk.
@@ -1136,11 +1019,7 @@ impl BarShape {
             let (h, l, c) = (inp.high[i], inp.low[i], inp.close[i]);
             let range = h - l;
             o_range[i] = finite_or_null(range);
-            o_spread[i] = if c == 0.0 {
-                NULL
-            } else {
-                finite_or_null(range / c)
-            };
+            o_spread[i] = if c == 0.0 { NULL } else { finite_or_null(range / c) };
             if self.t >= 1 {
                 o_hh[i] = if h > self.prev_h { 1.0 } else { 0.0 };
                 o_ll[i] = if l < self.prev_l { 1.0 } else { 0.0 };
@@ -1263,10 +1142,7 @@ impl GroupA {
     pub fn run(&mut self, inp: &Input<'_>, _cfg: &Config, out: &mut Out, faults: &mut Vec<Fault>) {
         macro_rules! fam {
             ($slot:ident, $name:literal, $ty:ty) => {
-                self.$slot
-                    .run($name, &<$ty>::FIELDS, inp, out, faults, |s, out| {
-                        s.run(inp, out)
-                    })
+                self.$slot.run($name, &<$ty>::FIELDS, inp, out, faults, |s, out| s.run(inp, out))
             };
         }
         fam!(rsi, "rsi", Rsi);

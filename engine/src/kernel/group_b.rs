@@ -13,7 +13,7 @@
 use chrono::{DateTime, Days, NaiveTime, TimeZone};
 use serde::{Deserialize, Serialize};
 
-use super::frame::{f, finite_or_null, Config, Fault, Input, Out, Session, Slot, Wilder};
+use super::frame::{Config, Fault, Input, Out, Session, Slot, Wilder, f, finite_or_null};
 
 const NAN: f64 = f64::NAN;
 
@@ -48,11 +48,7 @@ struct Win<const N: usize> {
 
 impl<const N: usize> Default for Win<N> {
     fn default() -> Self {
-        Self {
-            buf: vec![0.0; 2 * N],
-            pos: 0,
-            len: 0,
-        }
+        Self { buf: vec![0.0; 2 * N], pos: 0, len: 0 }
     }
 }
 
@@ -89,11 +85,7 @@ impl<const N: usize> Win<N> {
 /// Bool as the kernel's f64 code.
 #[inline]
 fn code(b: bool) -> f64 {
-    if b {
-        1.0
-    } else {
-        0.0
-    }
+    if b { 1.0 } else { 0.0 }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -121,13 +113,7 @@ struct RankWindow {
 
 impl Default for RankWindow {
     fn default() -> Self {
-        Self {
-            ring: vec![0.0; RANK_N],
-            head: 0,
-            sorted: vec![0.0; RANK_N],
-            len: 0,
-            nulls: 0,
-        }
+        Self { ring: vec![0.0; RANK_N], head: 0, sorted: vec![0.0; RANK_N], len: 0, nulls: 0 }
     }
 }
 
@@ -160,11 +146,7 @@ impl RankWindow {
         // Position of `key` in the sorted window after the update (its lower bound).
         let at = if self.len == RANK_N {
             let old = std::mem::replace(&mut self.ring[self.head], key);
-            self.head = if self.head + 1 == RANK_N {
-                0
-            } else {
-                self.head + 1
-            };
+            self.head = if self.head + 1 == RANK_N { 0 } else { self.head + 1 };
             if old == f64::INFINITY {
                 self.nulls -= 1;
             }
@@ -295,10 +277,7 @@ impl Dmi {
             let (pdi, mdi) = if self.s_tr == 0.0 {
                 (0.0, 0.0)
             } else {
-                (
-                    100.0 * self.s_pdm / self.s_tr,
-                    100.0 * self.s_mdm / self.s_tr,
-                )
+                (100.0 * self.s_pdm / self.s_tr, 100.0 * self.s_mdm / self.s_tr)
             };
             let dx = if self.s_tr == 0.0 || pdi + mdi == 0.0 {
                 None
@@ -347,11 +326,7 @@ pub struct Atr {
 
 impl Default for Atr {
     fn default() -> Self {
-        Self {
-            n: 0,
-            prev_c: NAN,
-            w: Wilder::new(14),
-        }
+        Self { n: 0, prev_c: NAN, w: Wilder::new(14) }
     }
 }
 
@@ -368,11 +343,7 @@ impl Atr {
                 let atr = self.w.push(true_range(h, l, self.prev_c));
                 if !atr.is_nan() {
                     atr_o[i] = finite_or_null(atr);
-                    pct_o[i] = if c == 0.0 {
-                        0.0
-                    } else {
-                        finite_or_null(100.0 * atr / c)
-                    };
+                    pct_o[i] = if c == 0.0 { 0.0 } else { finite_or_null(100.0 * atr / c) };
                 }
             }
             self.n += 1;
@@ -399,15 +370,7 @@ pub struct Supertrend {
 
 impl Default for Supertrend {
     fn default() -> Self {
-        Self {
-            n: 0,
-            prev_c: NAN,
-            w: Wilder::new(10),
-            started: false,
-            fu: NAN,
-            fl: NAN,
-            dir: -1,
-        }
+        Self { n: 0, prev_c: NAN, w: Wilder::new(10), started: false, fu: NAN, fl: NAN, dir: -1 }
     }
 }
 
@@ -431,11 +394,7 @@ impl Supertrend {
                         self.fu = if bu < fu || pc > fu { bu } else { fu };
                         self.fl = if bl > fl || pc < fl { bl } else { fl };
                         self.dir = if self.dir == -1 {
-                            if c > self.fu {
-                                1
-                            } else {
-                                -1
-                            }
+                            if c > self.fu { 1 } else { -1 }
                         } else if c < self.fl {
                             -1
                         } else {
@@ -449,11 +408,7 @@ impl Supertrend {
                     }
                     let st = finite_or_null(if self.dir == 1 { self.fl } else { self.fu });
                     st_o[i] = st;
-                    dir_o[i] = if st.is_nan() {
-                        NAN
-                    } else {
-                        f64::from(self.dir)
-                    };
+                    dir_o[i] = if st.is_nan() { NAN } else { f64::from(self.dir) };
                 }
             }
             self.n += 1;
@@ -477,12 +432,7 @@ pub struct Obv {
 
 impl Default for Obv {
     fn default() -> Self {
-        Self {
-            n: 0,
-            prev_c: NAN,
-            obv: 0.0,
-            last5: Win::default(),
-        }
+        Self { n: 0, prev_c: NAN, obv: 0.0, last5: Win::default() }
     }
 }
 
@@ -534,11 +484,7 @@ pub struct Pvo {
 impl Default for Pvo {
     fn default() -> Self {
         use super::frame::Ema;
-        Self {
-            fast: Ema::new(12),
-            slow: Ema::new(26),
-            signal: Ema::new(9),
-        }
+        Self { fast: Ema::new(12), slow: Ema::new(26), signal: Ema::new(9) }
     }
 }
 
@@ -556,11 +502,7 @@ impl Pvo {
             if slow.is_nan() {
                 continue;
             }
-            let pvo = if slow == 0.0 {
-                0.0
-            } else {
-                100.0 * (fast - slow) / slow
-            };
+            let pvo = if slow == 0.0 { 0.0 } else { 100.0 * (fast - slow) / slow };
             pvo_o[i] = finite_or_null(pvo);
             sig_o[i] = finite_or_null(self.signal.push(pvo));
         }
@@ -582,12 +524,7 @@ pub struct Mfi {
 
 impl Default for Mfi {
     fn default() -> Self {
-        Self {
-            n: 0,
-            prev_tp: NAN,
-            pos: Win::default(),
-            neg: Win::default(),
-        }
+        Self { n: 0, prev_tp: NAN, pos: Win::default(), neg: Win::default() }
     }
 }
 
@@ -613,11 +550,7 @@ impl Mfi {
                 if self.pos.is_full() {
                     let p = seq_sum(self.pos.full());
                     let q = seq_sum(self.neg.full());
-                    o[i] = if p + q <= 0.0 {
-                        0.0
-                    } else {
-                        finite_or_null(100.0 * p / (p + q))
-                    };
+                    o[i] = if p + q <= 0.0 { 0.0 } else { finite_or_null(100.0 * p / (p + q)) };
                 }
             }
             self.n += 1;
@@ -639,10 +572,7 @@ pub struct Cmf {
 
 impl Default for Cmf {
     fn default() -> Self {
-        Self {
-            mfv: Win::default(),
-            vol: Win::default(),
-        }
+        Self { mfv: Win::default(), vol: Win::default() }
     }
 }
 
@@ -656,11 +586,7 @@ impl Cmf {
         for i in 0..inp.len() {
             let (h, l, c, v) = (inp.high[i], inp.low[i], inp.close[i], inp.volume[i]);
             let range = h - l;
-            let mfm = if range <= 0.0 {
-                0.0
-            } else {
-                ((c - l) - (h - c)) / range
-            };
+            let mfm = if range <= 0.0 { 0.0 } else { ((c - l) - (h - c)) / range };
             self.mfv.push(mfm * v);
             self.vol.push(v);
             if self.vol.is_full() {
@@ -751,9 +677,7 @@ fn session_of<Z: TimeZone>(tz: &Z, ts: i64) -> (i64, i64, i64) {
     let d = utc.with_timezone(tz).date_naive();
     let key = i64::from(d.num_days_from_ce());
     let start = day_start(tz, d);
-    let end = d
-        .checked_add_days(Days::new(1))
-        .and_then(|n| day_start(tz, n));
+    let end = d.checked_add_days(Days::new(1)).and_then(|n| day_start(tz, n));
     match (start, end) {
         (Some(s), Some(e)) if s <= ts && ts < e => (key, s, e),
         // Non-monotone local dates (pathological zones): no cache, the key still decides.
@@ -787,12 +711,8 @@ impl Vwap {
             };
             if new_session {
                 if self.ordinal >= 0 {
-                    self.prev = [
-                        self.prev[1],
-                        self.prev[2],
-                        self.prev[3],
-                        (self.cur_pv, self.cur_v),
-                    ];
+                    self.prev =
+                        [self.prev[1], self.prev[2], self.prev[3], (self.cur_pv, self.cur_v)];
                 }
                 self.cur_pv = 0.0;
                 self.cur_v = 0.0;
@@ -861,13 +781,7 @@ impl Grid {
         for k in 0..VP_BINS {
             ew[k] = e[k + 1] - e[k];
         }
-        Self {
-            lo,
-            w,
-            inv_w: 1.0 / w,
-            e,
-            ew,
-        }
+        Self { lo, w, inv_w: 1.0 / w, e, ew }
     }
 }
 
@@ -956,11 +870,7 @@ impl Bins {
         }
         if SUB {
             self.cnt[k] -= 1;
-            self.sum[k] = if self.cnt[k] == 0 {
-                0.0
-            } else {
-                self.sum[k] - c
-            };
+            self.sum[k] = if self.cnt[k] == 0 { 0.0 } else { self.sum[k] - c };
         } else {
             self.cnt[k] += 1;
             self.sum[k] += c;
@@ -1005,11 +915,8 @@ impl Default for VolumeProfile {
 
 impl VolumeProfile {
     /// Columns written.
-    pub const FIELDS: &'static [usize] = &[
-        f::VOLUME_PROFILE_POC,
-        f::VOLUME_PROFILE_VAH,
-        f::VOLUME_PROFILE_VAL,
-    ];
+    pub const FIELDS: &'static [usize] =
+        &[f::VOLUME_PROFILE_POC, f::VOLUME_PROFILE_VAH, f::VOLUME_PROFILE_VAL];
 
     /// Appends a bar; returns the evicted bar when the window was full.
     #[inline]
@@ -1020,11 +927,7 @@ impl VolumeProfile {
             None
         } else {
             let old = std::mem::replace(&mut self.bars[self.head], bar);
-            self.head = if self.head + 1 == VP_N {
-                0
-            } else {
-                self.head + 1
-            };
+            self.head = if self.head + 1 == VP_N { 0 } else { self.head + 1 };
             Some(old)
         }
     }
@@ -1076,11 +979,8 @@ impl VolumeProfile {
 
     /// Computes the chunk.
     pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
-        let [poc_o, vah_o, val_o] = out.cols_mut([
-            f::VOLUME_PROFILE_POC,
-            f::VOLUME_PROFILE_VAH,
-            f::VOLUME_PROFILE_VAL,
-        ]);
+        let [poc_o, vah_o, val_o] =
+            out.cols_mut([f::VOLUME_PROFILE_POC, f::VOLUME_PROFILE_VAH, f::VOLUME_PROFILE_VAL]);
         for i in 0..inp.len() {
             let (h, l, v) = (inp.high[i], inp.low[i], inp.volume[i]);
             let (a, b) = (l.min(h), l.max(h));
@@ -1091,11 +991,8 @@ impl VolumeProfile {
                 continue;
             }
             if let Some((poc, vah, val)) = self.profile(&bar, evicted.as_ref()) {
-                let (poc, vah, val) = (
-                    finite_or_null(poc),
-                    finite_or_null(vah),
-                    finite_or_null(val),
-                );
+                let (poc, vah, val) =
+                    (finite_or_null(poc), finite_or_null(vah), finite_or_null(val));
                 if !(poc.is_nan() || vah.is_nan() || val.is_nan()) {
                     poc_o[i] = poc;
                     vah_o[i] = vah;
@@ -1164,10 +1061,7 @@ pub struct VolumeStats {
 
 impl Default for VolumeStats {
     fn default() -> Self {
-        Self {
-            vol: Win::default(),
-            rank: RankWindow::default(),
-        }
+        Self { vol: Win::default(), rank: RankWindow::default() }
     }
 }
 
@@ -1225,12 +1119,7 @@ pub struct Volatility {
 
 impl Default for Volatility {
     fn default() -> Self {
-        Self {
-            n: 0,
-            prev_c: NAN,
-            rets: Win::default(),
-            rank: RankWindow::default(),
-        }
+        Self { n: 0, prev_c: NAN, rets: Win::default(), rank: RankWindow::default() }
     }
 }
 
@@ -1250,11 +1139,7 @@ impl Volatility {
                 continue;
             }
             // return_1d is null if c[t−1] = 0 (and any non-finite result is null).
-            let r = if prev == 0.0 {
-                NAN
-            } else {
-                finite_or_null(c / prev - 1.0)
-            };
+            let r = if prev == 0.0 { NAN } else { finite_or_null(c / prev - 1.0) };
             self.rets.push(r);
             if !self.rets.is_full() {
                 continue;
@@ -1292,12 +1177,7 @@ pub struct Audit {
 
 impl Default for Audit {
     fn default() -> Self {
-        Self {
-            n: 0,
-            prev_c: NAN,
-            last: Win::default(),
-            sorted: [0.0; 20],
-        }
+        Self { n: 0, prev_c: NAN, last: Win::default(), sorted: [0.0; 20] }
     }
 }
 
@@ -1342,13 +1222,8 @@ impl Audit {
             f::VALIDATION_NOTES,
         ]);
         for i in 0..inp.len() {
-            let (o, h, l, c, v) = (
-                inp.open[i],
-                inp.high[i],
-                inp.low[i],
-                inp.close[i],
-                inp.volume[i],
-            );
+            let (o, h, l, c, v) =
+                (inp.open[i], inp.high[i], inp.low[i], inp.close[i], inp.volume[i]);
             let valid_ohlc = o > 0.0
                 && h > 0.0
                 && l > 0.0
@@ -1443,69 +1318,22 @@ impl GroupB {
 
     /// Computes every field of the group for the chunk `inp` (continuing the series).
     pub fn run(&mut self, inp: &Input<'_>, cfg: &Config, out: &mut Out, faults: &mut Vec<Fault>) {
-        self.dmi
-            .run("adx", Dmi::FIELDS, inp, out, faults, |s, out| {
-                s.run(inp, out)
-            });
-        self.atr
-            .run("atr", Atr::FIELDS, inp, out, faults, |s, out| {
-                s.run(inp, out)
-            });
-        self.supertrend.run(
-            "supertrend",
-            Supertrend::FIELDS,
-            inp,
-            out,
-            faults,
-            |s, out| s.run(inp, out),
-        );
-        self.obv
-            .run("obv", Obv::FIELDS, inp, out, faults, |s, out| {
-                s.run(inp, out)
-            });
-        self.pvo
-            .run("pvo", Pvo::FIELDS, inp, out, faults, |s, out| {
-                s.run(inp, out)
-            });
-        self.mfi
-            .run("mfi", Mfi::FIELDS, inp, out, faults, |s, out| {
-                s.run(inp, out)
-            });
-        self.cmf
-            .run("cmf", Cmf::FIELDS, inp, out, faults, |s, out| {
-                s.run(inp, out)
-            });
-        self.vwap
-            .run("vwap", Vwap::FIELDS, inp, out, faults, |s, out| {
-                s.run(inp, cfg, out)
-            });
-        self.profile.run(
-            "volume_profile",
-            VolumeProfile::FIELDS,
-            inp,
-            out,
-            faults,
-            |s, out| s.run(inp, out),
-        );
-        self.volume.run(
-            "volume_stats",
-            VolumeStats::FIELDS,
-            inp,
-            out,
-            faults,
-            |s, out| s.run(inp, out),
-        );
-        self.volatility.run(
-            "volatility",
-            Volatility::FIELDS,
-            inp,
-            out,
-            faults,
-            |s, out| s.run(inp, out),
-        );
-        self.audit
-            .run("audit", Audit::FIELDS, inp, out, faults, |s, out| {
-                s.run(inp, out)
-            });
+        self.dmi.run("adx", Dmi::FIELDS, inp, out, faults, |s, out| s.run(inp, out));
+        self.atr.run("atr", Atr::FIELDS, inp, out, faults, |s, out| s.run(inp, out));
+        self.supertrend
+            .run("supertrend", Supertrend::FIELDS, inp, out, faults, |s, out| s.run(inp, out));
+        self.obv.run("obv", Obv::FIELDS, inp, out, faults, |s, out| s.run(inp, out));
+        self.pvo.run("pvo", Pvo::FIELDS, inp, out, faults, |s, out| s.run(inp, out));
+        self.mfi.run("mfi", Mfi::FIELDS, inp, out, faults, |s, out| s.run(inp, out));
+        self.cmf.run("cmf", Cmf::FIELDS, inp, out, faults, |s, out| s.run(inp, out));
+        self.vwap.run("vwap", Vwap::FIELDS, inp, out, faults, |s, out| s.run(inp, cfg, out));
+        self.profile.run("volume_profile", VolumeProfile::FIELDS, inp, out, faults, |s, out| {
+            s.run(inp, out)
+        });
+        self.volume
+            .run("volume_stats", VolumeStats::FIELDS, inp, out, faults, |s, out| s.run(inp, out));
+        self.volatility
+            .run("volatility", Volatility::FIELDS, inp, out, faults, |s, out| s.run(inp, out));
+        self.audit.run("audit", Audit::FIELDS, inp, out, faults, |s, out| s.run(inp, out));
     }
 }

@@ -120,7 +120,8 @@ impl Bars<'_> {
 pub struct SeriesState {
     bars: u64,
     last_ts: Option<i64>,
-    failed: Vec<String>,
+    /// Families that failed: (first bar nulled, family).
+    failed: Vec<(u64, String)>,
     a: GroupA,
     b: GroupB,
 }
@@ -192,6 +193,12 @@ impl SeriesState {
         self.bars
     }
 
+    /// Families that failed on this series: (position of the first bar they are null at,
+    /// family). They stay null until the series is recomputed.
+    pub fn failures(&self) -> &[(u64, String)] {
+        &self.failed
+    }
+
     /// Timestamp of the last bar consumed.
     pub fn last_ts(&self) -> Option<i64> {
         self.last_ts
@@ -245,11 +252,10 @@ impl SeriesState {
             self.a.run(&input, &cfg, &mut out, &mut faults);
             self.b.run(&input, &cfg, &mut out, &mut faults);
         }
-        let mut failed: Vec<(u64, String)> = self.failed.iter().map(|f| (0, f.clone())).collect();
         for fault in faults {
-            failed.push((fault.first_bar, fault.family.clone()));
-            self.failed.push(fault.family);
+            self.failed.push((fault.first_bar, fault.family));
         }
+        let failed = self.failed.clone();
         self.bars += n as u64;
         if let Some(&last) = bars.ts.last() {
             self.last_ts = Some(last);

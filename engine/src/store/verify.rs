@@ -198,6 +198,30 @@ impl Store {
 }
 
 impl Store {
+    /// The compute log of a table: every indicator family that failed on a series (its
+    /// fields are null from `first_bar` on, and `validation_notes` says
+    /// `compute_failed:<family>`), by symbol. Empty when everything computed.
+    pub fn compute_faults(&self, table: &str) -> Result<Vec<crate::kernel::SeriesFault>> {
+        let state = self.inner.state.read();
+        let t = state
+            .tables
+            .get(table)
+            .ok_or_else(|| crate::Error::UnknownTable { table: table.to_owned() })?;
+        let mut faults: Vec<crate::kernel::SeriesFault> = t
+            .kernels
+            .iter()
+            .flat_map(|(symbol, s)| {
+                s.failures().iter().map(move |(first_bar, family)| crate::kernel::SeriesFault {
+                    symbol: symbol.to_string(),
+                    first_bar: *first_bar,
+                    family: family.clone(),
+                })
+            })
+            .collect();
+        faults.sort_by(|a, b| (&a.symbol, a.first_bar).cmp(&(&b.symbol, b.first_bar)));
+        Ok(faults)
+    }
+
     /// The corrections log of a table, oldest first (committed and pending).
     pub fn corrections(&self, table: &str) -> Result<Vec<crate::corrections::Correction>> {
         let snapshot = {

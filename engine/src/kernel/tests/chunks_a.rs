@@ -9,9 +9,7 @@ use crate::kernel::frame::{Config, Out, Session};
 use crate::kernel::group_a::GroupA;
 use proptest::prelude::*;
 
-const CFG: Config = Config {
-    session: Session::PerBar,
-};
+const CFG: Config = Config { session: Session::PerBar };
 
 fn orcl() -> &'static common::RefFile {
     static R: OnceLock<common::RefFile> = OnceLock::new();
@@ -62,26 +60,17 @@ fn batch() -> &'static (Vec<Vec<f64>>, String) {
 #[test]
 fn chunks_of_one_bar_equal_batch() {
     let ones = vec![1; orcl().rows];
-    assert_same(
-        batch(),
-        &run_chunked(orcl(), orcl().rows, &ones),
-        "size-1 chunks",
-    );
+    assert_same(batch(), &run_chunked(orcl(), orcl().rows, &ones), "size-1 chunks");
 }
 
 #[test]
 fn chunk_edges_at_every_warm_up_boundary() {
     // Splits right before/at/after every i0 of the group (F1).
-    for edge in [
-        1usize, 5, 8, 10, 11, 13, 14, 15, 17, 19, 20, 25, 26, 33, 34, 49, 51, 87, 88, 199,
-    ] {
+    for edge in [1usize, 5, 8, 10, 11, 13, 14, 15, 17, 19, 20, 25, 26, 33, 34, 49, 51, 87, 88, 199]
+    {
         for a in edge.saturating_sub(1)..=edge + 1 {
             let sizes = [a, 1, 7];
-            assert_same(
-                batch(),
-                &run_chunked(orcl(), orcl().rows, &sizes),
-                &format!("{sizes:?}"),
-            );
+            assert_same(batch(), &run_chunked(orcl(), orcl().rows, &sizes), &format!("{sizes:?}"));
         }
     }
 }
@@ -98,17 +87,9 @@ fn minute_file_size_one_chunks_prefix() {
         s ^= s << 13;
         s ^= s >> 7;
         s ^= s << 17;
-        sizes.push(if s.is_multiple_of(3) {
-            1
-        } else {
-            (s % 97) as usize + 1
-        });
+        sizes.push(if s.is_multiple_of(3) { 1 } else { (s % 97) as usize + 1 });
     }
-    assert_same(
-        &whole,
-        &run_chunked(&minute, n, &sizes),
-        "minute random chunks",
-    );
+    assert_same(&whole, &run_chunked(&minute, n, &sizes), "minute random chunks");
 }
 
 proptest! {
@@ -137,10 +118,8 @@ fn cloned_state_mid_series_continues_bitwise() {
             let head = r.slice(0, split);
             let mut out = Out::new(head.len(), GroupA::FIELDS);
             group.run(&head, &CFG, &mut out, &mut faults);
-            let mut cols: Vec<Vec<f64>> = GroupA::FIELDS
-                .iter()
-                .map(|&c| out.col(c).to_vec())
-                .collect();
+            let mut cols: Vec<Vec<f64>> =
+                GroupA::FIELDS.iter().map(|&c| out.col(c).to_vec()).collect();
             let mut clone = group.clone();
             drop(group);
             let mut a = split;

@@ -30,9 +30,7 @@ fn run_split(inp: &Input<'_>, cfg: &Config, cuts: &[usize]) -> (Vec<Vec<u64>>, S
         for (c, &field) in cols.iter_mut().zip(GroupB::FIELDS) {
             // NaN == NaN: canonicalize nulls.
             c.extend(
-                out.col(field)
-                    .iter()
-                    .map(|x| if x.is_nan() { u64::MAX } else { x.to_bits() }),
+                out.col(field).iter().map(|x| if x.is_nan() { u64::MAX } else { x.to_bits() }),
             );
         }
     }
@@ -60,11 +58,7 @@ fn check(inp: &Input<'_>, cfg: &Config, rounds: u64) {
     let n = inp.len();
     let mut cases: Vec<Vec<usize>> = vec![(1..n).collect()]; // every chunk of size 1
     for seed in 0..rounds {
-        cases.push(random_cuts(
-            seed * 7919 + 1,
-            n,
-            [3, 17, 300, 2000][seed as usize % 4],
-        ));
+        cases.push(random_cuts(seed * 7919 + 1, n, [3, 17, 300, 2000][seed as usize % 4]));
     }
     for cuts in cases {
         let (parts, st) = run_split(inp, cfg, &cuts);
@@ -85,46 +79,23 @@ fn check(inp: &Input<'_>, cfg: &Config, rounds: u64) {
 fn minute_prefix_is_chunk_invariant() {
     let r = common::load(common::MINUTE);
     let inp = r.slice(0, 5000);
-    check(
-        &inp,
-        &Config {
-            session: Session::Tz(chrono_tz::UTC),
-        },
-        12,
-    );
-    check(
-        &inp,
-        &Config {
-            session: Session::Tz(chrono_tz::America::New_York),
-        },
-        4,
-    );
+    check(&inp, &Config { session: Session::Tz(chrono_tz::UTC) }, 12);
+    check(&inp, &Config { session: Session::Tz(chrono_tz::America::New_York) }, 4);
 }
 
 #[test]
 fn orcl_is_chunk_invariant() {
     let r = common::load(common::ORCL);
-    check(
-        &r.input(),
-        &Config {
-            session: Session::PerBar,
-        },
-        8,
-    );
+    check(&r.input(), &Config { session: Session::PerBar }, 8);
 }
 
 #[test]
 fn chunk_starting_mid_series_continues() {
     // A chunk that starts at t0 > 0 continues the same state.
     let r = common::load(common::MINUTE);
-    let cfg = Config {
-        session: Session::Tz(chrono_tz::UTC),
-    };
+    let cfg = Config { session: Session::Tz(chrono_tz::UTC) };
     let (whole, _) = run_split(&r.slice(0, 3000), &cfg, &[]);
-    let (parts, _) = run_split(
-        &r.slice(0, 3000),
-        &cfg,
-        &[1, 2, 19, 20, 21, 251, 252, 270, 271, 272, 1000],
-    );
+    let (parts, _) =
+        run_split(&r.slice(0, 3000), &cfg, &[1, 2, 19, 20, 21, 251, 252, 270, 271, 272, 1000]);
     assert_eq!(whole, parts);
 }

@@ -1,13 +1,16 @@
 //! Reference-file loading and the F5.2 match rule, shared by the kernel tests.
 
-
 use std::collections::HashMap;
 use std::io::Read;
 
-use crate::kernel::frame::{f, Input};
+use crate::kernel::frame::{Input, f};
 
-pub const ORCL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/reference/orcl-1995-2014.fields.csv.gz");
-pub const MINUTE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/reference/2006-01-02-volume-min-001.head6000.fields.csv.gz");
+pub const ORCL: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/reference/orcl-1995-2014.fields.csv.gz");
+pub const MINUTE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../testdata/reference/2006-01-02-volume-min-001.head6000.fields.csv.gz"
+);
 
 /// A reference file: column name → the raw text of each row.
 pub struct RefFile {
@@ -25,21 +28,12 @@ pub fn load(path: &str) -> RefFile {
     let mut text = String::new();
     let file = std::fs::File::open(path).expect("reference file");
     if path.ends_with(".gz") {
-        flate2::read::GzDecoder::new(file)
-            .read_to_string(&mut text)
-            .unwrap();
+        flate2::read::GzDecoder::new(file).read_to_string(&mut text).unwrap();
     } else {
-        std::io::BufReader::new(file)
-            .read_to_string(&mut text)
-            .unwrap();
+        std::io::BufReader::new(file).read_to_string(&mut text).unwrap();
     }
     let mut lines = text.lines();
-    let header: Vec<String> = lines
-        .next()
-        .unwrap()
-        .split(',')
-        .map(str::to_owned)
-        .collect();
+    let header: Vec<String> = lines.next().unwrap().split(',').map(str::to_owned).collect();
     let mut cols: Vec<Vec<String>> = vec![Vec::new(); header.len()];
     let mut rows = 0;
     for line in lines {
@@ -122,9 +116,7 @@ fn encode(field: usize, s: &str) -> f64 {
                     .sum()
             }
         }
-        _ => s
-            .parse()
-            .unwrap_or_else(|_| panic!("{}: {s}", f::NAMES[field])),
+        _ => s.parse().unwrap_or_else(|_| panic!("{}: {s}", f::NAMES[field])),
     }
 }
 
@@ -149,16 +141,10 @@ pub fn is_exact(field: usize) -> bool {
 /// mismatches (at most 10 shown) as text, empty when it matches.
 pub fn compare(reference: &RefFile, field: usize, got: &[f64]) -> Vec<String> {
     let name = f::NAMES[field];
-    let want: Vec<f64> = reference.cols[name]
-        .iter()
-        .map(|s| encode(field, s))
-        .collect();
+    let want: Vec<f64> = reference.cols[name].iter().map(|s| encode(field, s)).collect();
     assert_eq!(want.len(), got.len(), "{name}: length");
-    let mut abs_nonzero: Vec<f64> = want
-        .iter()
-        .filter(|v| !v.is_nan() && **v != 0.0)
-        .map(|v| v.abs())
-        .collect();
+    let mut abs_nonzero: Vec<f64> =
+        want.iter().filter(|v| !v.is_nan() && **v != 0.0).map(|v| v.abs()).collect();
     abs_nonzero.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let scale = if abs_nonzero.is_empty() {
         0.0
@@ -203,8 +189,5 @@ pub fn assert_fields(reference: &RefFile, out: &crate::kernel::frame::Out, field
             failed.push(f::NAMES[field]);
         }
     }
-    assert!(
-        failed.is_empty(),
-        "fields not matching the reference: {failed:?}"
-    );
+    assert!(failed.is_empty(), "fields not matching the reference: {failed:?}");
 }

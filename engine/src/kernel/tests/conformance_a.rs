@@ -18,12 +18,7 @@ fn run(reference: &common::RefFile, cfg: &Config) -> Out {
 fn orcl_daily_matches_reference() {
     let reference = common::load(common::ORCL);
     assert_eq!(reference.rows, 5036);
-    let out = run(
-        &reference,
-        &Config {
-            session: Session::PerBar,
-        },
-    );
+    let out = run(&reference, &Config { session: Session::PerBar });
     common::assert_fields(&reference, &out, GroupA::FIELDS);
 }
 
@@ -31,11 +26,6 @@ fn orcl_daily_matches_reference() {
 fn minute_matches_reference() {
     let reference = common::load(common::MINUTE);
     assert_eq!(reference.rows, 6000);
-    let out = run(
-        &reference,
-        &Config {
-            session: Session::Tz(chrono_tz::UTC),
-        },
-    );
+    let out = run(&reference, &Config { session: Session::Tz(chrono_tz::UTC) });
     common::assert_fields(&reference, &out, GroupA::FIELDS);
 }

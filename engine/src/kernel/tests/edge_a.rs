@@ -3,12 +3,10 @@
 
 use super::common;
 
-use crate::kernel::frame::{f, Config, Fault, Input, Out, Session, Slot};
+use crate::kernel::frame::{Config, Fault, Input, Out, Session, Slot, f};
 use crate::kernel::group_a::*;
 
-const CFG: Config = Config {
-    session: Session::PerBar,
-};
+const CFG: Config = Config { session: Session::PerBar };
 
 /// F1 first non-null index of every group-A field.
 const I0: &[(usize, usize)] = &[
@@ -94,13 +92,7 @@ impl Bars {
     }
 
     fn truncate(mut self, n: usize) -> Self {
-        for x in [
-            &mut self.o,
-            &mut self.h,
-            &mut self.l,
-            &mut self.c,
-            &mut self.v,
-        ] {
+        for x in [&mut self.o, &mut self.h, &mut self.l, &mut self.c, &mut self.v] {
             x.truncate(n);
         }
         self.ts.truncate(n);
@@ -109,13 +101,7 @@ impl Bars {
 
     fn scaled(&self, s: f64) -> Self {
         let m = |x: &Vec<f64>| x.iter().map(|p| p * s).collect();
-        Self {
-            o: m(&self.o),
-            h: m(&self.h),
-            l: m(&self.l),
-            c: m(&self.c),
-            ..self.clone()
-        }
+        Self { o: m(&self.o), h: m(&self.h), l: m(&self.l), c: m(&self.c), ..self.clone() }
     }
 
     /// Appends `n` bars with o = h = l = c = the last close.
@@ -193,16 +179,8 @@ fn first_non_null_index_matches_f1() {
     let out = orcl().run();
     for &(field, i0) in I0 {
         let col = out.col(field);
-        assert!(
-            col[..i0].iter().all(|x| x.is_nan()),
-            "{} non-null before {i0}",
-            name(field)
-        );
-        assert!(
-            col[i0..].iter().all(|x| !x.is_nan()),
-            "{} null after {i0}",
-            name(field)
-        );
+        assert!(col[..i0].iter().all(|x| x.is_nan()), "{} non-null before {i0}", name(field));
+        assert!(col[i0..].iter().all(|x| !x.is_nan()), "{} null after {i0}", name(field));
     }
 }
 
@@ -215,10 +193,7 @@ fn single_bar() {
     }
     // ORCL bar 0: h = 2.191358, l = 2.117284, c = 2.117284.
     assert_eq!(out.col(f::PRICE_RANGE)[0], 2.191358 - 2.117284);
-    assert_eq!(
-        out.col(f::HIGH_LOW_SPREAD)[0],
-        (2.191358 - 2.117284) / 2.117284
-    );
+    assert_eq!(out.col(f::HIGH_LOW_SPREAD)[0], (2.191358 - 2.117284) / 2.117284);
 }
 
 #[test]
@@ -231,14 +206,8 @@ fn five_bars_only_short_warm_ups() {
         }
     }
     assert_eq!(out.col(f::RETURN_1D)[4], bars.c[4] / bars.c[3] - 1.0);
-    assert_eq!(
-        out.col(f::HIGHER_HIGH)[1],
-        f64::from(u8::from(bars.h[1] > bars.h[0]))
-    );
-    assert_eq!(
-        out.col(f::LOWER_LOW)[1],
-        f64::from(u8::from(bars.l[1] < bars.l[0]))
-    );
+    assert_eq!(out.col(f::HIGHER_HIGH)[1], f64::from(u8::from(bars.h[1] > bars.h[0])));
+    assert_eq!(out.col(f::LOWER_LOW)[1], f64::from(u8::from(bars.l[1] < bars.l[0])));
 }
 
 #[test]
@@ -307,20 +276,12 @@ fn flat_stretch_after_real_history() {
 
 /// `|a − b| <= tol·max(|a|, |b|, median |b|)` with matching nulls.
 fn assert_close(field: usize, a: &[f64], b: &[f64], tol: f64, what: &str) {
-    let mut mags: Vec<f64> = b
-        .iter()
-        .filter(|x| !x.is_nan() && **x != 0.0)
-        .map(|x| x.abs())
-        .collect();
+    let mut mags: Vec<f64> =
+        b.iter().filter(|x| !x.is_nan() && **x != 0.0).map(|x| x.abs()).collect();
     mags.sort_by(f64::total_cmp);
     let scale = mags.get(mags.len() / 2).copied().unwrap_or(0.0);
     for (t, (&x, &y)) in a.iter().zip(b).enumerate() {
-        assert_eq!(
-            x.is_nan(),
-            y.is_nan(),
-            "{what}: {}[{t}] null pattern {x} vs {y}",
-            name(field)
-        );
+        assert_eq!(x.is_nan(), y.is_nan(), "{what}: {}[{t}] null pattern {x} vs {y}", name(field));
         if !x.is_nan() {
             let ok = (x - y).abs() <= tol * x.abs().max(y.abs()).max(scale);
             assert!(ok, "{what}: {}[{t}] {x} vs {y}", name(field));
@@ -369,22 +330,12 @@ fn price_scale() {
         }
         for field in [f::HIGHER_HIGH, f::LOWER_LOW] {
             let (a, b) = (out.col(field), base.col(field));
-            assert!(
-                a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()),
-                "{}",
-                name(field)
-            );
+            assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()), "{}", name(field));
         }
         // No absolute floor (F2.6): bands and trend_strength stay alive at 1e-6.
         for t in 19..bars.c.len() {
-            assert!(
-                out.col(f::BB_UPPER)[t] > out.col(f::BB_LOWER)[t],
-                "{what} band [{t}]"
-            );
-            assert_eq!(
-                out.col(f::TREND_STRENGTH)[t] == 0.0,
-                base.col(f::TREND_STRENGTH)[t] == 0.0
-            );
+            assert!(out.col(f::BB_UPPER)[t] > out.col(f::BB_LOWER)[t], "{what} band [{t}]");
+            assert_eq!(out.col(f::TREND_STRENGTH)[t] == 0.0, base.col(f::TREND_STRENGTH)[t] == 0.0);
         }
         assert!(out.col(f::BB_PERCENT)[19..].iter().all(|x| !x.is_nan()));
     }
@@ -398,11 +349,8 @@ fn volume_is_not_used() {
     zero.v.iter_mut().for_each(|v| *v = 0.0);
     let out = zero.run();
     for &field in GroupA::FIELDS {
-        let same = out
-            .col(field)
-            .iter()
-            .zip(base.col(field))
-            .all(|(a, b)| a.to_bits() == b.to_bits());
+        let same =
+            out.col(field).iter().zip(base.col(field)).all(|(a, b)| a.to_bits() == b.to_bits());
         assert!(same, "{} depends on volume", name(field));
     }
 }
@@ -414,37 +362,19 @@ fn slot_isolates_a_panicking_closure() {
     let mut out = Out::new(inp.len(), GroupA::FIELDS);
     let mut faults: Vec<Fault> = Vec::new();
     let mut rsi = Slot::new(Rsi::new());
-    rsi.run(
-        "rsi",
-        &Rsi::FIELDS,
-        &inp,
-        &mut out,
-        &mut faults,
-        |s, out| {
-            s.run(&inp, out);
-            panic!("injected");
-        },
-    );
+    rsi.run("rsi", &Rsi::FIELDS, &inp, &mut out, &mut faults, |s, out| {
+        s.run(&inp, out);
+        panic!("injected");
+    });
     assert!(rsi.failed);
     assert_eq!(
         faults,
-        vec![Fault {
-            family: "rsi".into(),
-            first_bar: 0,
-            reason: "injected".into()
-        }]
+        vec![Fault { family: "rsi".into(), first_bar: 0, reason: "injected".into() }]
     );
     // Its fields are nulled even though it had written them before panicking.
     assert!(out.col(f::RSI).iter().all(|x| x.is_nan()));
     // A failed slot stays out for the rest of the series.
-    rsi.run(
-        "rsi",
-        &Rsi::FIELDS,
-        &inp,
-        &mut out,
-        &mut faults,
-        |_, _| unreachable!(),
-    );
+    rsi.run("rsi", &Rsi::FIELDS, &inp, &mut out, &mut faults, |_, _| unreachable!());
     assert_eq!(faults.len(), 1);
 }
 
@@ -473,11 +403,7 @@ fn a_failing_family_leaves_the_others_computed() {
     assert_eq!(faults.len(), 1);
     assert_eq!(faults[0].family, "kama");
     assert_eq!(faults[0].first_bar, a as u64);
-    assert!(
-        faults[0].reason.contains("family state is at bar 0"),
-        "{}",
-        faults[0].reason
-    );
+    assert!(faults[0].reason.contains("family state is at bar 0"), "{}", faults[0].reason);
     assert!(out.col(f::KAMA).iter().all(|x| x.is_nan()));
     for &field in GroupA::FIELDS.iter().filter(|&&x| x != f::KAMA) {
         let same = out

@@ -1,10 +1,9 @@
 //! Edge cases of group B with asserted values.
 
-
+use crate::kernel::frame::{Config, Fault, Input, Out, Session, Slot, f};
+use crate::kernel::group_b::{GroupB, Obv};
 use chrono::TimeZone;
 use chrono_tz::America::New_York;
-use crate::kernel::frame::{f, Config, Fault, Input, Out, Session, Slot};
-use crate::kernel::group_b::{GroupB, Obv};
 
 /// Owned bars.
 #[derive(Clone, Default)]
@@ -62,14 +61,7 @@ impl Bars {
             let h = o.max(p) * (1.0 + 0.02 * rnd());
             let l = o.min(p) * (1.0 - 0.02 * rnd());
             let v = (1e5 * rnd()).round();
-            b.push(
-                i as i64 * 86_400_000_000,
-                o * scale,
-                h * scale,
-                l * scale,
-                p * scale,
-                v,
-            );
+            b.push(i as i64 * 86_400_000_000, o * scale, h * scale, l * scale, p * scale, v);
         }
         b
     }
@@ -118,11 +110,7 @@ fn warm_up_indices_match_f1() {
     for (field, i0) in want {
         let col = out.col(field);
         assert_eq!(first_non_null(col), Some(i0), "{}", f::NAMES[field]);
-        assert!(
-            col[i0..].iter().all(|x| !x.is_nan()),
-            "{} has a null after i0",
-            f::NAMES[field]
-        );
+        assert!(col[i0..].iter().all(|x| !x.is_nan()), "{} has a null after i0", f::NAMES[field]);
     }
 }
 
@@ -171,12 +159,7 @@ fn shorter_than_every_warm_up() {
             f::IS_VALIDATED,
             f::VALIDATION_NOTES,
         ];
-        assert_eq!(
-            nonnull,
-            if always.contains(&field) { 4 } else { 0 },
-            "{}",
-            f::NAMES[field]
-        );
+        assert_eq!(nonnull, if always.contains(&field) { 4 } else { 0 }, "{}", f::NAMES[field]);
     }
 }
 
@@ -188,11 +171,7 @@ fn flat_stretch() {
     }
     let out = b.run(Session::PerBar);
     let t = 299;
-    for field in [
-        f::VOLUME_PROFILE_POC,
-        f::VOLUME_PROFILE_VAH,
-        f::VOLUME_PROFILE_VAL,
-    ] {
+    for field in [f::VOLUME_PROFILE_POC, f::VOLUME_PROFILE_VAH, f::VOLUME_PROFILE_VAL] {
         assert_eq!(out.col(field)[19], 10.0); // hi = lo rule
         assert_eq!(out.col(field)[t], 10.0);
     }
@@ -240,7 +219,7 @@ fn zero_volume_windows() {
     assert!(out.col(f::REGIME_VOLUME).iter().all(|x| x.is_nan()));
     assert_eq!(out.col(f::PVO)[299], 0.0); // ZERO(EMA(v,26))
     assert_eq!(out.col(f::VOLUME_ANOMALY)[299], 0.0); // med = 0
-                                                      // A window that becomes all-zero after volume: the exact window sum takes the null branch.
+    // A window that becomes all-zero after volume: the exact window sum takes the null branch.
     let mut b = Bars::walk(80, 12, 1.0);
     for v in &mut b.v[30..] {
         *v = 0.0;
@@ -311,21 +290,13 @@ fn gaps_in_time_do_not_matter_for_per_bar_fields() {
     }
     let (x, y) = (a.run(Session::PerBar), b.run(Session::PerBar));
     for &field in GroupB::FIELDS {
-        let same = x
-            .col(field)
-            .iter()
-            .zip(y.col(field))
-            .all(|(p, q)| p.to_bits() == q.to_bits());
+        let same = x.col(field).iter().zip(y.col(field)).all(|(p, q)| p.to_bits() == q.to_bits());
         assert!(same, "{}", f::NAMES[field]);
     }
 }
 
 fn ny(y: i32, m: u32, d: u32, h: u32, min: u32) -> i64 {
-    New_York
-        .with_ymd_and_hms(y, m, d, h, min, 0)
-        .earliest()
-        .unwrap()
-        .timestamp_micros()
+    New_York.with_ymd_and_hms(y, m, d, h, min, 0).earliest().unwrap().timestamp_micros()
 }
 
 /// VWAP sessions over `America/New_York` calendar dates, checked against a per-bar
@@ -342,7 +313,7 @@ fn new_york_sessions_across_dst_and_half_day() {
     push(ny(2024, 3, 10, 3, 0), 14.0, 100.0); // one minute later in UTC, same session
     push(ny(2024, 3, 10, 23, 30), 15.0, 100.0); // 2024-03-11 03:30 UTC: still 03-10 in NY
     push(ny(2024, 3, 11, 0, 0), 16.0, 100.0); // new session
-                                              // 2024-11-03 (fall back at 02:00 EDT → 01:00 EST).
+    // 2024-11-03 (fall back at 02:00 EDT → 01:00 EST).
     let fall = New_York.with_ymd_and_hms(2024, 11, 3, 1, 30, 0);
     let (edt, est) = match fall {
         chrono::LocalResult::Ambiguous(a, b) => (a.timestamp_micros(), b.timestamp_micros()),
@@ -354,7 +325,7 @@ fn new_york_sessions_across_dst_and_half_day() {
     push(est, 23.0, 100.0); // same session, an hour later
     push(ny(2024, 11, 3, 23, 59), 24.0, 100.0); // 2024-11-04 04:59 UTC: still 11-03
     push(ny(2024, 11, 4, 0, 0), 25.0, 100.0); // new session (05:00 UTC)
-                                              // Half day 2024-11-29 (closes 13:00 ET), then Monday 2024-12-02.
+    // Half day 2024-11-29 (closes 13:00 ET), then Monday 2024-12-02.
     push(ny(2024, 11, 29, 9, 30), 30.0, 100.0);
     push(ny(2024, 11, 29, 13, 0), 31.0, 300.0);
     push(ny(2024, 12, 2, 9, 30), 32.0, 100.0);
@@ -379,9 +350,7 @@ fn new_york_sessions_across_dst_and_half_day() {
         }
         assert_eq!(s, sessions[t], "bar {t}");
     }
-    let tp: Vec<f64> = (0..b.ts.len())
-        .map(|t| (b.h[t] + b.l[t] + b.c[t]) / 3.0)
-        .collect();
+    let tp: Vec<f64> = (0..b.ts.len()).map(|t| (b.h[t] + b.l[t] + b.c[t]) / 3.0).collect();
     for t in 0..b.ts.len() {
         let in_session = |k: usize, lo: usize| sessions[k] >= lo && sessions[k] <= sessions[t];
         let vw = |lo: usize| {
@@ -395,10 +364,7 @@ fn new_york_sessions_across_dst_and_half_day() {
             pv / v
         };
         let daily = vw(sessions[t]);
-        assert!(
-            (out.col(f::VWAP_DAILY)[t] - daily).abs() <= 1e-12 * daily,
-            "daily {t}"
-        );
+        assert!((out.col(f::VWAP_DAILY)[t] - daily).abs() <= 1e-12 * daily, "daily {t}");
         let weekly = out.col(f::VWAP_WEEKLY)[t];
         if sessions[t] < 4 {
             assert!(weekly.is_nan(), "weekly {t}");
@@ -426,10 +392,7 @@ fn exact_ten_percent_gap_is_not_a_gap() {
         b.push(i as i64 * DAY, o, o.max(10.0), o.min(10.0), 10.0, 100.0);
     }
     let out = b.run(Session::PerBar);
-    assert_eq!(
-        out.col(f::GAP_DETECTED),
-        &[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
-    );
+    assert_eq!(out.col(f::GAP_DETECTED), &[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
     assert_eq!(out.col(f::QUALITY_SCORE)[3], 0.8);
     assert_eq!(out.col(f::IS_VALIDATED)[3], 0.0);
     assert_eq!(out.col(f::VALIDATION_NOTES)[3], 2.0);
@@ -441,30 +404,14 @@ fn volume_anomaly_uses_even_count_median() {
     // 20 previous volumes: ten of 100 and ten of 300 → median (100 + 300)/2 = 200.
     let mut base = Bars::default();
     for i in 0..20 {
-        base.push(
-            i * DAY,
-            10.0,
-            10.0,
-            10.0,
-            10.0,
-            if i % 2 == 0 { 100.0 } else { 300.0 },
-        );
+        base.push(i * DAY, 10.0, 10.0, 10.0, 10.0, if i % 2 == 0 { 100.0 } else { 300.0 });
     }
-    for (v, want) in [
-        (2000.0, 0.0),
-        (2000.5, 1.0),
-        (20.0, 0.0),
-        (19.9, 1.0),
-        (200.0, 0.0),
-    ] {
+    for (v, want) in [(2000.0, 0.0), (2000.5, 1.0), (20.0, 0.0), (19.9, 1.0), (200.0, 0.0)] {
         let mut b = base.clone();
         b.push(20 * DAY, 10.0, 10.0, 10.0, 10.0, v);
         let out = b.run(Session::PerBar);
         assert_eq!(out.col(f::VOLUME_ANOMALY)[20], want, "v = {v}");
-        assert_eq!(
-            out.col(f::QUALITY_SCORE)[20],
-            if want == 1.0 { 0.9 } else { 1.0 }
-        );
+        assert_eq!(out.col(f::QUALITY_SCORE)[20], if want == 1.0 { 0.9 } else { 1.0 });
         assert_eq!(out.col(f::IS_VALIDATED)[20], 1.0); // 0.9 ≥ 0.85
         assert_eq!(out.col(f::VALIDATION_NOTES)[20], 4.0 * want);
         assert_eq!(out.col(f::VOLUME_ANOMALY)[19], 0.0); // needs 20 previous bars
@@ -498,9 +445,7 @@ fn volume_profile_equals_literal_spec() {
             return Some((lo, lo, lo));
         }
         let w = (hi - lo) / 24.0;
-        let e: Vec<f64> = (0..=24)
-            .map(|k| if k == 24 { hi } else { lo + k as f64 * w })
-            .collect();
+        let e: Vec<f64> = (0..=24).map(|k| if k == 24 { hi } else { lo + k as f64 * w }).collect();
         let mut vol = [0.0; 24];
         for &(a, b, v) in bars {
             if b > a {
@@ -559,13 +504,7 @@ fn volume_profile_equals_literal_spec() {
     let mut mismatches = 0;
     for t in 19..3000 {
         let win: Vec<(f64, f64, f64)> = (t - 19..=t)
-            .map(|j| {
-                (
-                    bars.l[j].min(bars.h[j]),
-                    bars.l[j].max(bars.h[j]),
-                    bars.v[j],
-                )
-            })
+            .map(|j| (bars.l[j].min(bars.h[j]), bars.l[j].max(bars.h[j]), bars.v[j]))
             .collect();
         let got = (
             out.col(f::VOLUME_PROFILE_POC)[t],
@@ -573,10 +512,7 @@ fn volume_profile_equals_literal_spec() {
             out.col(f::VOLUME_PROFILE_VAL)[t],
         );
         match literal(&win) {
-            None => assert!(
-                got.0.is_nan() && got.1.is_nan() && got.2.is_nan(),
-                "bar {t}"
-            ),
+            None => assert!(got.0.is_nan() && got.1.is_nan() && got.2.is_nan(), "bar {t}"),
             Some(w) => {
                 if w != got {
                     mismatches += 1;
@@ -594,54 +530,28 @@ fn a_panicking_family_is_isolated() {
     let inp = b.input();
     let mut out = Out::new(inp.len(), GroupB::FIELDS);
     let mut faults: Vec<Fault> = Vec::new();
-    GroupB::new().run(
-        &inp,
-        &Config {
-            session: Session::PerBar,
-        },
-        &mut out,
-        &mut faults,
-    );
+    GroupB::new().run(&inp, &Config { session: Session::PerBar }, &mut out, &mut faults);
     let before_atr = out.col(f::ATR).to_vec();
     assert!(out.col(f::OBV).iter().all(|x| !x.is_nan()));
 
     let mut slot = Slot::new(Obv::default());
-    slot.run(
-        "obv",
-        Obv::FIELDS,
-        &inp,
-        &mut out,
-        &mut faults,
-        |state, out| {
-            state.run(&inp, out);
-            panic!("boom");
-        },
-    );
+    slot.run("obv", Obv::FIELDS, &inp, &mut out, &mut faults, |state, out| {
+        state.run(&inp, out);
+        panic!("boom");
+    });
     assert!(slot.failed);
-    assert_eq!(
-        faults,
-        vec![Fault {
-            family: "obv".into(),
-            first_bar: 0,
-            reason: "boom".into()
-        }]
-    );
+    assert_eq!(faults, vec![Fault { family: "obv".into(), first_bar: 0, reason: "boom".into() }]);
     assert!(out.col(f::OBV).iter().all(|x| x.is_nan()));
     assert!(out.col(f::OBV_SLOPE_5D).iter().all(|x| x.is_nan()));
     // Other fields untouched.
     assert_eq!(
-        out.col(f::ATR)
-            .iter()
-            .map(|x| x.to_bits())
-            .collect::<Vec<_>>(),
+        out.col(f::ATR).iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
         before_atr.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
     );
     assert!(out.col(f::QUALITY_SCORE).iter().all(|x| !x.is_nan()));
     // A failed slot stays failed and silent.
     let mut out2 = Out::new(inp.len(), GroupB::FIELDS);
-    slot.run("obv", Obv::FIELDS, &inp, &mut out2, &mut faults, |s, o| {
-        s.run(&inp, o)
-    });
+    slot.run("obv", Obv::FIELDS, &inp, &mut out2, &mut faults, |s, o| s.run(&inp, o));
     assert_eq!(faults.len(), 1);
     assert!(out2.col(f::OBV).iter().all(|x| x.is_nan()));
 }

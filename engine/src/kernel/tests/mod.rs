@@ -10,5 +10,6 @@ mod chunks_b;
 mod conformance_a;
 mod edge_a;
 mod edge_b;
+mod faults;
 mod reference_b;
 mod state;
