@@ -2,6 +2,7 @@
 //! public batch API, and through a store: incremental appends, flush and reopen (persisted
 //! states), corrections and back-filled history recompute later bars.
 
+mod stockcharts;
 mod support;
 
 use std::sync::Arc;
