@@ -209,6 +209,8 @@ fn main() {
     assert_eq!(rows, bars);
     let arrow_ns = arrow_s * 1e9 / bars as f64;
     eprintln!("batch, Arrow in/out: {arrow_ns:.1} ns/bar ({arrow_s:.3} s)");
+    let arrow_rss = peak_rss_bytes().map_or(0.0, |b| b as f64 / (1 << 20) as f64);
+    eprintln!("peak RSS after the Arrow pass: {arrow_rss:.0} MiB");
 
     // Incremental, kernel alone: one new bar for each of 5,000 series.
     let mut states: Vec<(usize, SeriesState)> = Vec::with_capacity(5_000);
@@ -276,6 +278,8 @@ fn main() {
         "incremental_5000_ms": incr_s * 1e3,
         "store_append_5000_ms": store_ms,
         "peak_rss_mib": rss,
+        "peak_rss_kernel_mib": kernel_rss,
+        "peak_rss_arrow_mib": arrow_rss,
     });
     if let Some(path) = arg(&args, "--json") {
         std::fs::write(&path, serde_json::to_string_pretty(&out).expect("json")).expect("write");
