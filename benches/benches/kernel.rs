@@ -61,10 +61,8 @@ fn kernel(c: &mut Criterion) {
     group.finish();
 
     let many: Vec<Series> = (0..1_000).map(|i| series(301, i)).collect();
-    let warmed: Vec<SeriesState> = many
-        .iter()
-        .map(|s| compute_series(&config, &bars(s, 0, 300)).expect("warm").1)
-        .collect();
+    let warmed: Vec<SeriesState> =
+        many.iter().map(|s| compute_series(&config, &bars(s, 0, 300)).expect("warm").1).collect();
     let mut group = c.benchmark_group("kernel");
     group.throughput(Throughput::Elements(1_000));
     group.bench_function("incremental_1_bar_x_1000_series", |b| {

@@ -624,3 +624,11 @@ fn compute_errors_name_the_problem() {
     assert!(e.contains("line 2: 3 fields, the header has 2"), "{e}");
     assert!(!Path::new(out).exists(), "no partial output");
 }
+
+#[test]
+fn verify_fields_recomputes_the_stored_fields() {
+    let (_dir, store) = orcl_store();
+    let out = ok(&["verify", "--store", &store, "--fields"]);
+    assert!(out.contains("stocks_daily: derived fields ok"), "{out}");
+    assert!(out.contains("no problems found"), "{out}");
+}

@@ -19,6 +19,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use builder::{IndexBuilder, SymbolRange};
+pub(crate) use format::format_micros;
 pub use reader::{RowRange, SegmentEntry, SymbolInfo, TableIndex};
 
 /// Dense id of a symbol within one index generation: its position in the bytewise-sorted

@@ -313,3 +313,69 @@ fn restamp(batch: RecordBatch, ctx: &WriteContext<'_>) -> Result<RecordBatch> {
     debug_assert!(columns.iter().all(|c| c.len() == n));
     Ok(RecordBatch::try_new(bar_schema(), columns)?)
 }
+
+impl Store {
+    /// Recomputes every series of `table` from its stored bars and compares each derived
+    /// column with what the store holds. Returns one line per series that differs (the
+    /// first differing bar and the columns that differ there); empty when every stored value
+    /// is what the kernel computes. Reads the whole table.
+    pub fn verify_fields(&self, table: &str) -> Result<Vec<String>> {
+        let (symbols, config) = {
+            let state = self.inner.state.read();
+            let t = state
+                .tables
+                .get(table)
+                .ok_or_else(|| crate::Error::UnknownTable { table: table.to_owned() })?;
+            let mut symbols: Vec<String> = t.symbols.keys().cloned().collect();
+            symbols.extend(t.active.symbols().map(|s| s.to_string()));
+            if let Some(f) = &t.frozen {
+                symbols.extend(f.symbols().map(|s| s.to_string()));
+            }
+            symbols.sort_unstable();
+            symbols.dedup();
+            (symbols, SeriesConfig::for_table(&t.spec, self.inner.options.stock_session_tz))
+        };
+        let problems: Vec<Result<Option<String>>> = symbols
+            .par_iter()
+            .map(|symbol| {
+                let stored = self.scan(table).symbol(symbol.clone()).to_batch()?;
+                if stored.num_rows() == 0 {
+                    return Ok(None);
+                }
+                let stored = RecordBatch::try_new(bar_schema(), stored.columns().to_vec())?;
+                let c = Columns::of(&stored);
+                let bars =
+                    Bars { ts: c.ts, open: c.o, high: c.h, low: c.l, close: c.c, volume: c.v };
+                let (computed, _) = compute_series(&config, &bars)?;
+                let expected = fill_derived(&stored, &computed.out, &computed.row_failures())?;
+                let mut first: Option<(usize, Vec<&'static str>)> = None;
+                for &col in computed_columns() {
+                    let diff = distinct(expected.column(col), stored.column(col))?;
+                    if let Some(row) = (0..diff.len()).find(|&i| diff.value(i)) {
+                        let name = crate::schema::field_defs()[col].name;
+                        match &mut first {
+                            Some((r, names)) if *r == row => names.push(name),
+                            Some((r, _)) if *r < row => {}
+                            _ => first = Some((row, vec![name])),
+                        }
+                    }
+                }
+                Ok(first.map(|(row, names)| {
+                    format!(
+                        "{table} {symbol}: derived fields differ from a recomputation from bar \
+                         {row} ({}) on: {}",
+                        crate::index::format_micros(c.ts[row]),
+                        names.join(", ")
+                    )
+                }))
+            })
+            .collect();
+        let mut out = Vec::new();
+        for p in problems {
+            if let Some(line) = p? {
+                out.push(line);
+            }
+        }
+        Ok(out)
+    }
+}

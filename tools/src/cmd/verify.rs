@@ -12,12 +12,17 @@ use crate::open::{Access, open_store};
 #[derive(Debug, Args)]
 #[command(after_help = "Checks segment checksums and sizes, Parquet decodability, row order \
     and key uniqueness, partition bounds, the index against the segments, the corrections \
-    files and the WAL framing. Exit code 0 if the store is consistent, 1 if any problem was \
-    found.")]
+    files and the WAL framing; with --fields, also recomputes every series' derived fields and \
+    compares them with the stored ones. Exit code 0 if the store is consistent, 1 if any \
+    problem was found.")]
 pub(crate) struct VerifyArgs {
     /// Store directory.
     #[arg(long, value_name = "DIR")]
     store: PathBuf,
+    /// Also recompute the 97 fields of every series and compare with the stored values
+    /// (reads every table whole).
+    #[arg(long)]
+    fields: bool,
 }
 
 pub(crate) fn run(args: &VerifyArgs, read_only: bool) -> anyhow::Result<ExitCode> {
@@ -29,7 +34,19 @@ pub(crate) fn run(args: &VerifyArgs, read_only: bool) -> anyhow::Result<ExitCode
             path.display()
         );
     }
-    let report = store.verify().context("verification could not run")?;
+    let mut report = store.verify().context("verification could not run")?;
+    if args.fields {
+        for table in store.tables() {
+            let problems = store
+                .verify_fields(&table)
+                .with_context(|| format!("recomputing the fields of {table} failed"))?;
+            println!(
+                "{table}: derived fields {}",
+                if problems.is_empty() { "ok" } else { "DIFFER" }
+            );
+            report.problems.extend(problems);
+        }
+    }
     println!(
         "checked {} table(s), {} segment(s) with {} rows, {} WAL frame(s)",
         report.tables, report.segments, report.rows, report.wal_frames

@@ -114,6 +114,11 @@ fn the_store_keeps_writing_and_records_the_failure() {
         (faults[0].symbol.as_str(), faults[0].first_bar, faults[0].family.as_str()),
         ("ORCL", 100, "rsi")
     );
+    // A recomputation from the stored bars no longer agrees with the stored values there.
+    let problems = store.verify_fields("stocks_daily").expect("verify");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("ORCL") && problems[0].contains("from bar 100"), "{problems:?}");
+    assert!(problems[0].contains("rsi"), "{problems:?}");
     // data_completeness counts the nulled fields.
     let completeness = rows.column(col::DATA_COMPLETENESS).as_primitive::<Float64Type>();
     assert!(completeness.value(120) < completeness.value(99));
