@@ -30,13 +30,6 @@ type Keys = Vec<(Arc<str>, i64, bool)>;
 /// States to install with the rows of an append.
 pub(crate) type NewStates = Vec<(Arc<str>, SeriesState)>;
 
-enum Plan {
-    /// Continue from this state (the rows are all after the series' last bar).
-    Continue(Box<SeriesState>),
-    /// Recompute the series from its first bar.
-    Recompute,
-}
-
 /// OHLCV slices of a 97-column batch.
 struct Columns<'a> {
     ts: &'a [i64],
@@ -81,39 +74,45 @@ impl Store {
         for rows in groups.values_mut() {
             rows.sort_by_key(|&i| applied.keys[i].1);
         }
-        let (config, plans) = {
-            let state = self.inner.state.read();
+        // The states of continuing series are taken out of the table (not copied: a state is
+        // ~20 KB) and put back by `install_applied`. If the append fails before that, those
+        // series simply have no state: their next append recomputes them from history.
+        let (config, continuing, recomputing) = {
+            let mut guard = self.inner.state.write();
+            let state = &mut *guard;
+            let version = state.version.tables.get(table).cloned();
             let t = state
                 .tables
-                .get(table)
+                .get_mut(table)
                 .ok_or_else(|| crate::Error::UnknownTable { table: table.to_owned() })?;
-            let version = state.version.tables.get(table).cloned();
             let config = SeriesConfig::for_table(&t.spec, self.inner.options.stock_session_tz);
-            let plans: Vec<(Arc<str>, Vec<usize>, Plan)> = groups
-                .into_iter()
-                .map(|(symbol, rows)| {
-                    let first = applied.keys[rows[0]].1;
-                    let plan = match t.kernels.get(&symbol) {
-                        Some(s) if s.last_ts().is_none_or(|last| first > last) => {
-                            Plan::Continue(Box::new(s.clone()))
+            let mut continuing: Vec<(Arc<str>, Vec<usize>, SeriesState)> = Vec::new();
+            let mut recomputing: Vec<(Arc<str>, Vec<usize>)> = Vec::new();
+            let kernels = Arc::make_mut(&mut t.kernels);
+            for (symbol, rows) in groups {
+                let first = applied.keys[rows[0]].1;
+                match kernels.get(&symbol).map(|s| s.last_ts().is_none_or(|last| first > last)) {
+                    Some(true) => {
+                        let s = kernels.remove(&symbol).unwrap_or_default();
+                        continuing.push((symbol, rows, s));
+                    }
+                    Some(false) => recomputing.push((symbol, rows)),
+                    None => {
+                        let stored = t.active.symbol_rows(&symbol).is_some()
+                            || t.frozen.as_ref().is_some_and(|f| f.symbol_rows(&symbol).is_some())
+                            || version
+                                .as_ref()
+                                .and_then(|v| v.index.as_ref())
+                                .is_some_and(|i| i.symbol_id(&symbol).is_some());
+                        if stored {
+                            recomputing.push((symbol, rows));
+                        } else {
+                            continuing.push((symbol, rows, SeriesState::new()));
                         }
-                        Some(_) => Plan::Recompute,
-                        None => {
-                            let stored = t.active.symbol_rows(&symbol).is_some()
-                                || t.frozen
-                                    .as_ref()
-                                    .is_some_and(|f| f.symbol_rows(&symbol).is_some())
-                                || version
-                                    .as_ref()
-                                    .and_then(|v| v.index.as_ref())
-                                    .is_some_and(|i| i.symbol_id(&symbol).is_some());
-                            if stored { Plan::Recompute } else { Plan::Continue(Box::default()) }
-                        }
-                    };
-                    (symbol, rows, plan)
-                })
-                .collect();
-            (config, plans)
+                    }
+                }
+            }
+            (config, continuing, recomputing)
         };
 
         // Continuing series: computed per symbol (in parallel), scattered into one set of
@@ -121,27 +120,23 @@ impl Store {
         let n = applied.batch.num_rows();
         let all = Columns::of(&applied.batch);
         type Continued = (Vec<usize>, Computed, Arc<str>, SeriesState);
-        let continued: Vec<Result<Continued>> = plans
-            .par_iter()
-            .filter_map(|(symbol, rows, plan)| match plan {
-                Plan::Continue(state) => Some((symbol, rows, state)),
-                Plan::Recompute => None,
-            })
-            .map(|(symbol, rows, state)| {
+        let n_series = continuing.len() + recomputing.len();
+        let continued: Vec<Result<Continued>> = continuing
+            .into_par_iter()
+            .map(|(symbol, rows, mut state)| {
                 let pick =
                     |values: &[f64]| -> Vec<f64> { rows.iter().map(|&i| values[i]).collect() };
                 let ts: Vec<i64> = rows.iter().map(|&i| all.ts[i]).collect();
                 let (o, h, l, c, v) =
                     (pick(all.o), pick(all.h), pick(all.l), pick(all.c), pick(all.v));
                 let bars = Bars { ts: &ts, open: &o, high: &h, low: &l, close: &c, volume: &v };
-                let mut state = (**state).clone();
                 let computed = state.advance(&config, &bars)?;
-                Ok((rows.clone(), computed, symbol.clone(), state))
+                Ok((rows, computed, symbol, state))
             })
             .collect();
         let mut merged = Out::new(n, computed_columns());
         let mut failures: Vec<Vec<String>> = Vec::new();
-        let mut states: NewStates = Vec::with_capacity(plans.len());
+        let mut states: NewStates = Vec::with_capacity(n_series);
         let mut continued_rows: Vec<u32> = Vec::with_capacity(n);
         for r in continued {
             let (rows, computed, symbol, state) = r?;
@@ -173,10 +168,7 @@ impl Store {
         let mut keys: Keys =
             continued_rows.iter().map(|&i| applied.keys[i as usize].clone()).collect();
         let mut recomputed = 0;
-        for (symbol, rows, plan) in &plans {
-            if !matches!(plan, Plan::Recompute) {
-                continue;
-            }
+        for (symbol, rows) in &recomputing {
             let idx = UInt32Array::from_iter_values(rows.iter().map(|&i| i as u32));
             let part = take_record_batch(&applied.batch, &idx)?;
             let part_keys: Keys = rows.iter().map(|&i| applied.keys[i].clone()).collect();

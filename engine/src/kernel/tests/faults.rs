@@ -163,3 +163,26 @@ fn notes_list_checks_then_failed_families() {
     assert_eq!(notes.value(3), "price_gap;compute_failed:rsi;compute_failed:volume_profile");
     assert_eq!(notes.value(4), "ok");
 }
+
+#[test]
+fn a_lost_state_is_rebuilt_from_history_without_changing_anything() {
+    // States are taken out of the table while an append computes; if the append fails they
+    // are gone, and the next append recomputes the series from its stored bars.
+    let r = common::load(common::ORCL);
+    let store = Store::builder_with_storage(Arc::new(MemStorage::new()))
+        .with_durability(Durability::Buffered)
+        .open()
+        .expect("open");
+    let _ = store.append("stocks_daily", &batch(&r, 0, 300)).expect("history");
+    let _ = store.flush().expect("flush");
+    {
+        let mut state = store.inner.state.write();
+        let t = state.tables.get_mut("stocks_daily").expect("table");
+        Arc::make_mut(&mut t.kernels).clear();
+    }
+    let report = store.append("stocks_daily", &batch(&r, 300, 320)).expect("append");
+    assert_eq!((report.inserted, report.recomputed), (20, 0), "stored bars unchanged");
+    assert!(store.verify_fields("stocks_daily").expect("verify").is_empty());
+    let state = store.inner.state.read();
+    assert_eq!(state.tables["stocks_daily"].kernels["ORCL"].bars(), 320);
+}
