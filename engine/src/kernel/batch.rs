@@ -10,7 +10,8 @@ use super::{Bars, SeriesConfig, compute_series, fill_derived};
 use crate::error::{Error, Result};
 use crate::schema::{bar_schema, col};
 use crate::write::audit::{Lineage, fill};
-use crate::write::{conform, validate};
+use crate::write::conform;
+use crate::write::normalize::{cast_slots, validate_keys};
 
 /// Lineage of rows computed outside a store.
 #[derive(Debug, Clone)]
@@ -73,20 +74,23 @@ pub fn compute_each(
             key_columns.push(i);
         }
     }
-    let keys = conform(&input.project(&key_columns)?)?;
-    let errors = validate(&keys.batch);
+    let rows = input.num_rows();
+    let (keys, _) = cast_slots(&input.project(&key_columns)?)?;
+    let errors = validate_keys(&keys, rows)?;
     if !errors.is_empty() {
         return Err(Error::InvalidRows { rows: errors });
     }
-    let rows = input.num_rows();
+    let key = |c: usize| {
+        keys[c].clone().ok_or(Error::MissingColumn { column: crate::schema::field_defs()[c].name })
+    };
     if rows == 0 {
         return Ok(());
     }
-    let symbols = arrow::compute::cast(keys.batch.column(col::SYMBOL), &DataType::Utf8)?;
+    let symbols = arrow::compute::cast(&key(col::SYMBOL)?, &DataType::Utf8)?;
     let order = lexsort_to_indices(
         &[
             SortColumn { values: symbols.clone(), options: None },
-            SortColumn { values: keys.batch.column(col::DATETIME).clone(), options: None },
+            SortColumn { values: key(col::DATETIME)?, options: None },
         ],
         None,
     )?;

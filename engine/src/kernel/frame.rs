@@ -229,11 +229,6 @@ impl Input<'_> {
     pub fn len(&self) -> usize {
         self.ts.len()
     }
-
-    /// Whether the chunk is empty.
-    pub fn is_empty(&self) -> bool {
-        self.ts.is_empty()
-    }
 }
 
 /// How bars group into VWAP sessions (F2.2).
@@ -446,11 +441,6 @@ impl Ema {
         }
         self.value
     }
-
-    /// The current value (NaN during warm-up).
-    pub fn value(&self) -> f64 {
-        self.value
-    }
 }
 
 /// Wilder smoothing (F2.3): seeded with the SMA of the first `n` inputs, then
@@ -483,85 +473,5 @@ impl Wilder {
             self.value = (self.value * (n - 1.0) + x) / n;
         }
         self.value
-    }
-
-    /// The current value (NaN during warm-up).
-    pub fn value(&self) -> f64 {
-        self.value
-    }
-}
-
-/// A fixed-capacity ring of the last `cap` values, oldest first.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Ring {
-    buf: Vec<f64>,
-    head: usize,
-    len: usize,
-}
-
-impl Ring {
-    /// An empty ring holding at most `cap` values.
-    pub fn new(cap: usize) -> Self {
-        Self { buf: vec![0.0; cap], head: 0, len: 0 }
-    }
-
-    /// Appends `x`; returns the evicted oldest value when the ring was full.
-    #[inline]
-    pub fn push(&mut self, x: f64) -> Option<f64> {
-        let cap = self.buf.len();
-        if self.len < cap {
-            let pos = (self.head + self.len) % cap;
-            self.buf[pos] = x;
-            self.len += 1;
-            None
-        } else {
-            let old = self.buf[self.head];
-            self.buf[self.head] = x;
-            self.head = (self.head + 1) % cap;
-            Some(old)
-        }
-    }
-
-    /// Number of values held.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether no value is held.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Whether the ring holds `cap` values.
-    pub fn is_full(&self) -> bool {
-        self.len == self.buf.len()
-    }
-
-    /// The `i`-th value, oldest first.
-    #[inline]
-    pub fn get(&self, i: usize) -> f64 {
-        debug_assert!(i < self.len);
-        self.buf[(self.head + i) % self.buf.len()]
-    }
-
-    /// The newest value.
-    pub fn last(&self) -> Option<f64> {
-        (self.len > 0).then(|| self.get(self.len - 1))
-    }
-
-    /// The two contiguous parts of the contents, oldest first.
-    pub fn as_slices(&self) -> (&[f64], &[f64]) {
-        let cap = self.buf.len();
-        if self.head + self.len <= cap {
-            (&self.buf[self.head..self.head + self.len], &[])
-        } else {
-            (&self.buf[self.head..], &self.buf[..self.head + self.len - cap])
-        }
-    }
-
-    /// Iterates oldest → newest.
-    pub fn iter(&self) -> impl Iterator<Item = f64> + '_ {
-        let (a, b) = self.as_slices();
-        a.iter().chain(b.iter()).copied()
     }
 }

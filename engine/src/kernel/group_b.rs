@@ -33,6 +33,35 @@ fn seq_sum(x: &[f64]) -> f64 {
     s
 }
 
+/// `Σ x` and `Σ (x − m)²` over a 20-value window, each in 4 interleaved partial sums
+/// (`x_0 + x_4 + ...`, `x_1 + x_5 + ...`, ...; then `(p_0 + p_1) + (p_2 + p_3)`), so that the
+/// additions are not one 20-long dependency chain. The order differs from the literal
+/// oldest → newest sum only by rounding (F2.3: running or reordered sums are within F5.2); a
+/// window of non-negative values still sums to exactly 0 if and only if all are 0.
+#[inline]
+fn sum4(x: &[f64; 20]) -> f64 {
+    let mut p = [0.0f64; 4];
+    for c in x.chunks_exact(4) {
+        for j in 0..4 {
+            p[j] += c[j];
+        }
+    }
+    (p[0] + p[1]) + (p[2] + p[3])
+}
+
+/// `Σ (x − m)²` over a 20-value window, in the interleaved order of [`sum4`].
+#[inline]
+fn sq_dev4(x: &[f64; 20], m: f64) -> f64 {
+    let mut p = [0.0f64; 4];
+    for c in x.chunks_exact(4) {
+        for j in 0..4 {
+            let d = c[j] - m;
+            p[j] += d * d;
+        }
+    }
+    (p[0] + p[1]) + (p[2] + p[3])
+}
+
 /// The last `N` values of a series, kept contiguous: each value is written twice (at `p` and
 /// `p + N`), so that the full window, oldest → newest, is the one slice `buf[pos..pos + N]`
 /// (no modulo in the bar loop, no copy).
@@ -95,17 +124,21 @@ fn code(b: bool) -> f64 {
 /// Length of the percentile-rank window (F3.15).
 const RANK_N: usize = 252;
 
-/// The last 252 values of a series for the F3.15 percentile rank: in time order (a ring, for
-/// eviction) and sorted ascending (nulls as `+∞`), so that a rank costs two branch-free binary
-/// searches, one short `memmove` and a walk over the few values within the tie tolerance,
-/// instead of a scan of the window.
+/// Chunks of at least this many bars rank against a sorted copy of the window (built once per
+/// chunk); shorter chunks count over the window directly.
+const RANK_SORT_MIN: usize = 64;
+
+/// The last 252 values of a series for the F3.15 percentile rank, in time order (nulls as
+/// `+∞`). This ring is the whole state. A rank is an exact integer count, so it does not depend
+/// on how it is computed: a short chunk (the incremental case) counts over the 2 KB ring, one
+/// contiguous branch-free pass; a long chunk sorts a copy of the ring once ([`RankSorted`]) and
+/// keeps it sorted bar by bar (two binary searches and one short `memmove`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct RankWindow {
     /// The window in time order (`+∞` = null); `head` is the oldest once full.
     ring: Vec<f64>,
     head: usize,
-    /// The same values sorted ascending; the first `len` entries are used.
-    sorted: Vec<f64>,
+    /// Number of values held (at most 252).
     len: usize,
     /// Number of nulls in the window.
     nulls: u32,
@@ -113,8 +146,14 @@ struct RankWindow {
 
 impl Default for RankWindow {
     fn default() -> Self {
-        Self { ring: vec![0.0; RANK_N], head: 0, sorted: vec![0.0; RANK_N], len: 0, nulls: 0 }
+        Self { ring: vec![0.0; RANK_N], head: 0, len: 0, nulls: 0 }
     }
+}
+
+/// A sorted copy of a [`RankWindow`]'s values (scratch for one chunk, not state).
+struct RankSorted {
+    /// The values, ascending.
+    s: Vec<f64>,
 }
 
 /// First index `i` of the ascending slice `s` with `s[i] >= key` (`s.len()` if none);
@@ -129,58 +168,98 @@ fn lower_bound(s: &[f64], key: f64) -> usize {
     while size > 1 {
         let half = size / 2;
         let mid = base + half;
-        base = if s[mid] < key { mid } else { base };
+        // A plain `if` here compiles to a (mispredicted) branch.
+        base = std::hint::select_unpredictable(s[mid] < key, mid, base);
         size -= half;
     }
     base + usize::from(s[base] < key)
 }
 
+/// Regime code of F3.15 for `q = 2·below + equal`: 0 = low, 1 = normal, 2 = high.
+#[inline]
+fn regime_code(q: u64) -> f64 {
+    if q < 126 {
+        0.0
+    } else if q > 378 {
+        2.0
+    } else {
+        1.0
+    }
+}
+
 impl RankWindow {
-    /// Appends `x` (NaN = null) and returns the regime code of `x` within the window
-    /// (0 = low, 1 = normal, 2 = high), NaN unless the window holds 252 non-null values.
-    fn push_rank(&mut self, x: f64) -> f64 {
-        let key = if x.is_nan() { f64::INFINITY } else { x };
-        if x.is_nan() {
+    /// A sorted copy of the values held, for a long chunk.
+    fn sorted(&self) -> RankSorted {
+        let mut s = self.ring[..self.len].to_vec();
+        s.sort_unstable_by(f64::total_cmp);
+        RankSorted { s }
+    }
+
+    /// Appends `key` (`+∞` = null); returns the evicted value when the window was full.
+    #[inline]
+    fn push(&mut self, key: f64) -> Option<f64> {
+        if key == f64::INFINITY {
             self.nulls += 1;
         }
-        // Position of `key` in the sorted window after the update (its lower bound).
-        let at = if self.len == RANK_N {
+        if self.len == RANK_N {
             let old = std::mem::replace(&mut self.ring[self.head], key);
             self.head = if self.head + 1 == RANK_N { 0 } else { self.head + 1 };
             if old == f64::INFINITY {
                 self.nulls -= 1;
             }
-            let s = &mut self.sorted[..];
-            let io = lower_bound(s, old); // s[io] == old
-            let ii = lower_bound(s, key);
-            if ii <= io {
-                s.copy_within(ii..io, ii + 1);
-                s[ii] = key;
-                ii
-            } else {
-                s.copy_within(io + 1..ii, io);
-                s[ii - 1] = key;
-                ii - 1
-            }
+            Some(old)
         } else {
             self.ring[self.len] = key;
-            let n = self.len;
-            let ii = lower_bound(&self.sorted[..n], key);
-            self.sorted.copy_within(ii..n, ii + 1);
-            self.sorted[ii] = key;
             self.len += 1;
-            ii
-        };
-        if self.len < RANK_N || self.nulls > 0 {
-            return NAN;
+            None
         }
-        let q = rank_q_sorted(&self.sorted, at, x);
-        if q < 126 {
-            0.0
-        } else if q > 378 {
-            2.0
-        } else {
-            1.0
+    }
+
+    /// Appends `x` (NaN = null) and returns the regime code of `x` within the window
+    /// (0 = low, 1 = normal, 2 = high), NaN unless the window holds 252 non-null values.
+    /// `sorted`, if given, is the sorted copy of the window before this bar and is updated.
+    #[inline]
+    fn push_rank(&mut self, x: f64, sorted: Option<&mut RankSorted>) -> f64 {
+        let key = if x.is_nan() { f64::INFINITY } else { x };
+        let old = self.push(key);
+        let ready = self.len == RANK_N && self.nulls == 0;
+        match sorted {
+            Some(rs) => {
+                let at = rs.replace(old, key);
+                if ready { regime_code(rank_q_sorted(&rs.s, at, x)) } else { NAN }
+            }
+            None if ready => {
+                regime_code(rank_q(self.ring[..].try_into().expect("window of 252 values"), x))
+            }
+            None => NAN,
+        }
+    }
+}
+
+impl RankSorted {
+    /// Replaces `old` (if any) by `key`; returns the position of `key` (its lower bound).
+    #[inline]
+    fn replace(&mut self, old: Option<f64>, key: f64) -> usize {
+        let s = &mut self.s[..];
+        match old {
+            Some(old) => {
+                let io = lower_bound(s, old); // s[io] == old
+                let ii = lower_bound(s, key);
+                if ii <= io {
+                    s.copy_within(ii..io, ii + 1);
+                    s[ii] = key;
+                    ii
+                } else {
+                    s.copy_within(io + 1..ii, io);
+                    s[ii - 1] = key;
+                    ii - 1
+                }
+            }
+            None => {
+                let ii = lower_bound(s, key);
+                self.s.insert(ii, key);
+                ii
+            }
         }
     }
 }
@@ -210,13 +289,21 @@ fn rank_q_sorted(s: &[f64], at: usize, x: f64) -> u64 {
     2 * below as u64 + (e1 - e0) as u64
 }
 
-/// `q = 2·below + equal` of F3.15 for `x` over the window `w`, counted literally (tests).
-#[cfg(test)]
-fn rank_q(w: &[f64], x: f64) -> u64 {
+/// `q = 2·below + equal` of F3.15 for `x` over the window `w`, counted literally in one
+/// branch-free pass (4 lanes of integer counters, so it vectorizes).
+#[inline]
+fn rank_q(w: &[f64; RANK_N], x: f64) -> u64 {
     let tol = 1e-9 * x.abs();
-    let below = w.iter().filter(|&&y| y < x - tol).count() as u64;
-    let equal = w.iter().filter(|&&y| (y - x).abs() <= tol).count() as u64;
-    2 * below + equal
+    let thr = x - tol;
+    let mut below = [0u64; 4];
+    let mut equal = [0u64; 4];
+    for c in w.chunks_exact(4) {
+        for j in 0..4 {
+            below[j] += u64::from(c[j] < thr);
+            equal[j] += u64::from((c[j] - x).abs() <= tol);
+        }
+    }
+    2 * below.iter().sum::<u64>() + equal.iter().sum::<u64>()
 }
 
 // ------------------------------------------------------------------------------------------
@@ -256,13 +343,11 @@ impl Dmi {
             }
             let up = h - self.prev_h;
             let dn = self.prev_l - l;
-            let (pdm, mdm) = if dn > 0.0 && up < dn {
-                (0.0, dn)
-            } else if up > 0.0 && up > dn {
-                (up, 0.0)
-            } else {
-                (0.0, 0.0)
-            };
+            // Selects, not branches: which of +DM / −DM wins is unpredictable.
+            let minus = (dn > 0.0) & (up < dn);
+            let plus = !minus & (up > 0.0) & (up > dn);
+            let pdm = std::hint::select_unpredictable(plus, up, 0.0);
+            let mdm = std::hint::select_unpredictable(minus, dn, 0.0);
             let tr = true_range(h, l, self.prev_c);
             (self.prev_h, self.prev_l, self.prev_c) = (h, l, c);
             if t <= 13 {
@@ -447,10 +532,12 @@ impl Obv {
             let (c, v) = (inp.close[i], inp.volume[i]);
             if self.n == 0 {
                 self.obv = v;
-            } else if c > self.prev_c {
-                self.obv += v;
-            } else if c < self.prev_c {
-                self.obv -= v;
+            } else {
+                // Selects, not branches (the direction of a close is unpredictable); the
+                // result is exactly the branch's.
+                let (up, down) = (self.obv + v, self.obv - v);
+                let other = std::hint::select_unpredictable(c < self.prev_c, down, self.obv);
+                self.obv = std::hint::select_unpredictable(c > self.prev_c, up, other);
             }
             self.n += 1;
             self.prev_c = c;
@@ -544,7 +631,10 @@ impl Mfi {
                 } else {
                     tp * inp.volume[i]
                 };
-                let (p, q) = if dtp >= 0.0 { (flow, 0.0) } else { (0.0, flow) };
+                // A select, not a branch: the sign of `dtp` is unpredictable.
+                let rising = dtp >= 0.0;
+                let p = std::hint::select_unpredictable(rising, flow, 0.0);
+                let q = std::hint::select_unpredictable(rising, 0.0, flow);
                 self.pos.push(p);
                 self.neg.push(q);
                 if self.pos.is_full() {
@@ -564,16 +654,10 @@ impl Mfi {
 // ------------------------------------------------------------------------------------------
 
 /// Chaikin money flow (F3.9, 20 bars, exact window sums; null if `SUM(v,20) <= 0`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Cmf {
     mfv: Win<20>,
     vol: Win<20>,
-}
-
-impl Default for Cmf {
-    fn default() -> Self {
-        Self { mfv: Win::default(), vol: Win::default() }
-    }
 }
 
 impl Cmf {
@@ -750,167 +834,94 @@ impl Vwap {
 const VP_N: usize = 20;
 /// Number of bins (F3.12).
 const VP_BINS: usize = 24;
-
-/// Updates since the last exact rebuild after which the running bin sums are rebuilt anyway
-/// (bounds the drift of the running sums, see [`VolumeProfile`]).
-const VP_REBUILD: u32 = 20;
-
-/// The bins of one window (F3.12 step 2): `w = (hi − lo)/24`, edges `e_k = lo + k·w`,
-/// `e_24 = hi`, and the widths `e_{k+1} − e_k`. The edges are non-decreasing in `k`: `k·w` and
-/// `lo + ·` are monotone under rounding, and `e_23 <= hi` because its exact value is below
-/// `hi`.
-struct Grid {
-    lo: f64,
-    w: f64,
-    /// `1/w`, only for first estimates of a bin index (always corrected with exact compares).
-    inv_w: f64,
-    e: [f64; VP_BINS + 1],
-    ew: [f64; VP_BINS],
-}
-
-impl Grid {
-    #[inline]
-    fn new(lo: f64, hi: f64) -> Self {
-        let w = (hi - lo) / VP_BINS as f64;
-        let mut e = [0.0f64; VP_BINS + 1];
-        for (k, ek) in e.iter_mut().enumerate() {
-            *ek = lo + k as f64 * w;
-        }
-        e[VP_BINS] = hi;
-        let mut ew = [0.0f64; VP_BINS];
-        for k in 0..VP_BINS {
-            ew[k] = e[k + 1] - e[k];
-        }
-        Self { lo, w, inv_w: 1.0 / w, e, ew }
-    }
-}
-
-/// One bar of the volume-profile window: range `[a, b]`, volume `v` and density
-/// `d = v/(b − a)` (0 for a flat bar), so that no division is needed per bin.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
-struct VpBar {
-    a: f64,
-    b: f64,
-    v: f64,
-    d: f64,
-}
-
-/// Running per-bin volumes `V_k` of F3.12 step 3 for one set of edges, with the number of bars
-/// that contribute a non-zero amount to each bin (a bin without one is exactly `0.0`, as in the
-/// literal sum).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Bins {
-    sum: [f64; VP_BINS],
-    cnt: [u32; VP_BINS],
-}
-
-impl Bins {
-    /// Adds (`SUB = false`) or removes (`SUB = true`) one bar's contribution to every bin
-    /// (F3.12 step 3: `v·ov/(b − a)` evaluated as `ov·d`, counted only if `ov > 0`; a flat bar
-    /// puts all of `v` in bin `min(23, floor((a − lo)/w))`).
-    ///
-    /// Only the bins the bar's range overlaps are visited: `ov > 0` needs `e_k < b` and
-    /// `e_{k+1} > a`, and the edges are non-decreasing, so the bins skipped (found with exact
-    /// comparisons, starting from an estimate) are exactly bins where the literal rule adds
-    /// nothing.
-    #[inline]
-    fn apply<const SUB: bool>(&mut self, bar: &VpBar, g: &Grid) {
-        let (a, b) = (bar.a, bar.b);
-        let e = &g.e;
-        if b > a {
-            let d = bar.d;
-            if d == 0.0 {
-                return; // every contribution is +0.0
-            }
-            // First bin with e_{k+1} > a (estimate, then exact).
-            let mut kf = (((a - g.lo) * g.inv_w) as usize).min(VP_BINS - 1);
-            while kf > 0 && e[kf] > a {
-                kf -= 1;
-            }
-            while kf + 1 < VP_BINS && e[kf + 1] <= a {
-                kf += 1;
-            }
-            // Last bin with e_k < b.
-            let mut kl = (((b - g.lo) * g.inv_w) as usize).min(VP_BINS - 1);
-            while kl > 0 && e[kl] >= b {
-                kl -= 1;
-            }
-            while kl + 1 < VP_BINS && e[kl + 1] < b {
-                kl += 1;
-            }
-            if kf == kl {
-                let top = if b < e[kf + 1] { b } else { e[kf + 1] };
-                let bottom = if a > e[kf] { a } else { e[kf] };
-                let ov = top - bottom;
-                if ov > 0.0 {
-                    self.add::<SUB>(kf, ov * d);
-                }
-            } else {
-                // e_kf <= a < e_{kf+1} <= ... <= e_kl < b <= e_{kl+1}: the literal `ov` is
-                // e_{kf+1} − a, then e_{k+1} − e_k (the bin width), then b − e_kl.
-                self.add::<SUB>(kf, (e[kf + 1] - a) * d);
-                for k in kf + 1..kl {
-                    self.add::<SUB>(k, g.ew[k] * d);
-                }
-                self.add::<SUB>(kl, (b - e[kl]) * d);
-            }
-        } else {
-            // `as usize` truncates, which is floor for the ratio ≥ 0 (NaN → 0).
-            let k = (((a - g.lo) / g.w) as usize).min(VP_BINS - 1);
-            self.add::<SUB>(k, bar.v);
-        }
-    }
-
-    /// Adds or removes a contribution `c` to bin `k`. A zero contribution is skipped (adding
-    /// `+0.0` leaves a sum unchanged); the last contribution removed leaves exactly `0.0`.
-    #[inline]
-    fn add<const SUB: bool>(&mut self, k: usize, c: f64) {
-        if c == 0.0 {
-            return;
-        }
-        if SUB {
-            self.cnt[k] -= 1;
-            self.sum[k] = if self.cnt[k] == 0 { 0.0 } else { self.sum[k] - c };
-        } else {
-            self.cnt[k] += 1;
-            self.sum[k] += c;
-        }
-    }
-}
+/// `1.5·2^52`: for `|x| < 2^51`, `(x + VP_ROUND) − VP_ROUND` is `x` rounded to the nearest
+/// integer, and the low bits of `(x + VP_ROUND).to_bits()` hold that integer.
+const VP_ROUND: f64 = 6_755_399_441_055_744.0;
 
 /// Rolling 20-bar volume profile with 24 bins and a 70% value area (F3.12): POC, VAH, VAL.
 ///
-/// The bin volumes are running sums: while the window's `lo` and `hi` (hence every edge) stay
-/// the same, a bar updates them by removing the evicted bar's contribution and adding the new
-/// bar's (both recomputed from the bar and the edges, so bit-identical to what was added). When
-/// `lo` or `hi` changes, and at least every [`VP_REBUILD`] updates, the sums are rebuilt
-/// exactly in the literal order (bars oldest → newest). The sums, counts and rebuild age are
-/// part of the state, so the same operations happen whatever the chunking.
+/// The state is the window (structure of arrays, ring slot `j` = bar `t` with `t mod 20 = j`)
+/// plus each slot's placement on the current grid, which is a pure function of the bar and
+/// `(lo, hi)`: it is recomputed for all 20 slots when `lo` or `hi` changes and only for the new
+/// bar otherwise, and reusing it gives the same bits as recomputing it. The bins are then
+/// summed from scratch every bar (no running sums), so the same operations happen in the same
+/// order whatever the chunking. Everything is free of data-dependent branches:
+///
+/// * Each bar's first and last bin (`k_a` = last `k` with `e_k <= a`, `k_b` = last `k` with
+///   `e_k < b`, `k <= 23`) are found by rounding `(x − lo)/w` to the nearest integer `r` and
+///   comparing `x` exactly with `e_r = lo + r·w` (the only edge that can be within rounding of
+///   `x`), so a bar touching an edge is placed as the literal `ov > 0` rule places it.
+/// * The bar adds its partial end bins to `P` (`(e_{k_a+1} − a)·d` and `(b − e_{k_b})·d`, or
+///   all of `v` if `k_a = k_b` or the bar is flat: F3.12 step 3), and its density `d = v/(b − a)`
+///   over the fully covered bins `k_a+1 .. k_b−1` to a difference array; bin `k` then gets
+///   `P_k + (e_{k+1} − e_k)·Σd` (the literal `v·ov/(b − a)` with `ov` = the bin width).
+///   A count of the bars with `v ≠ 0` fully covering each bin makes a bin without one take no
+///   density term at all, so a bin that no bar overlaps (or only zero-volume bars do) is
+///   exactly `0.0`, as in the literal sum (the value-area tie rule relies on it).
+///
+/// The sums differ from the literal oldest → newest summation only by rounding, which F5.2 and
+/// F6.14 allow (every decision has a 1e-9 tolerance). A grid whose bins are within rounding of
+/// the prices (`w <= 1e-13·(|lo| + |hi|)`) uses the literal per-bin sum instead.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VolumeProfile {
-    /// The last 20 bars (ring, `head` = oldest once full).
-    bars: [VpBar; VP_N],
-    head: usize,
+    /// Bar ranges `[a, b] = [min(l, h), max(l, h)]`, volumes, and densities `v/(b − a)` (0
+    /// for a flat bar), by ring slot.
+    a: [f64; VP_N],
+    b: [f64; VP_N],
+    v: [f64; VP_N],
+    d: [f64; VP_N],
+    /// Next slot written (= the oldest bar once full).
+    pos: usize,
+    /// Bars held (at most 20).
     len: usize,
-    /// Running bin volumes for the edges of `key`.
-    bins: Bins,
-    /// `(lo, hi)` bit patterns `bins` was built for; `None` = must rebuild.
+    /// Each slot's placement on the grid of `key` (see [`VpPlace`]); a pure function of the
+    /// bar and `(lo, hi)`, so reusing it gives the same bits as recomputing it.
+    place: VpPlace,
+    /// `(lo, hi)` bit patterns `place` holds; `None` = not computed.
     key: Option<(u64, u64)>,
-    /// Running updates since the last exact rebuild.
-    age: u32,
+}
+
+/// Per-slot placement of the window's bars on one grid (F3.12 steps 2–3): first and last bin
+/// `k1 <= k2` (as exact integers in `f64`), the volume added to each (`p1`, `p2`), and the
+/// density `dm` (and `cm = 1` if `v ≠ 0`) over the fully covered bins `k1+1 .. k2−1`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct VpPlace {
+    k1: [f64; VP_N],
+    k2: [f64; VP_N],
+    p1: [f64; VP_N],
+    p2: [f64; VP_N],
+    dm: [f64; VP_N],
+    cm: [f64; VP_N],
 }
 
 impl Default for VolumeProfile {
     fn default() -> Self {
-        Self {
-            bars: [VpBar::default(); VP_N],
-            head: 0,
-            len: 0,
-            bins: Bins::default(),
-            key: None,
-            age: 0,
-        }
+        Self::new()
     }
+}
+
+/// `x` rounded to the nearest integer (`0 <= x < 2^51`).
+#[inline(always)]
+fn vp_round(x: f64) -> f64 {
+    (x + VP_ROUND) - VP_ROUND
+}
+
+/// `1.0` if `c`, else `0.0`.
+#[inline(always)]
+fn vp_bit(c: bool) -> f64 {
+    if c { 1.0 } else { 0.0 }
+}
+
+/// `a < b ? a : b` (no NaN handling needed: the prices are finite, F2.4).
+#[inline(always)]
+fn vp_min(a: f64, b: f64) -> f64 {
+    if a < b { a } else { b }
+}
+
+/// `a > b ? a : b`.
+#[inline(always)]
+fn vp_max(a: f64, b: f64) -> f64 {
+    if a > b { a } else { b }
 }
 
 impl VolumeProfile {
@@ -918,63 +929,18 @@ impl VolumeProfile {
     pub const FIELDS: &'static [usize] =
         &[f::VOLUME_PROFILE_POC, f::VOLUME_PROFILE_VAH, f::VOLUME_PROFILE_VAL];
 
-    /// Appends a bar; returns the evicted bar when the window was full.
-    #[inline]
-    fn push(&mut self, bar: VpBar) -> Option<VpBar> {
-        if self.len < VP_N {
-            self.bars[self.len] = bar;
-            self.len += 1;
-            None
-        } else {
-            let old = std::mem::replace(&mut self.bars[self.head], bar);
-            self.head = if self.head + 1 == VP_N { 0 } else { self.head + 1 };
-            Some(old)
+    /// An empty window.
+    pub fn new() -> Self {
+        Self {
+            a: [0.0; VP_N],
+            b: [0.0; VP_N],
+            v: [0.0; VP_N],
+            d: [0.0; VP_N],
+            pos: 0,
+            len: 0,
+            place: VpPlace::default(),
+            key: None,
         }
-    }
-
-    /// (poc, vah, val) over the current full window, or None (null). `evicted` is the bar that
-    /// left the window with the bar just added.
-    fn profile(&mut self, new: &VpBar, evicted: Option<&VpBar>) -> Option<(f64, f64, f64)> {
-        let mut lo = f64::INFINITY;
-        let mut hi = f64::NEG_INFINITY;
-        for bar in &self.bars {
-            lo = if bar.a < lo { bar.a } else { lo };
-            hi = if bar.b > hi { bar.b } else { hi };
-        }
-        // T in the literal order (oldest → newest): its sign decides the null case.
-        let (newer, older) = self.bars.split_at(self.head);
-        let mut total = 0.0;
-        for bar in older.iter().chain(newer) {
-            total += bar.v;
-        }
-        if total <= 0.0 || total.is_nan() {
-            self.key = None;
-            return None;
-        }
-        if hi == lo {
-            self.key = None;
-            return Some((lo, lo, lo));
-        }
-        let g = Grid::new(lo, hi);
-        let key = Some((lo.to_bits(), hi.to_bits()));
-        match evicted {
-            Some(old) if self.key == key && self.age < VP_REBUILD => {
-                self.bins.apply::<true>(old, &g);
-                self.bins.apply::<false>(new, &g);
-                self.age += 1;
-            }
-            _ => {
-                self.bins = Bins::default();
-                for bar in older.iter().chain(newer) {
-                    self.bins.apply::<false>(bar, &g);
-                }
-                self.key = key;
-                self.age = 0;
-            }
-        }
-        let (kp, lo_k, hi_k) = value_area(&self.bins.sum, total);
-        let poc = lo + (kp as f64 + 0.5) * g.w;
-        Some((poc, g.e[hi_k + 1], g.e[lo_k]))
     }
 
     /// Computes the chunk.
@@ -984,13 +950,19 @@ impl VolumeProfile {
         for i in 0..inp.len() {
             let (h, l, v) = (inp.high[i], inp.low[i], inp.volume[i]);
             let (a, b) = (l.min(h), l.max(h));
-            let d = if b > a { v / (b - a) } else { 0.0 };
-            let bar = VpBar { a, b, v, d };
-            let evicted = self.push(bar);
+            let p = self.pos;
+            self.a[p] = a;
+            self.b[p] = b;
+            self.v[p] = v;
+            self.d[p] = if b > a { v / (b - a) } else { 0.0 };
+            self.pos = if p + 1 == VP_N { 0 } else { p + 1 };
             if self.len < VP_N {
-                continue;
+                self.len += 1;
+                if self.len < VP_N {
+                    continue;
+                }
             }
-            if let Some((poc, vah, val)) = self.profile(&bar, evicted.as_ref()) {
+            if let Some((poc, vah, val)) = self.profile() {
                 let (poc, vah, val) =
                     (finite_or_null(poc), finite_or_null(vah), finite_or_null(val));
                 if !(poc.is_nan() || vah.is_nan() || val.is_nan()) {
@@ -1001,50 +973,223 @@ impl VolumeProfile {
             }
         }
     }
+
+    /// (poc, vah, val) of the full window (F3.12), or None (null).
+    #[inline]
+    fn profile(&mut self) -> Option<(f64, f64, f64)> {
+        // lo, hi, T and min v, in 4 interleaved lanes (slot order).
+        let (mut lo4, mut hi4) = ([f64::INFINITY; 4], [f64::NEG_INFINITY; 4]);
+        let (mut t4, mut vmin4) = ([0.0f64; 4], [f64::INFINITY; 4]);
+        let mut flat4 = [0.0f64; 4];
+        for c in 0..VP_N / 4 {
+            for l in 0..4 {
+                let j = 4 * c + l;
+                lo4[l] = vp_min(self.a[j], lo4[l]);
+                hi4[l] = vp_max(self.b[j], hi4[l]);
+                t4[l] += self.v[j];
+                vmin4[l] = vp_min(self.v[j], vmin4[l]);
+                flat4[l] = vp_max(vp_bit(self.b[j] <= self.a[j]), flat4[l]);
+            }
+        }
+        let lo = vp_min(vp_min(lo4[0], lo4[1]), vp_min(lo4[2], lo4[3]));
+        let hi = vp_max(vp_max(hi4[0], hi4[1]), vp_max(hi4[2], hi4[3]));
+        let vmin = vp_min(vp_min(vmin4[0], vmin4[1]), vp_min(vmin4[2], vmin4[3]));
+        // Non-negative volumes sum to exactly 0 in any order iff all are 0; with a negative
+        // volume the sign of T is taken from the literal oldest → newest sum.
+        let total = if vmin >= 0.0 {
+            (t4[0] + t4[1]) + (t4[2] + t4[3])
+        } else {
+            let (newer, older) = self.v.split_at(self.pos);
+            older.iter().chain(newer).fold(0.0, |s, &x| s + x)
+        };
+        if total <= 0.0 || total.is_nan() {
+            self.key = None; // this bar is not placed
+            return None;
+        }
+        if hi == lo {
+            self.key = None;
+            return Some((lo, lo, lo));
+        }
+        let w = (hi - lo) / VP_BINS as f64;
+        // Edges e_0..e_24 (e_24 = hi), padded to 32.
+        let mut e = [0.0f64; 32];
+        for k in 0..VP_BINS {
+            e[k] = lo + k as f64 * w;
+        }
+        e[VP_BINS] = hi;
+        let vol = if w > 1e-13 * (lo.abs() + hi.abs()) {
+            let key = Some((lo.to_bits(), hi.to_bits()));
+            let inv_w = 1.0 / w;
+            if self.key == key {
+                // Same grid: only the bar just added (previous slot) is placed anew.
+                let j = if self.pos == 0 { VP_N - 1 } else { self.pos - 1 };
+                self.place_bar::<true>(j, lo, w, inv_w);
+            } else if (flat4[0] + flat4[1]) + (flat4[2] + flat4[3]) > 0.0 {
+                for j in 0..VP_N {
+                    self.place_bar::<true>(j, lo, w, inv_w);
+                }
+            } else {
+                for j in 0..VP_N {
+                    self.place_bar::<false>(j, lo, w, inv_w);
+                }
+            }
+            self.key = key;
+            self.bins(&e)
+        } else {
+            self.key = None;
+            self.bins_literal(lo, w, &e)
+        };
+        let (kp, lo_k, hi_k) = value_area(&vol, total);
+        Some((lo + (kp as f64 + 0.5) * w, e[hi_k + 1], e[lo_k]))
+    }
+
+    /// Places slot `j` on the grid `(lo, w)` (see [`VpPlace`]). Without `FLAT` the slot must
+    /// hold a bar with `b > a`; both variants give the same bits for such a bar.
+    #[inline(always)]
+    fn place_bar<const FLAT: bool>(&mut self, j: usize, lo: f64, w: f64, inv_w: f64) {
+        let (a, b, v, d) = (self.a[j], self.b[j], self.v[j], self.d[j]);
+        // k_a: last k <= 23 with e_k <= a (only e_r can be within rounding of a).
+        let ra = vp_round((a - lo) * inv_w);
+        let ka = vp_min(ra - vp_bit(a < lo + ra * w), 23.0);
+        // k_b: last k <= 23 with e_k < b.
+        let rb = vp_round((b - lo) * inv_w);
+        let kb = vp_min(rb - vp_bit(b <= lo + rb * w), 23.0);
+        // Selects as exact 0/1 products (no branches).
+        let (k1, k2) = if FLAT {
+            // Flat bar: min(23, floor((a − lo)/w)).
+            let q = (a - lo) / w;
+            let rq = vp_round(q);
+            let kq = vp_min(rq - vp_bit(rq > q), 23.0);
+            let flat = vp_bit(b <= a); // finite prices (F2.4): = !(b > a)
+            (ka + flat * (kq - ka), kb + flat * (kq - kb))
+        } else {
+            (ka, kb)
+        };
+        let same = vp_bit(k1 == k2);
+        let diff = 1.0 - same;
+        let pl = &mut self.place;
+        pl.k1[j] = k1;
+        pl.k2[j] = k2;
+        pl.p1[j] = same * v + diff * ((lo + (k1 + 1.0) * w - a) * d);
+        pl.p2[j] = diff * ((b - (lo + k2 * w)) * d);
+        let inner = vp_bit(k2 > k1 + 1.0);
+        pl.dm[j] = inner * d;
+        pl.cm[j] = inner * vp_bit(v != 0.0);
+    }
+
+    /// The bin volumes `V_0..V_23` of F3.12 step 3 (see [`VolumeProfile`]) from the placements,
+    /// padded with `−∞` at index 0 and 25: `V_k` is at `k + 1`.
+    #[inline]
+    fn bins(&self, e: &[f64; 32]) -> [f64; 32] {
+        let pl = &self.place;
+        let (mut i1, mut i2) = ([0usize; VP_N], [0usize; VP_N]);
+        for j in 0..VP_N {
+            i1[j] = ((pl.k1[j] + VP_ROUND).to_bits() & 31) as usize;
+            i2[j] = ((pl.k2[j] + VP_ROUND).to_bits() & 31) as usize;
+        }
+        let (p1, p2, dm, cm) = (&pl.p1, &pl.p2, &pl.dm, &pl.cm);
+        // Scatter in slot order: partials into `part`, density and count differences.
+        let mut part = [0.0f64; 32];
+        let (mut dd, mut cd) = ([0.0f64; 32], [0.0f64; 32]);
+        for j in 0..VP_N {
+            let (k1, k2) = (i1[j], i2[j]);
+            part[k1] += p1[j];
+            part[k2] += p2[j];
+            dd[(k1 + 1) & 31] += dm[j];
+            dd[k2] -= dm[j];
+            cd[(k1 + 1) & 31] += cm[j];
+            cd[k2] -= cm[j];
+        }
+        let mut vol = [f64::NEG_INFINITY; 32];
+        let (mut ds, mut cs) = (0.0, 0.0);
+        for k in 0..VP_BINS {
+            ds += dd[k];
+            cs += cd[k];
+            let full = if cs > 0.0 { (e[k + 1] - e[k]) * ds } else { 0.0 };
+            vol[k + 1] = part[k] + full;
+        }
+        vol
+    }
+
+    /// The bin volumes of F3.12 step 3 summed literally (every bin, bars oldest → newest), in
+    /// the padded layout of [`Self::bins`]; for grids too fine for the fast path.
+    #[cold]
+    fn bins_literal(&self, lo: f64, w: f64, e: &[f64; 32]) -> [f64; 32] {
+        let mut vol = [0.0f64; 32];
+        for n in 0..VP_N {
+            let j = (self.pos + n) % VP_N;
+            let (a, b, v) = (self.a[j], self.b[j], self.v[j]);
+            if b > a {
+                for k in 0..VP_BINS {
+                    let ov = b.min(e[k + 1]) - a.max(e[k]);
+                    if ov > 0.0 {
+                        vol[k + 1] += v * ov / (b - a);
+                    }
+                }
+            } else {
+                // `as usize` truncates, which is floor for the ratio ≥ 0 (NaN → 0).
+                vol[(((a - lo) / w) as usize).min(VP_BINS - 1) + 1] += v;
+            }
+        }
+        vol[0] = f64::NEG_INFINITY;
+        for x in &mut vol[VP_BINS + 1..] {
+            *x = f64::NEG_INFINITY;
+        }
+        vol
+    }
 }
 
-/// Steps 4–5 of F3.12: the POC bin and the value-area bin range `[A, B]`.
+/// Steps 4–5 of F3.12 on the padded bins of [`VolumeProfile::bins`] (`V_k` at `k + 1`, `−∞`
+/// outside): the POC bin and the value-area bin range `[A, B]` (unpadded indices).
 ///
-/// The expansion is written without data-dependent branches (the larger/tie choice is a
-/// select), since which side wins is unpredictable; adding `+0.0` for the side not taken leaves
-/// `S` unchanged, so `S` takes exactly the literal sequence of additions.
+/// Step 5's choice "`up` if tied or larger, `dn` if tied or not taken" is evaluated as
+/// `take_up = up >= dn·(1 − 1e-9)`, `take_dn = !take_up || dn >= up·(1 − 1e-9)`: for bins
+/// `>= 0` this is `|up − dn| <= 1e-9·max(up, dn)` rearranged, so it differs from the literal
+/// test only within the rounding of that product (F5.2); with negative bins (negative volumes,
+/// F2.4/F3.16 invalid bars) "larger" is also read with the 1e-9 tolerance. The `−∞` pads make a
+/// missing side lose every comparison, so every step is the same branch-free select; the side
+/// not taken adds `+0.0`, which leaves `S` unchanged.
 #[inline]
-fn value_area(vol: &[f64; VP_BINS], total: f64) -> (usize, usize, usize) {
-    // max V_k (4 independent lanes; the bins are finite, so the order does not matter).
+fn value_area(vol: &[f64; 32], total: f64) -> (usize, usize, usize) {
     let mut m4 = [f64::NEG_INFINITY; 4];
-    for c in vol.chunks_exact(4) {
-        for j in 0..4 {
-            m4[j] = if c[j] > m4[j] { c[j] } else { m4[j] };
+    for c in 0..VP_BINS / 4 {
+        for l in 0..4 {
+            m4[l] = vp_max(vol[1 + 4 * c + l], m4[l]);
         }
     }
-    let m01 = if m4[1] > m4[0] { m4[1] } else { m4[0] };
-    let m23 = if m4[3] > m4[2] { m4[3] } else { m4[2] };
-    let m = if m23 > m01 { m23 } else { m01 };
+    let m = vp_max(vp_max(m4[0], m4[1]), vp_max(m4[2], m4[3]));
     let thr = m * (1.0 - 1e-9);
-    let kp = vol.iter().position(|&x| x >= thr).unwrap_or(0);
-    let (mut lo_k, mut hi_k) = (kp, kp);
+    // Lowest k with V_k >= thr (padded index).
+    let mut kp = VP_BINS;
+    for k in (1..=VP_BINS).rev() {
+        kp = if vol[k] >= thr { k } else { kp };
+    }
+    // `lw` holds V_k·(1 − 1e-9) (−∞ for the pads).
+    let mut lw = [0.0f64; 32];
+    for k in 0..32 {
+        lw[k] = vol[k] * (1.0 - 1e-9);
+    }
+    let (mut a, mut b) = (kp, kp);
     let mut s = vol[kp];
     let target = 0.70 * total * (1.0 - 1e-9);
-    // `x[k + 1] = V_k`, with `−∞` beyond both ends: a missing side never wins and is never a
-    // tie, so "take the only one" needs no case of its own.
-    let mut x = [f64::NEG_INFINITY; VP_BINS + 2];
-    x[1..=VP_BINS].copy_from_slice(vol);
-    while s < target {
-        let u = x[hi_k + 2];
-        let d = x[lo_k];
-        if u == f64::NEG_INFINITY && d == f64::NEG_INFINITY {
-            break;
-        }
-        let tie = (u - d).abs() <= 1e-9 * if u > d { u } else { d };
-        let up = u > d;
-        let take_up = tie | up;
-        let take_dn = tie | !up;
-        s += if take_up { u } else { 0.0 };
-        s += if take_dn { d } else { 0.0 };
-        hi_k += usize::from(take_up);
-        lo_k -= usize::from(take_dn);
+    // The heads (`up`, `dn`) and their scaled values are carried in registers and the next
+    // ones preloaded, so a step's latency is one compare and one select.
+    let (mut up, mut lu) = (vol[b + 1], lw[b + 1]);
+    let (mut dn, mut ld) = (vol[a - 1], lw[a - 1]);
+    while s < target && (a > 1 || b < VP_BINS) {
+        let (up2, lu2) = (vol[(b + 2) & 31], lw[(b + 2) & 31]);
+        let (dn2, ld2) = (vol[(a + 30) & 31], lw[(a + 30) & 31]);
+        let take_up = up >= ld;
+        let take_dn = !take_up || dn >= lu;
+        s += if take_up { up } else { 0.0 };
+        s += if take_dn { dn } else { 0.0 };
+        b += take_up as usize;
+        a -= take_dn as usize;
+        let (nu, nlu) = (if take_up { up2 } else { up }, if take_up { lu2 } else { lu });
+        let (nd, nld) = (if take_dn { dn2 } else { dn }, if take_dn { ld2 } else { ld });
+        (up, lu, dn, ld) = (nu, nlu, nd, nld);
     }
-    (kp, lo_k, hi_k)
+    (kp - 1, a - 1, b - 1)
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1053,16 +1198,10 @@ fn value_area(vol: &[f64; VP_BINS], total: f64) -> (usize, usize, usize) {
 
 /// 20-bar volume statistics: `volume_ratio_20d`, `volume_spike` (F3.13) and `regime_volume`
 /// (F3.15, percentile rank of `SUM(v,20)` over 252 bars).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct VolumeStats {
     vol: Win<20>,
     rank: RankWindow,
-}
-
-impl Default for VolumeStats {
-    fn default() -> Self {
-        Self { vol: Win::default(), rank: RankWindow::default() }
-    }
 }
 
 impl VolumeStats {
@@ -1073,6 +1212,7 @@ impl VolumeStats {
     pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
         let [ratio_o, spike_o, reg_o] =
             out.cols_mut([f::VOLUME_RATIO_20D, f::VOLUME_SPIKE, f::REGIME_VOLUME]);
+        let mut sorted = (inp.len() >= RANK_SORT_MIN).then(|| self.rank.sorted());
         for i in 0..inp.len() {
             let v = inp.volume[i];
             self.vol.push(v);
@@ -1080,22 +1220,18 @@ impl VolumeStats {
                 continue;
             }
             let win = self.vol.full();
-            let sum = seq_sum(win);
+            let sum = sum4(win);
             let sma = sum / 20.0;
             if sma > 0.0 {
                 ratio_o[i] = finite_or_null(v / sma);
             }
-            let mut ss = 0.0;
-            for &u in win {
-                let d = u - sma;
-                ss += d * d;
-            }
+            let ss = sq_dev4(win, sma);
             let sd = (ss / 20.0).sqrt();
             let sd_zero = sd <= 1e-12 * sma.abs(); // SD_ZERO (F2.6)
             if !sd_zero {
                 spike_o[i] = finite_or_null((v - sma) / sd);
             }
-            let regime = self.rank.push_rank(finite_or_null(sum));
+            let regime = self.rank.push_rank(finite_or_null(sum), sorted.as_mut());
             if sum > 0.0 {
                 reg_o[i] = regime;
             }
@@ -1130,6 +1266,7 @@ impl Volatility {
     /// Computes the chunk.
     pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
         let [vol_o, reg_o] = out.cols_mut([f::VOLATILITY_20D, f::REGIME_VOLATILITY]);
+        let mut sorted = (inp.len() >= RANK_SORT_MIN).then(|| self.rank.sorted());
         for i in 0..inp.len() {
             let c = inp.close[i];
             let n = self.n;
@@ -1145,15 +1282,11 @@ impl Volatility {
                 continue;
             }
             let win = self.rets.full();
-            let m = seq_sum(win) / 20.0;
-            let mut ss = 0.0;
-            for &u in win {
-                let d = u - m;
-                ss += d * d;
-            }
+            let m = sum4(win) / 20.0;
+            let ss = sq_dev4(win, m);
             let vol = finite_or_null((ss / 19.0).sqrt());
             vol_o[i] = vol;
-            reg_o[i] = self.rank.push_rank(vol);
+            reg_o[i] = self.rank.push_rank(vol, sorted.as_mut());
         }
     }
 }
@@ -1335,5 +1468,69 @@ impl GroupB {
         self.volatility
             .run("volatility", Volatility::FIELDS, inp, out, faults, |s, out| s.run(inp, out));
         self.audit.run("audit", Audit::FIELDS, inp, out, faults, |s, out| s.run(inp, out));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sorted rank window gives the literal F3.15 count on windows with many ties, near-ties
+    /// within the tolerance, zeros and nulls.
+    #[test]
+    fn sorted_rank_equals_literal_count() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        // One window in counting mode; one in sorted mode, with the sorted copy rebuilt at
+        // irregular "chunk" starts.
+        let mut rc = RankWindow::default();
+        let mut rs = RankWindow::default();
+        let mut sorted = rs.sorted();
+        let mut hist: Vec<f64> = Vec::new();
+        for t in 0..6000 {
+            let r = rnd();
+            let v = match r % 10 {
+                0 => 0.0,
+                1 => 1.0,
+                2 => 1.0 + 1e-10, // a tie within the tolerance
+                3 => 1.0 + 2e-9,  // just outside it
+                4 if t % 700 < 3 => NAN,
+                _ => (r >> 20) as f64 / 1e6,
+            };
+            hist.push(v);
+            if t % 97 == 13 {
+                sorted = rs.sorted();
+            }
+            let got_c = rc.push_rank(v, None);
+            let got_s = rs.push_rank(v, Some(&mut sorted));
+            let n = hist.len();
+            let w = &hist[n.saturating_sub(RANK_N)..];
+            let want = if w.len() < RANK_N || w.iter().any(|y| y.is_nan()) {
+                NAN
+            } else {
+                let tol = 1e-9 * v.abs();
+                let below = w.iter().filter(|&&y| y < v - tol).count() as u64;
+                let equal = w.iter().filter(|&&y| (y - v).abs() <= tol).count() as u64;
+                regime_code(2 * below + equal)
+            };
+            assert_eq!(got_c.to_bits(), want.to_bits(), "count, bar {t}");
+            assert_eq!(got_s.to_bits(), want.to_bits(), "sorted, bar {t}");
+        }
+        assert_eq!(format!("{rc:?}"), format!("{rs:?}"));
+    }
+
+    #[test]
+    fn lower_bound_matches_partition_point() {
+        let s: Vec<f64> = (0..252).map(|i| f64::from(i / 3)).collect();
+        for n in [0, 1, 2, 3, 100, 252] {
+            for key in [-1.0, 0.0, 0.5, 10.0, 41.0, 83.0, 84.0, 1e9] {
+                assert_eq!(lower_bound(&s[..n], key), s[..n].partition_point(|&y| y < key));
+            }
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The write path: conform and validate an appended batch, then upsert it.
 
 pub(crate) mod audit;
-mod normalize;
+pub(crate) mod normalize;
 mod upsert;
 
 pub use normalize::{InvalidRows, is_valid_symbol};

@@ -52,6 +52,27 @@ pub fn is_valid_symbol(s: &str) -> bool {
 pub(crate) fn conform(input: &RecordBatch) -> Result<Normalized> {
     let schema = bar_schema();
     let rows = input.num_rows();
+    let (slots, provided) = cast_slots(input)?;
+    let columns: Vec<ArrayRef> = slots
+        .into_iter()
+        .zip(schema.fields())
+        .map(|(slot, f)| slot.unwrap_or_else(|| new_null_array(f.data_type(), rows)))
+        .collect();
+    // Nullability is enforced after validation (rows with nulls in required columns are
+    // rejected there), so build against a relaxed schema first.
+    let relaxed = Arc::new(arrow::datatypes::Schema::new(
+        schema.fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect::<Vec<_>>(),
+    ));
+    let batch = RecordBatch::try_new(relaxed, columns)?;
+    Ok(Normalized { batch, provided })
+}
+
+/// The caller's columns cast to their F1 types, by position, and which were provided. Fails
+/// on an unknown column, an uncastable type or a missing required column.
+pub(crate) fn cast_slots(
+    input: &RecordBatch,
+) -> Result<(Vec<Option<ArrayRef>>, [bool; FIELD_COUNT])> {
+    let schema = bar_schema();
     let mut slots: Vec<Option<ArrayRef>> = vec![None; FIELD_COUNT];
     let mut provided = [false; FIELD_COUNT];
     let cast_options = CastOptions { safe: false, format_options: FormatOptions::default() };
@@ -76,34 +97,55 @@ pub(crate) fn conform(input: &RecordBatch) -> Result<Normalized> {
             return Err(Error::MissingColumn { column: field_defs()[c].name });
         }
     }
-    let columns: Vec<ArrayRef> = slots
-        .into_iter()
-        .zip(schema.fields())
-        .map(|(slot, f)| slot.unwrap_or_else(|| new_null_array(f.data_type(), rows)))
+    Ok((slots, provided))
+}
+
+/// [`validate`] on the key and OHLCV columns alone (positions as in F1), for callers that
+/// have not built a 97-column batch.
+pub(crate) fn validate_keys(slots: &[Option<ArrayRef>], rows: usize) -> Result<Vec<RowError>> {
+    let fields: Vec<arrow::datatypes::Field> = REQUIRED_INPUT_COLUMNS
+        .iter()
+        .map(|&c| bar_schema().field(c).as_ref().clone().with_nullable(true))
         .collect();
-    // Nullability is enforced after validation (rows with nulls in required columns are
-    // rejected there), so build against a relaxed schema first.
-    let relaxed = Arc::new(arrow::datatypes::Schema::new(
-        schema.fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect::<Vec<_>>(),
-    ));
-    let batch = RecordBatch::try_new(relaxed, columns)?;
-    Ok(Normalized { batch, provided })
+    let mut columns = Vec::with_capacity(REQUIRED_INPUT_COLUMNS.len());
+    for &c in &REQUIRED_INPUT_COLUMNS {
+        columns
+            .push(slots[c].clone().ok_or(Error::MissingColumn { column: field_defs()[c].name })?);
+    }
+    let keys = RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(fields)), columns)?;
+    debug_assert_eq!(keys.num_rows(), rows);
+    Ok(validate_with(&|c| {
+        let at = REQUIRED_INPUT_COLUMNS.iter().position(|&r| r == c).unwrap_or(0);
+        keys.column(at).clone()
+    }))
 }
 
 /// Every invalid row of a conformed batch (missing or malformed key, non-finite OHLCV,
 /// duplicate key within the batch), in row order.
 pub(crate) fn validate(batch: &RecordBatch) -> Vec<RowError> {
+    validate_with(&|c| batch.column(c).clone())
+}
+
+/// [`validate`] over columns looked up by F1 position (only key and OHLCV are read).
+fn validate_with(column: &dyn Fn(usize) -> ArrayRef) -> Vec<RowError> {
     let mut errors = Vec::new();
-    let symbols = batch.column(col::SYMBOL).as_dictionary::<Int32Type>();
+    let symbol_column = column(col::SYMBOL);
+    let ts_column = column(col::DATETIME);
+    let price_columns: Vec<ArrayRef> = [col::OPEN, col::HIGH, col::LOW, col::CLOSE, col::VOLUME]
+        .iter()
+        .map(|&c| column(c))
+        .collect();
+    let symbols = symbol_column.as_dictionary::<Int32Type>();
     let symbol_values = symbols.values().as_string::<i32>();
     let valid_key: Vec<bool> = (0..symbol_values.len())
         .map(|k| symbol_values.is_valid(k) && is_valid_symbol(symbol_values.value(k)))
         .collect();
-    let ts = batch.column(col::DATETIME).as_primitive::<TimestampMicrosecondType>();
+    let ts = ts_column.as_primitive::<TimestampMicrosecondType>();
     let prices: Vec<(&'static str, &arrow::array::PrimitiveArray<Float64Type>)> =
         [col::OPEN, col::HIGH, col::LOW, col::CLOSE, col::VOLUME]
             .iter()
-            .map(|&c| (field_defs()[c].name, batch.column(c).as_primitive::<Float64Type>()))
+            .zip(&price_columns)
+            .map(|(&c, a)| (field_defs()[c].name, a.as_primitive::<Float64Type>()))
             .collect();
     // Canonical key per dictionary entry, so equal symbols under different dictionary keys
     // compare equal.
@@ -118,7 +160,7 @@ pub(crate) fn validate(batch: &RecordBatch) -> Vec<RowError> {
         .collect();
     let mut last_ts: Vec<i64> = vec![i64::MIN; canon.len()];
     let mut ordered = true;
-    for row in 0..batch.num_rows() {
+    for row in 0..ts.len() {
         let mut push =
             |column: &'static str, problem| errors.push(RowError { row, column, problem });
         let sym_ok = if symbols.is_null(row) {
@@ -157,8 +199,8 @@ pub(crate) fn validate(batch: &RecordBatch) -> Vec<RowError> {
     }
     if !ordered {
         // Timestamps go backwards within a symbol somewhere: check keys exactly.
-        let mut seen: HashSet<(i32, i64)> = HashSet::with_capacity(batch.num_rows());
-        for row in 0..batch.num_rows() {
+        let mut seen: HashSet<(i32, i64)> = HashSet::with_capacity(ts.len());
+        for row in 0..ts.len() {
             if symbols.is_null(row) || ts.is_null(row) {
                 continue;
             }

@@ -114,7 +114,7 @@ pub(crate) fn run(args: &ComputeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot read {}", args.input.display()))?;
     let layout = reader.layout();
     let mut batches = Vec::new();
-    while let Some(batch) = reader.next() {
+    for batch in reader.by_ref() {
         batches.push(batch.with_context(|| format!("cannot read {}", args.input.display()))?);
     }
     let stats = reader.stats();

@@ -13,3 +13,4 @@ mod edge_b;
 mod faults;
 mod reference_b;
 mod state;
+mod state_b;
