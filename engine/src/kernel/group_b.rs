@@ -124,18 +124,18 @@ fn code(b: bool) -> f64 {
 /// Length of the percentile-rank window (F3.15).
 const RANK_N: usize = 252;
 
-/// Chunks of at least this many bars rank against a sorted copy of the window (built once per
-/// chunk); shorter chunks count over the window directly.
+/// Chunks of at least this many bars rank with a [`RankBands`] index of the window (built once
+/// per chunk, once the window is full); shorter chunks count over the window directly.
 const RANK_SORT_MIN: usize = 64;
 
-/// The last 252 values of a series for the F3.15 percentile rank, in time order (nulls as
+/// The last 252 values of a series for the F3.15 percentile rank, in ring order (nulls as
 /// `+∞`). This ring is the whole state. A rank is an exact integer count, so it does not depend
 /// on how it is computed: a short chunk (the incremental case) counts over the 2 KB ring, one
-/// contiguous branch-free pass; a long chunk sorts a copy of the ring once ([`RankSorted`]) and
-/// keeps it sorted bar by bar (two binary searches and one short `memmove`).
+/// contiguous branch-free pass; a long chunk builds a [`RankBands`] index of the ring once and
+/// decides the regime from four order statistics, counting only in the rare ambiguous case.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct RankWindow {
-    /// The window in time order (`+∞` = null); `head` is the oldest once full.
+    /// The window (`+∞` = null); `head` is the oldest once full.
     ring: Vec<f64>,
     head: usize,
     /// Number of values held (at most 252).
@@ -150,31 +150,6 @@ impl Default for RankWindow {
     }
 }
 
-/// A sorted copy of a [`RankWindow`]'s values (scratch for one chunk, not state).
-struct RankSorted {
-    /// The values, ascending.
-    s: Vec<f64>,
-}
-
-/// First index `i` of the ascending slice `s` with `s[i] >= key` (`s.len()` if none);
-/// branch-free halving (compiles to conditional moves).
-#[inline]
-fn lower_bound(s: &[f64], key: f64) -> usize {
-    if s.is_empty() {
-        return 0;
-    }
-    let mut base = 0usize;
-    let mut size = s.len();
-    while size > 1 {
-        let half = size / 2;
-        let mid = base + half;
-        // A plain `if` here compiles to a (mispredicted) branch.
-        base = std::hint::select_unpredictable(s[mid] < key, mid, base);
-        size -= half;
-    }
-    base + usize::from(s[base] < key)
-}
-
 /// Regime code of F3.15 for `q = 2·below + equal`: 0 = low, 1 = normal, 2 = high.
 #[inline]
 fn regime_code(q: u64) -> f64 {
@@ -187,14 +162,284 @@ fn regime_code(q: u64) -> f64 {
     }
 }
 
-impl RankWindow {
-    /// A sorted copy of the values held, for a long chunk.
-    fn sorted(&self) -> RankSorted {
-        let mut s = self.ring[..self.len].to_vec();
-        s.sort_unstable_by(f64::total_cmp);
-        RankSorted { s }
+/// Sorted indices (0-based) of the order statistics that decide the F3.15 regime.
+const K_LO: usize = 62;
+const K_HI: usize = 188;
+/// Initial half-width of a band around its two order statistics, and the number of values
+/// pulled into a band at once when it must grow into an unsorted group. (The unit tests use
+/// small bands, so that pulls and sheds happen all the time.)
+const BAND_PULL: usize = if cfg!(test) { 4 } else { 12 };
+/// A band longer than this sheds values into the neighbouring unsorted groups, as far as it
+/// keeps [`BAND_PULL`] ranks of margin on each side of its two order statistics.
+const BAND_CAP: usize = if cfg!(test) { 8 } else { 32 };
+
+/// Group tags of [`RankBands`]: unsorted `A`, sorted band 1, unsorted `M`, sorted band 2,
+/// unsorted `C`.
+const G_A: u8 = 0;
+const G_B1: u8 = 1;
+const G_M: u8 = 2;
+const G_B2: u8 = 3;
+const G_C: u8 = 4;
+
+/// A full window's values split by rank into five groups, `A ≤ B1 ≤ M ≤ B2 ≤ C` (every value of
+/// a group is `<=` every value of the next; ties may straddle groups). Only the two bands are
+/// sorted (value, ring slot); `A`, `M` and `C` are just counts plus a tag per ring slot. The
+/// bands are kept around the order statistics `s[62], s[63]` (band 1) and `s[188], s[189]`
+/// (band 2) of the ascending window `s`, which is all the regime needs (see
+/// [`RankBands::regime`]). A bar inserts into and removes from a group in O(1) (a band: a
+/// binary search and a short move); when a band no longer covers its two ranks it pulls the
+/// [`BAND_PULL`] nearest values of the neighbouring unsorted group (one pass over the ring).
+///
+/// Scratch for one chunk (built from the [`RankWindow`] ring), not state: the regime it gives
+/// is the exact F3.15 label, so the outputs do not depend on when it was built.
+struct RankBands {
+    /// Group tag of each ring slot.
+    tag: Vec<u8>,
+    /// Sizes of the unsorted groups, by tag (`n[G_A]`, `n[G_M]`, `n[G_C]`; the band entries
+    /// are unused).
+    n: [usize; 5],
+    /// The bands, ascending by value: (value, ring slot).
+    b1: Vec<(f64, u16)>,
+    b2: Vec<(f64, u16)>,
+    /// Scratch for pulls.
+    buf: Vec<(f64, u16)>,
+}
+
+/// `(value, slot)` pairs by value.
+#[inline]
+fn by_value(a: &(f64, u16), b: &(f64, u16)) -> std::cmp::Ordering {
+    a.0.total_cmp(&b.0)
+}
+
+impl RankBands {
+    /// Index of a full ring (any values, `+∞` for nulls; no NaN).
+    fn build(ring: &[f64]) -> Self {
+        let mut v: Vec<(f64, u16)> = ring.iter().enumerate().map(|(j, &y)| (y, j as u16)).collect();
+        v.sort_unstable_by(by_value);
+        let (b1_lo, b1_hi) = (K_LO - BAND_PULL, K_LO + 2 + BAND_PULL);
+        let (b2_lo, b2_hi) = (K_HI - BAND_PULL, K_HI + 2 + BAND_PULL);
+        let mut tag = vec![G_A; RANK_N];
+        for (i, &(_, j)) in v.iter().enumerate() {
+            tag[usize::from(j)] = if i < b1_lo {
+                G_A
+            } else if i < b1_hi {
+                G_B1
+            } else if i < b2_lo {
+                G_M
+            } else if i < b2_hi {
+                G_B2
+            } else {
+                G_C
+            };
+        }
+        Self {
+            tag,
+            n: [b1_lo, 0, b2_lo - b1_hi, 0, RANK_N - b2_hi],
+            b1: v[b1_lo..b1_hi].to_vec(),
+            b2: v[b2_lo..b2_hi].to_vec(),
+            buf: Vec::with_capacity(RANK_N),
+        }
     }
 
+    /// Number of values below band 2 (`A`, band 1, `M`).
+    #[inline]
+    fn below_b2(&self) -> usize {
+        self.n[usize::from(G_A)] + self.b1.len() + self.n[usize::from(G_M)]
+    }
+
+    /// Replaces the value `old` of ring slot `slot` by `key` (the ring already holds `key`).
+    #[inline]
+    fn replace(&mut self, ring: &[f64], slot: usize, old: f64, key: f64) {
+        // Remove `old` (the bands hold ≥ 2 values each between bars, so ≥ 1 after this).
+        // The counts of the bands' own tags (`n[G_B1]`, `n[G_B2]`) are unused: every count is
+        // updated without a branch.
+        let g = self.tag[slot];
+        self.n[usize::from(g)] = self.n[usize::from(g)].wrapping_sub(1);
+        if g == G_B1 || g == G_B2 {
+            let b = if g == G_B1 { &mut self.b1 } else { &mut self.b2 };
+            let mut i = b.partition_point(|e| e.0 < old);
+            while i < b.len() && usize::from(b[i].1) != slot {
+                i += 1;
+            }
+            if i == b.len() {
+                // Not reachable (every band slot is in its band); stay exact regardless.
+                *self = Self::build(ring);
+                return;
+            }
+            b.remove(i);
+        }
+        // Insert `key` into a group whose neighbours' bounds admit it: the number of the
+        // bounds `b1[0] <= key`, `b1[last] < key`, `b2[0] <= key`, `b2[last] < key` that hold
+        // (if `key` equals both `b1[last]` and `b2[0]` it goes to M, between them).
+        let (b1f, b1l) = (self.b1[0].0, self.b1[self.b1.len() - 1].0);
+        let (b2f, b2l) = (self.b2[0].0, self.b2[self.b2.len() - 1].0);
+        let g =
+            u8::from(key >= b1f) + u8::from(key > b1l) + u8::from(key >= b2f) + u8::from(key > b2l);
+        self.tag[slot] = g;
+        self.n[usize::from(g)] = self.n[usize::from(g)].wrapping_add(1);
+        if g == G_B1 {
+            let i = self.b1.partition_point(|e| e.0 <= key);
+            self.b1.insert(i, (key, slot as u16));
+        } else if g == G_B2 {
+            let i = self.b2.partition_point(|e| e.0 <= key);
+            self.b2.insert(i, (key, slot as u16));
+        }
+        self.fix(ring);
+    }
+
+    /// Restores the coverage of both bands (band 1 holds sorted ranks 62 and 63, band 2 ranks
+    /// 188 and 189) and bounds their lengths.
+    #[inline]
+    fn fix(&mut self, ring: &[f64]) {
+        let (a, m, c) = (usize::from(G_A), usize::from(G_M), usize::from(G_C));
+        if self.n[a] > K_LO {
+            self.pull(ring, G_A, true);
+        }
+        if self.n[a] + self.b1.len() < K_LO + 2 {
+            if self.n[m] == 0 {
+                *self = Self::build(ring);
+                return;
+            }
+            self.pull(ring, G_M, false);
+        }
+        if self.below_b2() > K_HI {
+            if self.n[m] == 0 {
+                *self = Self::build(ring);
+                return;
+            }
+            self.pull(ring, G_M, true);
+        }
+        if self.below_b2() + self.b2.len() < K_HI + 2 {
+            if self.n[c] == 0 {
+                *self = Self::build(ring);
+                return;
+            }
+            self.pull(ring, G_C, false);
+        }
+        // Shed: band 1's last values to M, first values to A; band 2 likewise.
+        while self.b1.len() > BAND_CAP && self.n[a] + self.b1.len() > K_LO + 2 + BAND_PULL {
+            let (_, j) = self.b1.pop().expect("non-empty band");
+            self.tag[usize::from(j)] = G_M;
+            self.n[m] += 1;
+        }
+        if self.b1.len() > BAND_CAP && self.n[a] + BAND_PULL < K_LO {
+            let k = (K_LO - BAND_PULL - self.n[a]).min(self.b1.len() - BAND_CAP);
+            for &(_, j) in &self.b1[..k] {
+                self.tag[usize::from(j)] = G_A;
+            }
+            self.b1.drain(..k);
+            self.n[a] += k;
+        }
+        while self.b2.len() > BAND_CAP && self.below_b2() + self.b2.len() > K_HI + 2 + BAND_PULL {
+            let (_, j) = self.b2.pop().expect("non-empty band");
+            self.tag[usize::from(j)] = G_C;
+            self.n[c] += 1;
+        }
+        if self.b2.len() > BAND_CAP && self.below_b2() + BAND_PULL < K_HI {
+            let k = (K_HI - BAND_PULL - self.below_b2()).min(self.b2.len() - BAND_CAP);
+            for &(_, j) in &self.b2[..k] {
+                self.tag[usize::from(j)] = G_M;
+            }
+            self.b2.drain(..k);
+            self.n[m] += k;
+        }
+    }
+
+    /// Moves the [`BAND_PULL`] largest (`largest`) or smallest values of the unsorted group `g`
+    /// (non-empty) into the adjacent band: largest of `A` → front of band 1, smallest of `M` →
+    /// back of band 1, largest of `M` → front of band 2, smallest of `C` → back of band 2.
+    #[cold]
+    fn pull(&mut self, ring: &[f64], g: u8, largest: bool) {
+        // Branch-free compaction of the group's (value, slot) pairs.
+        let buf = &mut self.buf;
+        buf.clear();
+        buf.resize(RANK_N, (0.0, 0));
+        let mut len = 0;
+        for (j, (&t, &y)) in self.tag.iter().zip(ring).enumerate() {
+            buf[len] = (y, j as u16);
+            len += usize::from(t == g);
+        }
+        buf.truncate(len);
+        let k = BAND_PULL.min(len);
+        let taken: &mut [(f64, u16)] = if largest {
+            if k < len {
+                buf.select_nth_unstable_by(len - k, by_value);
+            }
+            &mut buf[len - k..]
+        } else {
+            if k < len {
+                buf.select_nth_unstable_by(k - 1, by_value);
+            }
+            &mut buf[..k]
+        };
+        taken.sort_unstable_by(by_value);
+        let (to, t) = match (g, largest) {
+            (G_A, _) | (G_M, false) => (&mut self.b1, G_B1),
+            _ => (&mut self.b2, G_B2),
+        };
+        for &(_, j) in taken.iter() {
+            self.tag[usize::from(j)] = t;
+        }
+        if largest {
+            to.splice(0..0, taken.iter().copied());
+        } else {
+            to.extend_from_slice(taken);
+        }
+        self.n[usize::from(g)] -= k;
+    }
+
+    /// The F3.15 regime code of `x` (a value of the full, null-free window), or `None` when
+    /// only the exact count can tell.
+    ///
+    /// Let `s` be the window ascending, `tol = 1e-9·|x|`, `thr = x − tol` (both rounded, as in
+    /// F3.15), `B = {y : y < thr}`, `E = {y : |y − x| <= tol}` (computed), `U = B ∪ E`, so
+    /// `q = 2·|B| + |E|`, and `x ∈ E`.
+    ///
+    /// *Lemma: `B` and `E` are disjoint.* `thr <= x` (rounding is monotone and `x` is a float),
+    /// so `B` holds only `y < x`. For `x > 0` and `y < x`: if `y < x/2`, `x − y > x/2 > tol`,
+    /// so `fl(x − y) >= fl(x/2) > tol` (tol ≈ 1e-9·x); otherwise `x − y` is exact (Sterbenz),
+    /// and `E(y)` is `y >= x − tol` exactly. `thr` is `x − tol` rounded to the nearest float:
+    /// if it rounds down (or is exact), `y < thr` implies `y < x − tol`; if it rounds up, no
+    /// float lies in `[x − tol, thr)`, so `y < thr` again implies `y < x − tol`. Either way
+    /// `B(y)` excludes `E(y)`. For `x < 0` the same holds with `2x` for `x/2`; for `x = 0`,
+    /// `tol = 0`, `B = {y < 0}` and `E = {y = ±0}`. Hence `q = 2·|U| − |E| <= 2·|U| − 1` and
+    /// `q >= 2·|B| + 1`.
+    ///
+    /// *Monotonicity.* `B` is a prefix of `s` (`y < thr` is monotone). For `y >= z > x`,
+    /// `fl(y − x) >= fl(z − x)` (rounding is monotone), so if `z` fails `E` so does every
+    /// larger value; and no `y > x` is in `B`.
+    ///
+    /// * `s[62] < thr`: `s[0..=62]` are in `B`, `|B| >= 63`, `q >= 127`: not low. Then
+    ///   * `s[188] < thr`: `|B| >= 189`, `q >= 379`: high;
+    ///   * `s[189] > x` and not `E(s[189])`: no `y >= s[189]` is in `U`, `|U| <= 189`,
+    ///     `q <= 377`: normal;
+    ///   * else undecided.
+    /// * else `s[63] > x` and not `E(s[63])`: `|U| <= 63`, `q <= 125`: low;
+    /// * else undecided (`x` is within the tolerance of `[s[62], s[63]]`: rare).
+    #[inline]
+    fn regime(&self, x: f64) -> Option<f64> {
+        let a = self.n[usize::from(G_A)];
+        let m = self.below_b2();
+        let tol = 1e-9 * x.abs();
+        let thr = x - tol;
+        let outside = |y: f64| y > x && (y - x).abs() > tol;
+        if self.b1[K_LO - a].0 < thr {
+            if self.b2[K_HI - m].0 < thr {
+                Some(2.0)
+            } else if outside(self.b2[K_HI + 1 - m].0) {
+                Some(1.0)
+            } else {
+                None
+            }
+        } else if outside(self.b1[K_LO + 1 - a].0) {
+            Some(0.0)
+        } else {
+            None
+        }
+    }
+}
+
+impl RankWindow {
     /// Appends `key` (`+∞` = null); returns the evicted value when the window was full.
     #[inline]
     fn push(&mut self, key: f64) -> Option<f64> {
@@ -217,76 +462,32 @@ impl RankWindow {
 
     /// Appends `x` (NaN = null) and returns the regime code of `x` within the window
     /// (0 = low, 1 = normal, 2 = high), NaN unless the window holds 252 non-null values.
-    /// `sorted`, if given, is the sorted copy of the window before this bar and is updated.
+    /// `bands`, if given, is the long-chunk index of the window (built here once the window is
+    /// full) and is updated.
     #[inline]
-    fn push_rank(&mut self, x: f64, sorted: Option<&mut RankSorted>) -> f64 {
+    fn push_rank(&mut self, x: f64, bands: Option<&mut Option<RankBands>>) -> f64 {
         let key = if x.is_nan() { f64::INFINITY } else { x };
+        let slot = if self.len == RANK_N { self.head } else { self.len };
         let old = self.push(key);
         let ready = self.len == RANK_N && self.nulls == 0;
-        match sorted {
-            Some(rs) => {
-                let at = rs.replace(old, key);
-                if ready { regime_code(rank_q_sorted(&rs.s, at, x)) } else { NAN }
-            }
-            None if ready => {
-                regime_code(rank_q(self.ring[..].try_into().expect("window of 252 values"), x))
-            }
-            None => NAN,
-        }
-    }
-}
-
-impl RankSorted {
-    /// Replaces `old` (if any) by `key`; returns the position of `key` (its lower bound).
-    #[inline]
-    fn replace(&mut self, old: Option<f64>, key: f64) -> usize {
-        let s = &mut self.s[..];
-        match old {
-            Some(old) => {
-                let io = lower_bound(s, old); // s[io] == old
-                let ii = lower_bound(s, key);
-                if ii <= io {
-                    s.copy_within(ii..io, ii + 1);
-                    s[ii] = key;
-                    ii
-                } else {
-                    s.copy_within(io + 1..ii, io);
-                    s[ii - 1] = key;
-                    ii - 1
+        let ring: &[f64; RANK_N] = self.ring[..].try_into().expect("window of 252 values");
+        match bands {
+            Some(b) if self.len == RANK_N => {
+                match (b.as_mut(), old) {
+                    (Some(rb), Some(old)) => rb.replace(ring, slot, old, key),
+                    _ => *b = Some(RankBands::build(ring)),
+                }
+                match b.as_ref() {
+                    Some(rb) if ready => {
+                        rb.regime(x).unwrap_or_else(|| regime_code(rank_q(ring, x)))
+                    }
+                    _ => NAN,
                 }
             }
-            None => {
-                let ii = lower_bound(s, key);
-                self.s.insert(ii, key);
-                ii
-            }
+            _ if ready => regime_code(rank_q(ring, x)),
+            _ => NAN,
         }
     }
-}
-
-/// `q = 2·below + equal` of F3.15 for `x = s[at]` over the ascending, finite window `s`, where
-/// `at` is the lower bound of `x` (every `s[i]` with `i < at` is `< x`).
-///
-/// Both predicates are evaluated exactly as written (`s[i] < x − tol`, `abs(s[i] − x) <= tol`);
-/// they are monotone in `s[i]` (rounding is monotone), so `below` is a prefix of `s` and
-/// `equal` a contiguous run around `at`, found by walking outwards from `at`.
-#[inline]
-fn rank_q_sorted(s: &[f64], at: usize, x: f64) -> u64 {
-    let tol = 1e-9 * x.abs();
-    let thr = x - tol;
-    let mut below = at;
-    while below > 0 && s[below - 1] >= thr {
-        below -= 1;
-    }
-    let mut e0 = at;
-    while e0 > 0 && (s[e0 - 1] - x).abs() <= tol {
-        e0 -= 1;
-    }
-    let mut e1 = at;
-    while e1 < s.len() && (s[e1] - x).abs() <= tol {
-        e1 += 1;
-    }
-    2 * below as u64 + (e1 - e0) as u64
 }
 
 /// `q = 2·below + equal` of F3.15 for `x` over the window `w`, counted literally in one
@@ -845,7 +1046,7 @@ const VP_ROUND: f64 = 6_755_399_441_055_744.0;
 /// `(lo, hi)`: it is recomputed for all 20 slots when `lo` or `hi` changes and only for the new
 /// bar otherwise, and reusing it gives the same bits as recomputing it. The bins are then
 /// summed from scratch every bar (no running sums), so the same operations happen in the same
-/// order whatever the chunking. Everything is free of data-dependent branches:
+/// order whatever the chunking. Placement and binning are free of data-dependent branches:
 ///
 /// * Each bar's first and last bin (`k_a` = last `k` with `e_k <= a`, `k_b` = last `k` with
 ///   `e_k < b`, `k <= 23`) are found by rounding `(x − lo)/w` to the nearest integer `r` and
@@ -882,12 +1083,12 @@ pub struct VolumeProfile {
 }
 
 /// Per-slot placement of the window's bars on one grid (F3.12 steps 2–3): first and last bin
-/// `k1 <= k2` (as exact integers in `f64`), the volume added to each (`p1`, `p2`), and the
+/// `k1 <= k2` (as indices), the volume added to each (`p1`, `p2`), and the
 /// density `dm` (and `cm = 1` if `v ≠ 0`) over the fully covered bins `k1+1 .. k2−1`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct VpPlace {
-    k1: [f64; VP_N],
-    k2: [f64; VP_N],
+    k1: [u32; VP_N],
+    k2: [u32; VP_N],
     p1: [f64; VP_N],
     p2: [f64; VP_N],
     dm: [f64; VP_N],
@@ -1023,7 +1224,11 @@ impl VolumeProfile {
             if self.key == key {
                 // Same grid: only the bar just added (previous slot) is placed anew.
                 let j = if self.pos == 0 { VP_N - 1 } else { self.pos - 1 };
-                self.place_bar::<true>(j, lo, w, inv_w);
+                if self.b[j] > self.a[j] {
+                    self.place_bar::<false>(j, lo, w, inv_w);
+                } else {
+                    self.place_bar::<true>(j, lo, w, inv_w);
+                }
             } else if (flat4[0] + flat4[1]) + (flat4[2] + flat4[3]) > 0.0 {
                 for j in 0..VP_N {
                     self.place_bar::<true>(j, lo, w, inv_w);
@@ -1068,8 +1273,8 @@ impl VolumeProfile {
         let same = vp_bit(k1 == k2);
         let diff = 1.0 - same;
         let pl = &mut self.place;
-        pl.k1[j] = k1;
-        pl.k2[j] = k2;
+        pl.k1[j] = ((k1 + VP_ROUND).to_bits() & 31) as u32;
+        pl.k2[j] = ((k2 + VP_ROUND).to_bits() & 31) as u32;
         pl.p1[j] = same * v + diff * ((lo + (k1 + 1.0) * w - a) * d);
         pl.p2[j] = diff * ((b - (lo + k2 * w)) * d);
         let inner = vp_bit(k2 > k1 + 1.0);
@@ -1082,29 +1287,24 @@ impl VolumeProfile {
     #[inline]
     fn bins(&self, e: &[f64; 32]) -> [f64; 32] {
         let pl = &self.place;
-        let (mut i1, mut i2) = ([0usize; VP_N], [0usize; VP_N]);
-        for j in 0..VP_N {
-            i1[j] = ((pl.k1[j] + VP_ROUND).to_bits() & 31) as usize;
-            i2[j] = ((pl.k2[j] + VP_ROUND).to_bits() & 31) as usize;
-        }
         let (p1, p2, dm, cm) = (&pl.p1, &pl.p2, &pl.dm, &pl.cm);
-        // Scatter in slot order: partials into `part`, density and count differences.
+        // Scatter in slot order: partials into `part`, (density, count) differences as pairs.
         let mut part = [0.0f64; 32];
-        let (mut dd, mut cd) = ([0.0f64; 32], [0.0f64; 32]);
+        let mut dc = [[0.0f64; 2]; 32];
         for j in 0..VP_N {
-            let (k1, k2) = (i1[j], i2[j]);
+            let (k1, k2) = (pl.k1[j] as usize & 31, pl.k2[j] as usize & 31);
             part[k1] += p1[j];
             part[k2] += p2[j];
-            dd[(k1 + 1) & 31] += dm[j];
-            dd[k2] -= dm[j];
-            cd[(k1 + 1) & 31] += cm[j];
-            cd[k2] -= cm[j];
+            let s1 = &mut dc[(k1 + 1) & 31];
+            *s1 = [s1[0] + dm[j], s1[1] + cm[j]];
+            let s2 = &mut dc[k2];
+            *s2 = [s2[0] - dm[j], s2[1] - cm[j]];
         }
         let mut vol = [f64::NEG_INFINITY; 32];
         let (mut ds, mut cs) = (0.0, 0.0);
         for k in 0..VP_BINS {
-            ds += dd[k];
-            cs += cd[k];
+            ds += dc[k][0];
+            cs += dc[k][1];
             let full = if cs > 0.0 { (e[k + 1] - e[k]) * ds } else { 0.0 };
             vol[k + 1] = part[k] + full;
         }
@@ -1147,8 +1347,8 @@ impl VolumeProfile {
 /// `>= 0` this is `|up − dn| <= 1e-9·max(up, dn)` rearranged, so it differs from the literal
 /// test only within the rounding of that product (F5.2); with negative bins (negative volumes,
 /// F2.4/F3.16 invalid bars) "larger" is also read with the 1e-9 tolerance. The `−∞` pads make a
-/// missing side lose every comparison, so every step is the same branch-free select; the side
-/// not taken adds `+0.0`, which leaves `S` unchanged.
+/// missing side lose every comparison. The walk is a plain loop (measured faster than the
+/// branch-free select form); the POC is the lowest set bit of a `V_k >= M·(1 − 1e-9)` mask.
 #[inline]
 fn value_area(vol: &[f64; 32], total: f64) -> (usize, usize, usize) {
     let mut m4 = [f64::NEG_INFINITY; 4];
@@ -1160,34 +1360,28 @@ fn value_area(vol: &[f64; 32], total: f64) -> (usize, usize, usize) {
     let m = vp_max(vp_max(m4[0], m4[1]), vp_max(m4[2], m4[3]));
     let thr = m * (1.0 - 1e-9);
     // Lowest k with V_k >= thr (padded index).
-    let mut kp = VP_BINS;
-    for k in (1..=VP_BINS).rev() {
-        kp = if vol[k] >= thr { k } else { kp };
+    let mut mask = 1u32 << VP_BINS;
+    for k in 1..=VP_BINS {
+        mask |= u32::from(vol[k] >= thr) << k;
     }
-    // `lw` holds V_k·(1 − 1e-9) (−∞ for the pads).
-    let mut lw = [0.0f64; 32];
-    for k in 0..32 {
-        lw[k] = vol[k] * (1.0 - 1e-9);
-    }
+    let kp = mask.trailing_zeros() as usize;
     let (mut a, mut b) = (kp, kp);
     let mut s = vol[kp];
     let target = 0.70 * total * (1.0 - 1e-9);
-    // The heads (`up`, `dn`) and their scaled values are carried in registers and the next
-    // ones preloaded, so a step's latency is one compare and one select.
-    let (mut up, mut lu) = (vol[b + 1], lw[b + 1]);
-    let (mut dn, mut ld) = (vol[a - 1], lw[a - 1]);
-    while s < target && (a > 1 || b < VP_BINS) {
-        let (up2, lu2) = (vol[(b + 2) & 31], lw[(b + 2) & 31]);
-        let (dn2, ld2) = (vol[(a + 30) & 31], lw[(a + 30) & 31]);
-        let take_up = up >= ld;
-        let take_dn = !take_up || dn >= lu;
-        s += if take_up { up } else { 0.0 };
-        s += if take_dn { dn } else { 0.0 };
-        b += take_up as usize;
-        a -= take_dn as usize;
-        let (nu, nlu) = (if take_up { up2 } else { up }, if take_up { lu2 } else { lu });
-        let (nd, nld) = (if take_dn { dn2 } else { dn }, if take_dn { ld2 } else { ld });
-        (up, lu, dn, ld) = (nu, nlu, nd, nld);
+    // A plain loop: the choice is well predicted on real profiles (one side usually dominates).
+    while s < target && b - a < VP_BINS - 1 {
+        let (up, dn) = (vol[b + 1], vol[a - 1]);
+        if up >= dn * (1.0 - 1e-9) {
+            s += up;
+            b += 1;
+            if dn >= up * (1.0 - 1e-9) {
+                s += dn;
+                a -= 1;
+            }
+        } else {
+            s += dn;
+            a -= 1;
+        }
     }
     (kp - 1, a - 1, b - 1)
 }
@@ -1212,7 +1406,7 @@ impl VolumeStats {
     pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
         let [ratio_o, spike_o, reg_o] =
             out.cols_mut([f::VOLUME_RATIO_20D, f::VOLUME_SPIKE, f::REGIME_VOLUME]);
-        let mut sorted = (inp.len() >= RANK_SORT_MIN).then(|| self.rank.sorted());
+        let mut bands = (inp.len() >= RANK_SORT_MIN).then_some(None);
         for i in 0..inp.len() {
             let v = inp.volume[i];
             self.vol.push(v);
@@ -1231,7 +1425,7 @@ impl VolumeStats {
             if !sd_zero {
                 spike_o[i] = finite_or_null((v - sma) / sd);
             }
-            let regime = self.rank.push_rank(finite_or_null(sum), sorted.as_mut());
+            let regime = self.rank.push_rank(finite_or_null(sum), bands.as_mut());
             if sum > 0.0 {
                 reg_o[i] = regime;
             }
@@ -1266,7 +1460,7 @@ impl Volatility {
     /// Computes the chunk.
     pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
         let [vol_o, reg_o] = out.cols_mut([f::VOLATILITY_20D, f::REGIME_VOLATILITY]);
-        let mut sorted = (inp.len() >= RANK_SORT_MIN).then(|| self.rank.sorted());
+        let mut bands = (inp.len() >= RANK_SORT_MIN).then_some(None);
         for i in 0..inp.len() {
             let c = inp.close[i];
             let n = self.n;
@@ -1286,7 +1480,7 @@ impl Volatility {
             let ss = sq_dev4(win, m);
             let vol = finite_or_null((ss / 19.0).sqrt());
             vol_o[i] = vol;
-            reg_o[i] = self.rank.push_rank(vol, sorted.as_mut());
+            reg_o[i] = self.rank.push_rank(vol, bands.as_mut());
         }
     }
 }
@@ -1294,6 +1488,22 @@ impl Volatility {
 // ------------------------------------------------------------------------------------------
 // F3.16 audit checks
 // ------------------------------------------------------------------------------------------
+
+/// `quality_score` (F3.16) by the mask of failed checks (bit 0 `ohlc_invalid`, bit 1
+/// `gap_detected`, bit 2 `volume_anomaly`): `max(0, 100 − 50·b0 − 20·b1 − 10·b2) / 100`, the
+/// same integer points and the same IEEE division, evaluated at compile time.
+const AUDIT_QUALITY: [f64; 8] = {
+    let mut t = [0.0; 8];
+    let mut m = 0;
+    while m < 8 {
+        let b = m as i32;
+        let points = 100 - 50 * (b & 1) - 20 * ((b >> 1) & 1) - 10 * ((b >> 2) & 1);
+        let points = if points < 0 { 0 } else { points };
+        t[m] = points as f64 / 100.0;
+        m += 1;
+    }
+    t
+};
 
 /// The audit checks and fields of F3.16: `gap_detected`, `volume_anomaly` (median of the 20
 /// previous volumes, kept in a small sorted array), `quality_score`, `is_validated`,
@@ -1324,8 +1534,39 @@ impl Audit {
         f::VALIDATION_NOTES,
     ];
 
-    /// Replaces `old` (if any) by `new` in the sorted array (one linear pass).
+    /// Replaces `old` (if any) by `new` in the sorted array. Once the window is full this is
+    /// branch-free: `io = #{y < old}` is the position of (a copy of) `old`, `p = #{y < new}`
+    /// minus one if `old < new` is the position of `new` once `old` is removed, and the new
+    /// array is read off `s` with those two shifts (same multiset, ascending).
+    #[inline]
     fn update_sorted(&mut self, old: Option<f64>, new: f64) {
+        if let Some(old) = old {
+            let s = &mut self.sorted;
+            // Counted in 4 lanes (vectorizes).
+            let (mut lo, mut ln) = ([0u64; 4], [0u64; 4]);
+            for ch in s.chunks_exact(4) {
+                for j in 0..4 {
+                    lo[j] += u64::from(ch[j] < old);
+                    ln[j] += u64::from(ch[j] < new);
+                }
+            }
+            let io = (lo[0] + lo[1] + lo[2] + lo[3]) as usize;
+            let c = (ln[0] + ln[1] + ln[2] + ln[3]) as usize;
+            let p = c - usize::from(old < new);
+            if p <= io {
+                s.copy_within(p..io, p + 1);
+            } else {
+                s.copy_within(io + 1..p + 1, io);
+            }
+            s[p] = new;
+            return;
+        }
+        self.fill_sorted(new);
+    }
+
+    /// Inserts `new` while the window fills (one linear pass).
+    fn fill_sorted(&mut self, new: f64) {
+        let old: Option<f64> = None;
         let s = &mut self.sorted;
         let len = self.last.len; // entries after this update
         let mut i = match old {
@@ -1371,15 +1612,14 @@ impl Audit {
                 let med = (self.sorted[9] + self.sorted[10]) / 2.0;
                 med > 0.0 && (v > 10.0 * med || v < 0.1 * med)
             };
-            let points =
-                100 - 50 * i32::from(ohlc_invalid) - 20 * i32::from(gap) - 10 * i32::from(anomaly);
-            let quality = f64::from(points.max(0)) / 100.0;
+            let mask =
+                usize::from(ohlc_invalid) | (usize::from(gap) << 1) | (usize::from(anomaly) << 2);
+            let quality = AUDIT_QUALITY[mask];
             gap_o[i] = code(gap);
             anom_o[i] = code(anomaly);
             q_o[i] = quality;
             valid_o[i] = code(quality >= 0.85);
-            notes_o[i] =
-                f64::from(u8::from(ohlc_invalid) | (u8::from(gap) << 1) | (u8::from(anomaly) << 2));
+            notes_o[i] = mask as f64;
             let old = self.last.push(v);
             self.update_sorted(old, v);
             self.n += 1;
@@ -1475,62 +1715,166 @@ impl GroupB {
 mod tests {
     use super::*;
 
-    /// The sorted rank window gives the literal F3.15 count on windows with many ties, near-ties
-    /// within the tolerance, zeros and nulls.
-    #[test]
-    fn sorted_rank_equals_literal_count() {
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut rnd = move || {
+    /// xorshift64 generator for the tests.
+    fn rng(seed: u64) -> impl FnMut() -> u64 {
+        let mut x = seed;
+        move || {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
             x
-        };
-        // One window in counting mode; one in sorted mode, with the sorted copy rebuilt at
-        // irregular "chunk" starts.
-        let mut rc = RankWindow::default();
-        let mut rs = RankWindow::default();
-        let mut sorted = rs.sorted();
-        let mut hist: Vec<f64> = Vec::new();
-        for t in 0..6000 {
-            let r = rnd();
-            let v = match r % 10 {
-                0 => 0.0,
-                1 => 1.0,
-                2 => 1.0 + 1e-10, // a tie within the tolerance
-                3 => 1.0 + 2e-9,  // just outside it
-                4 if t % 700 < 3 => NAN,
-                _ => (r >> 20) as f64 / 1e6,
-            };
-            hist.push(v);
-            if t % 97 == 13 {
-                sorted = rs.sorted();
-            }
-            let got_c = rc.push_rank(v, None);
-            let got_s = rs.push_rank(v, Some(&mut sorted));
-            let n = hist.len();
-            let w = &hist[n.saturating_sub(RANK_N)..];
-            let want = if w.len() < RANK_N || w.iter().any(|y| y.is_nan()) {
-                NAN
-            } else {
-                let tol = 1e-9 * v.abs();
-                let below = w.iter().filter(|&&y| y < v - tol).count() as u64;
-                let equal = w.iter().filter(|&&y| (y - v).abs() <= tol).count() as u64;
-                regime_code(2 * below + equal)
-            };
-            assert_eq!(got_c.to_bits(), want.to_bits(), "count, bar {t}");
-            assert_eq!(got_s.to_bits(), want.to_bits(), "sorted, bar {t}");
         }
-        assert_eq!(format!("{rc:?}"), format!("{rs:?}"));
     }
 
+    /// The literal F3.15 regime of the last value of `hist` (NaN if not ready).
+    fn literal_regime(hist: &[f64]) -> f64 {
+        let n = hist.len();
+        let w = &hist[n.saturating_sub(RANK_N)..];
+        let v = hist[n - 1];
+        if w.len() < RANK_N || w.iter().any(|y| y.is_nan()) {
+            return NAN;
+        }
+        let tol = 1e-9 * v.abs();
+        let below = w.iter().filter(|&&y| y < v - tol).count() as u64;
+        let equal = w.iter().filter(|&&y| (y - v).abs() <= tol).count() as u64;
+        regime_code(2 * below + equal)
+    }
+
+    /// The band index (long chunks) and the direct count (short chunks) both give the literal
+    /// F3.15 label, bar by bar, on series with many exact ties, near-ties just inside and just
+    /// outside the 1e-9 tolerance (also at the order statistics that decide the label), zeros,
+    /// negative values, nulls, subnormals and trends (which force the bands to pull and shed).
     #[test]
-    fn lower_bound_matches_partition_point() {
-        let s: Vec<f64> = (0..252).map(|i| f64::from(i / 3)).collect();
-        for n in [0, 1, 2, 3, 100, 252] {
-            for key in [-1.0, 0.0, 0.5, 10.0, 41.0, 83.0, 84.0, 1e9] {
-                assert_eq!(lower_bound(&s[..n], key), s[..n].partition_point(|&y| y < key));
+    fn banded_rank_equals_literal_count() {
+        for kind in 0..8u64 {
+            let mut rnd = rng(0x2545_f491_4f6c_dd1d ^ (kind * 0x9e37_79b9));
+            let mut rc = RankWindow::default();
+            let mut rs = RankWindow::default();
+            let mut bands: Option<RankBands> = None;
+            let mut hist: Vec<f64> = Vec::new();
+            let mut level = 0.0f64;
+            for t in 0..12_000u64 {
+                let r = rnd();
+                let u = (r >> 11) as f64 / (1u64 << 53) as f64;
+                let v = match kind {
+                    // Few distinct values around 1 with near-ties at ±1e-9 relative.
+                    0 => match r % 10 {
+                        0 => 0.0,
+                        1 => 1.0,
+                        2 => 1.0 + 1e-10,
+                        3 => 1.0 + 2e-9,
+                        4 if t % 700 < 3 => NAN,
+                        5 => 1.0 - 1e-9,
+                        6 => 1.0 + 1e-9,
+                        _ => (r >> 20) as f64 / 1e6,
+                    },
+                    // Negative and positive, with exact repeats of recent values.
+                    1 => {
+                        if r.is_multiple_of(4) && hist.len() > 10 {
+                            hist[hist.len() - 1 - (r as usize >> 8) % 10]
+                        } else {
+                            (u - 0.5) * 1e3
+                        }
+                    }
+                    // Trends up and down (bands keep moving).
+                    2 => {
+                        level += if (t / 500) % 2 == 0 { 1.0 } else { -1.3 };
+                        level + u
+                    }
+                    // Tiny integers: huge tie runs.
+                    3 => (r % 4) as f64,
+                    // A random walk, values relative-close (ties within tolerance).
+                    4 => {
+                        level += (u - 0.5) * 1e-8;
+                        1.0 + level
+                    }
+                    // Half the values in narrow clusters at the 25th and 75th percentiles
+                    // (bands grow and shed).
+                    6 | 7 => match r % 4 {
+                        0 => 0.25 + u * 1e-6 * (kind - 5) as f64,
+                        1 => 0.75 + u * 1e-6 * (kind - 5) as f64,
+                        _ => u,
+                    },
+                    // Zeros, subnormals and negatives.
+                    _ => match r % 5 {
+                        0 => 0.0,
+                        1 => -0.0,
+                        2 => f64::from_bits(r % 1000) * if r & 1 == 0 { 1.0 } else { -1.0 },
+                        3 => -u,
+                        _ => u,
+                    },
+                };
+                hist.push(v);
+                // Rebuild the scratch index at irregular "chunk" starts.
+                if t % 97 == 13 {
+                    bands = None;
+                }
+                let got_c = rc.push_rank(v, None);
+                let got_s = rs.push_rank(v, Some(&mut bands));
+                let want = literal_regime(&hist);
+                assert_eq!(got_c.to_bits(), want.to_bits(), "count, kind {kind}, bar {t}");
+                assert_eq!(got_s.to_bits(), want.to_bits(), "bands, kind {kind}, bar {t}");
             }
+            assert_eq!(format!("{rc:?}"), format!("{rs:?}"));
+        }
+    }
+
+    /// Every decision of [`RankBands::regime`] agrees with the literal count, on windows built
+    /// so that `x` is an order statistic at, or within the tolerance of, ranks 62/63/188/189.
+    #[test]
+    fn band_decisions_at_the_boundaries() {
+        let mut rnd = rng(77);
+        for case in 0..20_000u64 {
+            let base: f64 = [1.0, -1.0, 0.0, 1e-300, 123_456.789][case as usize % 5];
+            let mut w: Vec<f64> = (0..RANK_N)
+                .map(|_| {
+                    let r = rnd();
+                    let k = (r % 9) as f64 - 4.0;
+                    match r % 3 {
+                        0 => base + k * 1e-9 * base.abs().max(1e-300),
+                        1 => base + k * 0.5e-9 * base.abs(),
+                        _ => base + (r >> 12) as f64 / (1u64 << 52) as f64 - 0.5,
+                    }
+                })
+                .collect();
+            let x = w[(rnd() % RANK_N as u64) as usize];
+            let last = (rnd() % RANK_N as u64) as usize;
+            w[last] = x;
+            let b = RankBands::build(&w);
+            let ring: &[f64; RANK_N] = w[..].try_into().unwrap();
+            let want = regime_code(rank_q(ring, x));
+            if let Some(got) = b.regime(x) {
+                assert_eq!(got, want, "case {case}");
+            }
+        }
+    }
+
+    /// The branch-free sorted-array update of [`Audit`] keeps the 20 previous volumes sorted.
+    #[test]
+    fn audit_sorted_window() {
+        let mut rnd = rng(5);
+        let mut a = Audit::default();
+        let mut hist = Vec::new();
+        for t in 0..5000 {
+            let v = match rnd() % 4 {
+                0 => 0.0,
+                1 => (rnd() % 5) as f64,
+                _ => (rnd() % 1000) as f64 / 7.0,
+            };
+            hist.push(v);
+            let old = a.last.push(v);
+            a.update_sorted(old, v);
+            let n = hist.len().min(20);
+            let mut want = hist[hist.len() - n..].to_vec();
+            want.sort_by(f64::total_cmp);
+            assert_eq!(&a.sorted[..n], &want[..], "bar {t}");
+        }
+        // The compile-time quality table is the F3.16 formula.
+        for m in 0..8usize {
+            let b = |k: usize| i32::from(m >> k & 1 == 1);
+            let points = 100 - 50 * b(0) - 20 * b(1) - 10 * b(2);
+            let want = f64::from(points.max(0)) / 100.0;
+            assert_eq!(AUDIT_QUALITY[m].to_bits(), want.to_bits());
         }
     }
 }
