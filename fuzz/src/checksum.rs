@@ -52,3 +52,16 @@ pub fn fix_manifest(b: &mut [u8]) {
     let crc = crc32c::crc32c_append(crc32c::crc32c(&b[..20]), &b[HEADER..]);
     put_u32(b, 20, crc);
 }
+
+/// Kernel state file: body length (offset 20, u64) = the rest of the input, crc (offset 28)
+/// over the body.
+pub fn fix_kernel_state(b: &mut [u8]) {
+    const HEADER: usize = 32;
+    if b.len() < HEADER {
+        return;
+    }
+    let body_len = (b.len() - HEADER) as u64;
+    b[20..28].copy_from_slice(&body_len.to_le_bytes());
+    let crc = crc32c::crc32c(&b[HEADER..]);
+    put_u32(b, 28, crc);
+}

@@ -1,5 +1,5 @@
 //! Fuzz targets for candlestore's decoders of untrusted bytes: the WAL (inspection and replay
-//! into a store), the table index and the manifest.
+//! into a store), the table index, the manifest and the kernel state files.
 //!
 //! Each target is a plain `fn(&[u8])` that must never panic, whatever the bytes; errors are
 //! fine. The same functions run under libFuzzer (`cargo +nightly fuzz run <target>`, where the
@@ -28,13 +28,18 @@ pub struct Target {
 }
 
 /// Every target.
-pub const TARGETS: [Target; 3] = [
+pub const TARGETS: [Target; 4] = [
     Target { name: "wal_replay", run: targets::wal_replay, accepted: &targets::WAL_ACCEPTED },
     Target { name: "index_open", run: targets::index_open, accepted: &targets::INDEX_ACCEPTED },
     Target {
         name: "manifest_decode",
         run: targets::manifest_decode,
         accepted: &targets::MANIFEST_ACCEPTED,
+    },
+    Target {
+        name: "kernel_state",
+        run: targets::kernel_state,
+        accepted: &targets::KERNEL_STATE_ACCEPTED,
     },
 ];
 

@@ -82,6 +82,7 @@ pub fn write_all(seeds: &Path, testdata: &Path) -> io::Result<Vec<PathBuf>> {
         ("index_open", "index", "golden-v1.idx"),
         ("index_open", "index", "corrupt-crc-v1.idx"),
         ("manifest_decode", "manifest", "golden-v1.manifest"),
+        ("kernel_state", "kernel", "golden-v1.state"),
     ] {
         let src = testdata.join(dir).join(name);
         if src.exists() {
@@ -110,5 +111,6 @@ pub fn write_all(seeds: &Path, testdata: &Path) -> io::Result<Vec<PathBuf>> {
     let _ = store.flush().map_err(other)?;
     put("index_open", "store-flushed.idx", &first_file(&mem, "_meta/index", ".idx")?)?;
     put("manifest_decode", "store-flushed.manifest", &mem.read(Path::new("_meta/MANIFEST"))?)?;
+    put("kernel_state", "store-flushed.state", &first_file(&mem, "_meta/kernel", ".state")?)?;
     Ok(written)
 }

@@ -18,6 +18,9 @@ pub static INDEX_ACCEPTED: AtomicU64 = AtomicU64::new(0);
 /// See [`WAL_ACCEPTED`].
 pub static MANIFEST_ACCEPTED: AtomicU64 = AtomicU64::new(0);
 
+/// See [`WAL_ACCEPTED`].
+pub static KERNEL_STATE_ACCEPTED: AtomicU64 = AtomicU64::new(0);
+
 fn accepted(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
@@ -143,5 +146,34 @@ fn manifest_decode_once(data: &[u8]) {
             let _ = store.scan(&table).collect();
         }
         let _ = store.verify();
+    }
+}
+
+/// Kernel state files: decode; an accepted file must re-encode to an equal value, and every
+/// decoded series must take one more bar without the panic escaping (a family that cannot
+/// continue from a damaged state is isolated and reported, never a crash).
+pub fn kernel_state(data: &[u8]) {
+    with_fixed(data, checksum::fix_kernel_state, kernel_state_once);
+}
+
+fn kernel_state_once(data: &[u8]) {
+    use candlestore::kernel::{Bars, SeriesConfig, Session, decode_states, encode_states};
+    let Ok(states) = decode_states(data, Path::new("fuzz.state")) else { return };
+    accepted(&KERNEL_STATE_ACCEPTED);
+    let bytes = encode_states(&states).expect("decoded states re-encode");
+    let again = decode_states(&bytes, Path::new("fuzz.state")).expect("re-encoded states decode");
+    assert_eq!(format!("{again:?}"), format!("{states:?}"), "kernel state round trip");
+    let config = SeriesConfig { session: Session::PerBar };
+    for (_, mut state) in states {
+        let ts = state.last_ts().map_or(0, |t| t.saturating_add(86_400_000_000));
+        let bars = Bars {
+            ts: &[ts],
+            open: &[10.0],
+            high: &[11.0],
+            low: &[9.5],
+            close: &[10.5],
+            volume: &[1000.0],
+        };
+        let _ = state.advance(&config, &bars);
     }
 }
