@@ -269,15 +269,17 @@ impl SeriesState {
 /// `path`.
 pub fn decode_states(bytes: &[u8], path: &std::path::Path) -> Result<Vec<(String, SeriesState)>> {
     let mut states: Vec<(String, SeriesState)> =
-        state_file::decode(bytes, path)?.into_iter().map(|(s, st)| (s.to_string(), st)).collect();
+        state_file::decode(bytes, path)?.into_iter().map(|(s, st)| (s.to_string(), *st)).collect();
     states.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Ok(states)
 }
 
 /// Encodes series states as a kernel state file (what a flush writes).
 pub fn encode_states(states: &[(String, SeriesState)]) -> Result<Vec<u8>> {
-    let map: state_file::States =
-        states.iter().map(|(s, st)| (std::sync::Arc::from(s.as_str()), st.clone())).collect();
+    let map: state_file::States = states
+        .iter()
+        .map(|(s, st)| (std::sync::Arc::from(s.as_str()), Box::new(st.clone())))
+        .collect();
     state_file::encode(&map)
 }
 

@@ -28,7 +28,8 @@ fn codec(limit: u64) -> impl Options {
 }
 
 /// States of a table's series by symbol.
-pub(crate) type States = HashMap<Arc<str>, SeriesState>;
+/// Boxed: a state is several KB, and maps, appends and flush snapshots move them around.
+pub(crate) type States = HashMap<Arc<str>, Box<SeriesState>>;
 
 /// Store-relative path of a table's state file written by commit `generation`.
 pub(crate) fn state_path(table: &str, generation: u64) -> PathBuf {
@@ -38,7 +39,7 @@ pub(crate) fn state_path(table: &str, generation: u64) -> PathBuf {
 /// Encodes the states (sorted by symbol, so equal states give equal bytes).
 pub(crate) fn encode(states: &States) -> Result<Vec<u8>> {
     let mut entries: Vec<(&str, &SeriesState)> =
-        states.iter().map(|(s, st)| (s.as_ref(), st)).collect();
+        states.iter().map(|(s, st)| (s.as_ref(), st.as_ref())).collect();
     entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let raw = codec(u64::MAX)
         .serialize(&entries)
@@ -106,5 +107,5 @@ pub(crate) fn decode(bytes: &[u8], path: &Path) -> Result<States> {
     if entries.len() != count {
         return Err(corrupt(format!("{} series, header says {count}", entries.len())));
     }
-    Ok(entries.into_iter().map(|(s, st)| (Arc::from(s.as_str()), st)).collect())
+    Ok(entries.into_iter().map(|(s, st)| (Arc::from(s.as_str()), Box::new(st))).collect())
 }

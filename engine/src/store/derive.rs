@@ -28,7 +28,7 @@ use crate::write::{Applied, WriteContext};
 type Keys = Vec<(Arc<str>, i64, bool)>;
 
 /// States to install with the rows of an append.
-pub(crate) type NewStates = Vec<(Arc<str>, SeriesState)>;
+pub(crate) type NewStates = Vec<(Arc<str>, Box<SeriesState>)>;
 
 /// OHLCV slices of a 97-column batch.
 struct Columns<'a> {
@@ -86,7 +86,7 @@ impl Store {
                 .get_mut(table)
                 .ok_or_else(|| crate::Error::UnknownTable { table: table.to_owned() })?;
             let config = SeriesConfig::for_table(&t.spec, self.inner.options.stock_session_tz);
-            let mut continuing: Vec<(Arc<str>, Vec<usize>, SeriesState)> = Vec::new();
+            let mut continuing: Vec<(Arc<str>, Vec<usize>, Box<SeriesState>)> = Vec::new();
             let mut recomputing: Vec<(Arc<str>, Vec<usize>)> = Vec::new();
             let kernels = Arc::make_mut(&mut t.kernels);
             for (symbol, rows) in groups {
@@ -107,7 +107,7 @@ impl Store {
                         if stored {
                             recomputing.push((symbol, rows));
                         } else {
-                            continuing.push((symbol, rows, SeriesState::new()));
+                            continuing.push((symbol, rows, Box::default()));
                         }
                     }
                 }
@@ -119,7 +119,7 @@ impl Store {
         // output columns row-aligned with the append, and assembled into Arrow once.
         let n = applied.batch.num_rows();
         let all = Columns::of(&applied.batch);
-        type Continued = (Vec<usize>, Computed, Arc<str>, SeriesState);
+        type Continued = (Vec<usize>, Computed, Arc<str>, Box<SeriesState>);
         let n_series = continuing.len() + recomputing.len();
         let continued: Vec<Result<Continued>> = continuing
             .into_par_iter()
@@ -177,7 +177,7 @@ impl Store {
             recomputed += batch.num_rows() - new_rows;
             parts.push(batch);
             keys.extend(k);
-            states.push((symbol.clone(), state));
+            states.push((symbol.clone(), Box::new(state)));
         }
         let batch = concat_batches(&bar_schema(), &parts)?;
         Ok((Applied { batch, keys, recomputed, ..applied }, states))

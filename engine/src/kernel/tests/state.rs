@@ -25,7 +25,7 @@ fn orcl_states(bars_in: usize) -> (common::RefFile, States) {
     let mut state = SeriesState::new();
     let _ = state.advance(&config, &bars(&r, 0, bars_in)).expect("advance");
     let mut states = States::new();
-    states.insert(Arc::from("ORCL"), state);
+    states.insert(Arc::from("ORCL"), Box::new(state));
     (r, states)
 }
 
