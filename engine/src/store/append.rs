@@ -378,7 +378,11 @@ fn update_symbols(
             continue;
         }
         last_key = Some(key);
-        let entry = symbols.entry(sym_values.value(key as usize).to_owned()).or_default();
+        let name = sym_values.value(key as usize);
+        if !has_meta && symbols.contains_key(name) {
+            continue;
+        }
+        let entry = symbols.entry(name.to_owned()).or_default();
         if let Some(s) = text(sector, i) {
             entry.sector = Some(s);
         }
