@@ -3,7 +3,7 @@
 
 use arrow::array::{AsArray, RecordBatch, UInt32Array};
 use arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
-use arrow::datatypes::{DataType, Float64Type, TimestampMicrosecondType};
+use arrow::datatypes::DataType;
 use rayon::prelude::*;
 
 use super::{Bars, SeriesConfig, compute_series, fill_derived};
@@ -140,16 +140,7 @@ fn series(
         prior_revision: vec![None; n],
     };
     let batch = fill(normalized.batch, &normalized.provided, &lineage)?;
-    let f = |c: usize| batch.column(c).as_primitive::<Float64Type>().values().as_ref();
-    let ts = batch.column(col::DATETIME).as_primitive::<TimestampMicrosecondType>();
-    let bars = Bars {
-        ts: ts.values(),
-        open: f(col::OPEN),
-        high: f(col::HIGH),
-        low: f(col::LOW),
-        close: f(col::CLOSE),
-        volume: f(col::VOLUME),
-    };
+    let bars = Bars::of(&batch);
     let (computed, _) = compute_series(&options.config, &bars)?;
     let faults = computed
         .faults()

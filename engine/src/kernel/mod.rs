@@ -101,7 +101,22 @@ pub struct Bars<'a> {
     pub volume: &'a [f64],
 }
 
-impl Bars<'_> {
+impl<'a> Bars<'a> {
+    /// The datetime and OHLCV columns of a 97-column bar batch (rows already in time order).
+    pub(crate) fn of(batch: &'a arrow::array::RecordBatch) -> Self {
+        use arrow::array::AsArray;
+        use arrow::datatypes::{Float64Type, TimestampMicrosecondType};
+        let f = |c: usize| batch.column(c).as_primitive::<Float64Type>().values().as_ref();
+        Bars {
+            ts: batch.column(col::DATETIME).as_primitive::<TimestampMicrosecondType>().values(),
+            open: f(col::OPEN),
+            high: f(col::HIGH),
+            low: f(col::LOW),
+            close: f(col::CLOSE),
+            volume: f(col::VOLUME),
+        }
+    }
+
     /// Number of bars.
     pub fn len(&self) -> usize {
         self.ts.len()

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int32Array, RecordBatch, UInt32Array};
 use arrow::compute::kernels::cmp::distinct;
 use arrow::compute::{concat_batches, filter_record_batch, or, take_record_batch};
-use arrow::datatypes::{Float64Type, Int32Type, TimestampMicrosecondType};
+use arrow::datatypes::{Int32Type, TimestampMicrosecondType};
 use rayon::prelude::*;
 
 use super::Store;
@@ -29,30 +29,6 @@ type Keys = Vec<(Arc<str>, i64, bool)>;
 
 /// States to install with the rows of an append.
 pub(crate) type NewStates = Vec<(Arc<str>, Box<SeriesState>)>;
-
-/// OHLCV slices of a 97-column batch.
-struct Columns<'a> {
-    ts: &'a [i64],
-    o: &'a [f64],
-    h: &'a [f64],
-    l: &'a [f64],
-    c: &'a [f64],
-    v: &'a [f64],
-}
-
-impl<'a> Columns<'a> {
-    fn of(batch: &'a RecordBatch) -> Self {
-        let f = |c: usize| batch.column(c).as_primitive::<Float64Type>().values().as_ref();
-        Self {
-            ts: batch.column(col::DATETIME).as_primitive::<TimestampMicrosecondType>().values(),
-            o: f(col::OPEN),
-            h: f(col::HIGH),
-            l: f(col::LOW),
-            c: f(col::CLOSE),
-            v: f(col::VOLUME),
-        }
-    }
-}
 
 impl Store {
     /// Computes the kernel-owned columns of `applied` (caller holds the write lock) and adds
@@ -118,7 +94,7 @@ impl Store {
         // Continuing series: computed per symbol (in parallel), scattered into one set of
         // output columns row-aligned with the append, and assembled into Arrow once.
         let n = applied.batch.num_rows();
-        let all = Columns::of(&applied.batch);
+        let all = Bars::of(&applied.batch);
         type Continued = (Vec<usize>, Computed, Arc<str>, Box<SeriesState>);
         let n_series = continuing.len() + recomputing.len();
         let continued: Vec<Result<Continued>> = continuing
@@ -127,8 +103,13 @@ impl Store {
                 let pick =
                     |values: &[f64]| -> Vec<f64> { rows.iter().map(|&i| values[i]).collect() };
                 let ts: Vec<i64> = rows.iter().map(|&i| all.ts[i]).collect();
-                let (o, h, l, c, v) =
-                    (pick(all.o), pick(all.h), pick(all.l), pick(all.c), pick(all.v));
+                let (o, h, l, c, v) = (
+                    pick(all.open),
+                    pick(all.high),
+                    pick(all.low),
+                    pick(all.close),
+                    pick(all.volume),
+                );
                 let bars = Bars { ts: &ts, open: &o, high: &h, low: &l, close: &c, volume: &v };
                 let computed = state.advance(&config, &bars)?;
                 Ok((rows, computed, symbol, state))
@@ -197,8 +178,8 @@ impl Store {
     ) -> Result<(RecordBatch, Keys, SeriesState)> {
         let stored = self.scan(table).symbol(symbol.to_string()).to_batch()?;
         let stored = RecordBatch::try_new(bar_schema(), stored.columns().to_vec())?;
-        let new_cols = Columns::of(&new_rows);
-        let old_cols = Columns::of(&stored);
+        let new_cols = Bars::of(&new_rows);
+        let old_cols = Bars::of(&stored);
         // Merge by time: stored rows not replaced, and the new rows.
         let mut merged: Vec<(i64, bool, usize)> =
             Vec::with_capacity(stored.num_rows() + keys.len());
@@ -225,11 +206,11 @@ impl Store {
         };
         let ts: Vec<i64> = merged.iter().map(|m| m.0).collect();
         let (o, h, l, c, v) = (
-            pick(new_cols.o, old_cols.o),
-            pick(new_cols.h, old_cols.h),
-            pick(new_cols.l, old_cols.l),
-            pick(new_cols.c, old_cols.c),
-            pick(new_cols.v, old_cols.v),
+            pick(new_cols.open, old_cols.open),
+            pick(new_cols.high, old_cols.high),
+            pick(new_cols.low, old_cols.low),
+            pick(new_cols.close, old_cols.close),
+            pick(new_cols.volume, old_cols.volume),
         );
         let bars = Bars { ts: &ts, open: &o, high: &h, low: &l, close: &c, volume: &v };
         let (computed, state) = compute_series(config, &bars)?;
@@ -335,9 +316,7 @@ impl Store {
                     return Ok(None);
                 }
                 let stored = RecordBatch::try_new(bar_schema(), stored.columns().to_vec())?;
-                let c = Columns::of(&stored);
-                let bars =
-                    Bars { ts: c.ts, open: c.o, high: c.h, low: c.l, close: c.c, volume: c.v };
+                let bars = Bars::of(&stored);
                 let (computed, _) = compute_series(&config, &bars)?;
                 let expected = fill_derived(&stored, &computed.out, &computed.row_failures())?;
                 let mut first: Option<(usize, Vec<&'static str>)> = None;
@@ -356,7 +335,7 @@ impl Store {
                     format!(
                         "{table} {symbol}: derived fields differ from a recomputation from bar \
                          {row} ({}) on: {}",
-                        crate::index::format_micros(c.ts[row]),
+                        crate::index::format_micros(bars.ts[row]),
                         names.join(", ")
                     )
                 }))
