@@ -238,8 +238,8 @@ mod tests {
         let err = parse("[freshness]\nstocks = \"1d\"\ncrypto = \"soon\"\n").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "candlestore.toml:3:10: [freshness] crypto = \"soon\" is not a duration: unexpected \
-             's' at position 1 (use e.g. \"90s\", \"15m\", \"1h30m\", \"2d\", \"1w\")"
+            "candlestore.toml:3:10: [freshness] crypto = \"soon\" is not a duration: unit 's' \
+             at position 1 has no number before it (use e.g. \"90s\", \"15m\", \"1h30m\", \"2d\", \"1w\")"
         );
         let err = parse("[freshness]\nstock = \"1d\"\n").unwrap_err().to_string();
         assert!(err.starts_with("candlestore.toml:2:1: unknown field `stock`"), "{err}");

@@ -16,8 +16,14 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Runs, asserts the exit code, returns (stdout, stderr).
+/// Runs, asserts the exit code, returns (stdout, stderr). `gaps` and `freshness` run with
+/// `--read-only` so the tests can share one store concurrently.
 fn expect(code: i32, args: &[&str]) -> (String, String) {
+    let mut args = args.to_vec();
+    if matches!(args.first(), Some(&"gaps" | &"freshness")) {
+        args.push("--read-only");
+    }
+    let args = &args[..];
     let o = run(args);
     assert_eq!(o.status.code(), Some(code), "{args:?}:\nstdout: {}\nstderr: {}", text(&o.stdout), text(&o.stderr));
     (text(&o.stdout), text(&o.stderr))

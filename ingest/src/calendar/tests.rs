@@ -26,7 +26,7 @@ fn early_closes(year: i32) -> Vec<(String, i64)> {
         .sessions(d(&format!("{year}-01-01")), d(&format!("{year}-12-31")))
         .unwrap()
         .into_iter()
-        .filter(|s| s.hours != SessionHours::Regular)
+        .filter(|s| s.hours == SessionHours::EarlyClose)
         .map(|s| (s.date.to_string(), s.close))
         .collect()
 }
