@@ -209,9 +209,15 @@ mod tests {
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
         assert_eq!(parse_duration("").unwrap_err(), "it is empty");
         assert_eq!(parse_duration("15").unwrap_err(), "15 has no unit (s, m, h, d or w)");
-        assert_eq!(parse_duration("h").unwrap_err(), "unit 'h' at position 1 has no number before it");
+        assert_eq!(
+            parse_duration("h").unwrap_err(),
+            "unit 'h' at position 1 has no number before it"
+        );
         assert_eq!(parse_duration("3 days").unwrap_err(), "unexpected ' ' at position 2");
-        assert_eq!(parse_duration("99999999999999999999w").unwrap_err(), "99999999999999999999 is too large");
+        assert_eq!(
+            parse_duration("99999999999999999999w").unwrap_err(),
+            "99999999999999999999 is too large"
+        );
         assert_eq!(parse_duration("9999999999999999w").unwrap_err(), "it is too large");
     }
 
@@ -248,7 +254,10 @@ mod tests {
         let err = parse("[freshness\n").unwrap_err().to_string();
         assert!(err.starts_with("candlestore.toml:1:"), "{err}");
         let err = FreshnessConfig::load(Path::new("/nonexistent/candlestore.toml")).unwrap_err();
-        assert!(err.to_string().starts_with("cannot read configuration file /nonexistent/candlestore.toml: "));
+        assert!(
+            err.to_string()
+                .starts_with("cannot read configuration file /nonexistent/candlestore.toml: ")
+        );
     }
 
     #[test]

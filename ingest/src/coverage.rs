@@ -166,14 +166,20 @@ pub fn gap_report(
             (Some(s), _) => s,
             (None, Some(&t)) => date(t).map_err(cal_err)?,
             (None, None) => {
-                return Err(CoverageError::UnknownSymbol { table: table.to_owned(), symbol: name.clone() });
+                return Err(CoverageError::UnknownSymbol {
+                    table: table.to_owned(),
+                    symbol: name.clone(),
+                });
             }
         };
         let hi = match (end, ts.last()) {
             (Some(e), _) => e,
             (None, Some(&t)) => date(t).map_err(cal_err)?,
             (None, None) => {
-                return Err(CoverageError::UnknownSymbol { table: table.to_owned(), symbol: name.clone() });
+                return Err(CoverageError::UnknownSymbol {
+                    table: table.to_owned(),
+                    symbol: name.clone(),
+                });
             }
         };
         if lo > hi {
@@ -246,13 +252,19 @@ pub fn freshness_report(
         let threshold = config.threshold(spec.asset_class);
         let stored = stored_timestamps(store, &table, symbols)?;
         if let Some(missing) = symbols.and_then(|l| l.iter().find(|s| !stored.contains_key(*s))) {
-            return Err(CoverageError::UnknownSymbol { table: table.clone(), symbol: missing.clone() });
+            return Err(CoverageError::UnknownSymbol {
+                table: table.clone(),
+                symbol: missing.clone(),
+            });
         }
         let last_expected = last_expected_bar(calendar, timeframe, now).map_err(cal_err)?;
         let mut rows = Vec::with_capacity(stored.len());
         for (symbol, ts) in stored {
             let Some(&newest) = ts.last() else { continue };
-            rows.push((symbol, assess(calendar, timeframe, newest, now, threshold).map_err(cal_err)?));
+            rows.push((
+                symbol,
+                assess(calendar, timeframe, newest, now, threshold).map_err(cal_err)?,
+            ));
         }
         out.push(TableFreshness {
             table,

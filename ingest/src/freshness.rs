@@ -64,9 +64,8 @@ pub fn last_expected_bar(
     loop {
         let start = today.checked_sub_days(Days::new(lookback)).unwrap_or(first).max(first);
         let sessions = calendar.sessions(start.min(end), end)?;
-        let found = bars_with_ends(&sessions, timeframe)
-            .filter(|b| b.end <= now)
-            .max_by_key(|b| b.start);
+        let found =
+            bars_with_ends(&sessions, timeframe).filter(|b| b.end <= now).max_by_key(|b| b.start);
         if found.is_some() || start == first {
             return Ok(found);
         }
@@ -121,7 +120,10 @@ pub fn assess(
 
 /// The bars of consecutive sessions with the instant each is complete. Weekly bars end at the
 /// close of the last session of their week among `sessions`.
-fn bars_with_ends(sessions: &[Session], timeframe: Timeframe) -> impl Iterator<Item = ExpectedBar> + '_ {
+fn bars_with_ends(
+    sessions: &[Session],
+    timeframe: Timeframe,
+) -> impl Iterator<Item = ExpectedBar> + '_ {
     sessions.iter().enumerate().flat_map(move |(i, s)| {
         let week_end = if timeframe == Timeframe::Week1 {
             let monday: NaiveDate = s.week_monday();

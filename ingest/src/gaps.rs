@@ -197,8 +197,9 @@ impl GapFinder {
         let span_end = hi_date.min(self.end);
         if span_start <= span_end {
             let days = u64::try_from((span_end - span_start).num_days() + 1).unwrap_or(0);
-            let sessions_in_span =
-                (self.sessions.partition_point(|s| s.date <= span_end) - self.sessions.partition_point(|s| s.date < span_start)) as u64;
+            let sessions_in_span = (self.sessions.partition_point(|s| s.date <= span_end)
+                - self.sessions.partition_point(|s| s.date < span_start))
+                as u64;
             out.closed_days = days - sessions_in_span;
         }
         Ok(out)
@@ -207,8 +208,16 @@ impl GapFinder {
     /// The session dates that can hold bars in `first..=last`: their UTC dates (NYSE sessions
     /// lie inside their UTC date; 24/7 sessions are UTC days), clamped to the window.
     fn date_bounds(&self, first: Micros, last: Micros) -> (NaiveDate, NaiveDate) {
-        let lo = if first == Micros::MIN { self.start } else { utc_date(first).unwrap_or(self.start).max(self.start) };
-        let hi = if last == Micros::MAX { self.end } else { utc_date(last).unwrap_or(self.end).min(self.end) };
+        let lo = if first == Micros::MIN {
+            self.start
+        } else {
+            utc_date(first).unwrap_or(self.start).max(self.start)
+        };
+        let hi = if last == Micros::MAX {
+            self.end
+        } else {
+            utc_date(last).unwrap_or(self.end).min(self.end)
+        };
         (lo, hi)
     }
 }
@@ -222,7 +231,9 @@ pub fn find_gaps(
     window: GapWindow,
 ) -> Result<SymbolGaps, CalendarError> {
     match window {
-        GapWindow::Dates { start, end } => GapFinder::new(calendar, timeframe, start, end)?.find(stored),
+        GapWindow::Dates { start, end } => {
+            GapFinder::new(calendar, timeframe, start, end)?.find(stored)
+        }
         GapWindow::StoredSpan => {
             let (Some(&first), Some(&last)) = (stored.first(), stored.last()) else {
                 return Ok(SymbolGaps::default());

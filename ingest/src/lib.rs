@@ -73,7 +73,9 @@ mod reject;
 mod source;
 mod timestamp;
 
-pub use calendar::{BarStarts, Calendar, CalendarError, Closure, Day, Holiday, Session, SessionHours};
+pub use calendar::{
+    BarStarts, Calendar, CalendarError, Closure, Day, Holiday, Session, SessionHours,
+};
 pub use collector::bar_schema;
 pub use config::{ConfigError, FreshnessConfig, parse_duration};
 pub use coverage::{
@@ -83,7 +85,8 @@ pub use coverage::{
 pub use error::ImportError;
 pub use freshness::{ExpectedBar, Freshness, assess, last_expected_bar};
 pub use gaps::{
-    GapFinder, GapRange, GapWindow, MAX_UNEXPECTED_SAMPLES, SymbolGaps, date_window_micros, find_gaps,
+    GapFinder, GapRange, GapWindow, MAX_UNEXPECTED_SAMPLES, SymbolGaps, date_window_micros,
+    find_gaps,
 };
 pub use layout::{Layout, detect, symbol_from_file_name};
 pub use options::{ColumnMapping, DEFAULT_BATCH_ROWS, ImportOptions};

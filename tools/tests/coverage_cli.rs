@@ -25,7 +25,13 @@ fn expect(code: i32, args: &[&str]) -> (String, String) {
     }
     let args = &args[..];
     let o = run(args);
-    assert_eq!(o.status.code(), Some(code), "{args:?}:\nstdout: {}\nstderr: {}", text(&o.stdout), text(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "{args:?}:\nstdout: {}\nstderr: {}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
     (text(&o.stdout), text(&o.stderr))
 }
 
@@ -47,21 +53,40 @@ fn sp500_store() -> &'static str {
 #[test]
 fn gaps_lists_the_known_holes_of_the_sample() {
     let store = sp500_store();
-    let (out, _) = expect(1, &["gaps", "--store", store, "--table", "stocks_daily", "--symbol", "BMY,ORCL,AAPL"]);
+    let (out, _) = expect(
+        1,
+        &["gaps", "--store", store, "--table", "stocks_daily", "--symbol", "BMY,ORCL,AAPL"],
+    );
     assert!(out.starts_with("table stocks_daily (NYSE calendar, 1d bars)\n"), "{out}");
     assert!(out.contains("    missing 2013-04-26: 1 session(s)\n"), "{out}");
     assert!(out.contains("    missing 2013-06-07: 1 session(s)\n"), "{out}");
     assert!(out.contains("    missing 2013-07-15..2013-07-16: 2 session(s)\n"), "{out}");
     let aapl = out.lines().find(|l| l.starts_with("AAPL")).unwrap();
     assert!(aapl.contains("2013-02-08..2018-02-07") && aapl.contains(" 1259 "), "{aapl}");
-    assert!(out.ends_with("2 of 3 symbol(s) have gaps: 4 missing sessions in 3 range(s)\n"), "{out}");
+    assert!(
+        out.ends_with("2 of 3 symbol(s) have gaps: 4 missing sessions in 3 range(s)\n"),
+        "{out}"
+    );
 }
 
 #[test]
 fn gaps_counts_rejected_rows_as_missing_and_reports_json() {
     // The importer rejects ES's 2015-07-17 row (empty open), so the store lacks that day too.
     let store = sp500_store();
-    let (out, _) = expect(1, &["gaps", "--store", store, "--table", "stocks_daily", "--symbol", "ES", "--format", "json"]);
+    let (out, _) = expect(
+        1,
+        &[
+            "gaps",
+            "--store",
+            store,
+            "--table",
+            "stocks_daily",
+            "--symbol",
+            "ES",
+            "--format",
+            "json",
+        ],
+    );
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["calendar"], "NYSE");
     assert_eq!(v["timeframe"], "1d");
@@ -77,7 +102,22 @@ fn gaps_counts_rejected_rows_as_missing_and_reports_json() {
 #[test]
 fn gaps_without_holes_exits_zero() {
     let store = sp500_store();
-    let (out, _) = expect(0, &["gaps", "--store", store, "--table", "stocks_daily", "--symbol", "AAPL,MSFT", "--start", "2014-01-01", "--end", "2014-12-31"]);
+    let (out, _) = expect(
+        0,
+        &[
+            "gaps",
+            "--store",
+            store,
+            "--table",
+            "stocks_daily",
+            "--symbol",
+            "AAPL,MSFT",
+            "--start",
+            "2014-01-01",
+            "--end",
+            "2014-12-31",
+        ],
+    );
     assert!(out.ends_with("no gaps: 2 symbol(s) checked\n"), "{out}");
     assert!(out.contains("2014-01-01..2014-12-31") && out.contains(" 252 "), "{out}");
 }
@@ -86,12 +126,30 @@ fn gaps_without_holes_exits_zero() {
 fn gaps_usage_errors_are_precise() {
     let store = sp500_store();
     let (_, err) = expect(2, &["gaps", "--store", store, "--table", "crypto_daily"]);
-    assert_eq!(err, "error: table \"crypto_daily\" does not exist in the store (tables: stocks_daily)\n");
-    let (_, err) = expect(2, &["gaps", "--store", store, "--table", "stocks_daily", "--start", "2015-02-01", "--end", "2015-01-01"]);
+    assert_eq!(
+        err,
+        "error: table \"crypto_daily\" does not exist in the store (tables: stocks_daily)\n"
+    );
+    let (_, err) = expect(
+        2,
+        &[
+            "gaps",
+            "--store",
+            store,
+            "--table",
+            "stocks_daily",
+            "--start",
+            "2015-02-01",
+            "--end",
+            "2015-01-01",
+        ],
+    );
     assert_eq!(err, "error: --start 2015-02-01 is after --end 2015-01-01\n");
-    let (_, err) = expect(2, &["gaps", "--store", store, "--table", "stocks_daily", "--start", "2015-02-30"]);
+    let (_, err) =
+        expect(2, &["gaps", "--store", store, "--table", "stocks_daily", "--start", "2015-02-30"]);
     assert_eq!(err, "error: --start \"2015-02-30\" is not a date: use YYYY-MM-DD\n");
-    let (_, err) = expect(2, &["gaps", "--store", store, "--table", "stocks_daily", "--symbol", "ZZZZ"]);
+    let (_, err) =
+        expect(2, &["gaps", "--store", store, "--table", "stocks_daily", "--symbol", "ZZZZ"]);
     assert!(err.starts_with("error: symbol \"ZZZZ\" has no bars in table stocks_daily"), "{err}");
 }
 
@@ -100,15 +158,35 @@ fn freshness_reads_thresholds_from_the_config_file() {
     let store = sp500_store();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("candlestore.toml");
-    std::fs::write(&config, "[server]\nport = 8080\n\n[freshness]\nstocks = \"2d\"\ncrypto = \"1h\"\n").unwrap();
+    std::fs::write(
+        &config,
+        "[server]\nport = 8080\n\n[freshness]\nstocks = \"2d\"\ncrypto = \"1h\"\n",
+    )
+    .unwrap();
     let config = config.display().to_string();
     // Saturday 2018-02-10 18:00 UTC: the sample ends on Wednesday 7th; Thursday 8th closed at
     // 21:00 UTC 1d 21h ago, Friday 9th is missing too.
-    let args = ["freshness", "--store", store, "--table", "stocks_daily", "--symbol", "AAPL", "--now", "2018-02-10T18:00:00Z"];
+    let args = [
+        "freshness",
+        "--store",
+        store,
+        "--table",
+        "stocks_daily",
+        "--symbol",
+        "AAPL",
+        "--now",
+        "2018-02-10T18:00:00Z",
+    ];
     let (out, _) = expect(0, &[&args[..], &["--config", &config]].concat());
     assert!(out.contains("last expected bar 2018-02-09"), "{out}");
     let row = out.lines().find(|l| l.starts_with("AAPL")).unwrap();
-    assert!(row.contains("2018-02-07") && row.contains("3d 18h") && row.contains("1d 21h") && row.ends_with(" ok"), "{row}");
+    assert!(
+        row.contains("2018-02-07")
+            && row.contains("3d 18h")
+            && row.contains("1d 21h")
+            && row.ends_with(" ok"),
+        "{row}"
+    );
     // With the default threshold (1 day) the same symbol is stale.
     let (out, _) = expect(1, &[&args[..], &["--format", "json"]].concat());
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -125,8 +203,12 @@ fn freshness_config_errors_name_the_file_line_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("bad.toml");
     std::fs::write(&config, "[freshness]\nstocks = \"2 days\"\n").unwrap();
-    let (_, err) = expect(2, &["freshness", "--store", store, "--config", &config.display().to_string()]);
-    assert!(err.contains("bad.toml:2:10: [freshness] stocks = \"2 days\" is not a duration"), "{err}");
+    let (_, err) =
+        expect(2, &["freshness", "--store", store, "--config", &config.display().to_string()]);
+    assert!(
+        err.contains("bad.toml:2:10: [freshness] stocks = \"2 days\" is not a duration"),
+        "{err}"
+    );
     let (_, err) = expect(2, &["freshness", "--store", store, "--table", "stocks_5min"]);
     assert!(err.starts_with("error: table \"stocks_5min\" does not exist"), "{err}");
 }

@@ -13,11 +13,5 @@ pub(super) const LAST_DATE: (i32, u32, u32) = (2099, 12, 31);
 /// supported date).
 pub(super) fn session(date: NaiveDate, opens_week: bool) -> Session {
     let open = date_micros(date);
-    Session {
-        date,
-        open,
-        close: open + 86_400_000_000,
-        hours: SessionHours::Regular,
-        opens_week,
-    }
+    Session { date, open, close: open + 86_400_000_000, hours: SessionHours::Regular, opens_week }
 }

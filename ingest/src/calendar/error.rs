@@ -8,9 +8,7 @@ use chrono::NaiveDate;
 #[non_exhaustive]
 pub enum CalendarError {
     /// The date is outside the years the calendar's rules are known for.
-    #[error(
-        "{calendar} calendar: {date} is outside its supported range {first}..={last}"
-    )]
+    #[error("{calendar} calendar: {date} is outside its supported range {first}..={last}")]
     DateOutOfRange {
         /// The calendar's name (`NYSE`, `24/7`).
         calendar: &'static str,

@@ -149,7 +149,9 @@ impl Calendar {
         let mut cache = None;
         let day = self.day_cached(date, &mut cache)?;
         Ok(match day {
-            Day::Open(s) => Day::Open(Session { opens_week: self.opens_week(date, &mut cache)?, ..s }),
+            Day::Open(s) => {
+                Day::Open(Session { opens_week: self.opens_week(date, &mut cache)?, ..s })
+            }
             closed => closed,
         })
     }
@@ -229,7 +231,11 @@ impl Calendar {
 
     /// Whether no session precedes `date` in its ISO week (days before the supported range
     /// count as closed).
-    fn opens_week(self, date: NaiveDate, cache: &mut Option<NyseYear>) -> Result<bool, CalendarError> {
+    fn opens_week(
+        self,
+        date: NaiveDate,
+        cache: &mut Option<NyseYear>,
+    ) -> Result<bool, CalendarError> {
         let monday = session::week_monday(date);
         let (first, _) = self.supported_range();
         for earlier in monday.iter_days().take_while(|d| *d < date) {
@@ -249,7 +255,11 @@ impl Calendar {
     }
 
     /// [`day`](Self::day) with `opens_week` left `true`, reusing a year table across calls.
-    fn day_cached(self, date: NaiveDate, cache: &mut Option<NyseYear>) -> Result<Day, CalendarError> {
+    fn day_cached(
+        self,
+        date: NaiveDate,
+        cache: &mut Option<NyseYear>,
+    ) -> Result<Day, CalendarError> {
         self.check(date)?;
         match self {
             Calendar::AlwaysOpen => Ok(Day::Open(crypto::session(date, true))),
@@ -281,9 +291,11 @@ impl Calendar {
     /// only guards the type.
     fn local_micros(self, date: NaiveDate, (h, m): (u32, u32)) -> Result<i64, CalendarError> {
         let (first, last) = self.supported_range();
-        let out_of_range = || CalendarError::DateOutOfRange { calendar: self.name(), date, first, last };
+        let out_of_range =
+            || CalendarError::DateOutOfRange { calendar: self.name(), date, first, last };
         let naive = date.and_hms_opt(h, m, 0).ok_or_else(out_of_range)?;
-        let local = self.time_zone().from_local_datetime(&naive).earliest().ok_or_else(out_of_range)?;
+        let local =
+            self.time_zone().from_local_datetime(&naive).earliest().ok_or_else(out_of_range)?;
         Ok(local.timestamp_micros())
     }
 }

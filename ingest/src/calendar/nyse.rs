@@ -30,6 +30,9 @@ pub(super) const FIRST_YEAR: i32 = 1990;
 /// Last year whose sessions this calendar knows.
 pub(super) const LAST_YEAR: i32 = 2099;
 
+/// A wall-clock time in America/New_York: (hour, minute).
+pub(super) type WallTime = (u32, u32);
+
 /// Regular hours, America/New_York: 09:30..16:00.
 pub(super) const REGULAR_OPEN: (u32, u32) = (9, 30);
 /// See [`REGULAR_OPEN`].
@@ -53,7 +56,7 @@ pub(super) const SPECIAL_CLOSURES: &[(i32, u32, u32, &str)] = &[
 ];
 
 /// Unscheduled hours: (year, month, day, open, close) in America/New_York.
-const IRREGULAR_HOURS: &[(i32, u32, u32, (u32, u32), (u32, u32))] = &[
+const IRREGULAR_HOURS: &[(i32, u32, u32, WallTime, WallTime)] = &[
     (1990, 12, 27, (9, 31), REGULAR_CLOSE), // Con Edison transformer explosion
     (1991, 1, 17, (9, 31), REGULAR_CLOSE),  // Gulf war: moment of silence
     (1991, 2, 25, (9, 31), REGULAR_CLOSE),  // Gulf war: moment of silence

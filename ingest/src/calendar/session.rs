@@ -52,7 +52,9 @@ impl Session {
     ///   none.
     pub fn bar_starts(&self, timeframe: Timeframe) -> BarStarts {
         match timeframe {
-            Timeframe::Day1 => BarStarts { next: self.date_stamp(), step: 1, end: self.date_stamp() + 1 },
+            Timeframe::Day1 => {
+                BarStarts { next: self.date_stamp(), step: 1, end: self.date_stamp() + 1 }
+            }
             Timeframe::Week1 => {
                 let end = if self.opens_week { self.date_stamp() + 1 } else { self.date_stamp() };
                 BarStarts { next: self.date_stamp(), step: 1, end }
@@ -106,7 +108,8 @@ impl Iterator for BarStarts {
         let n = if self.next >= self.end {
             0
         } else {
-            usize::try_from((self.end - self.next + self.step - 1) / self.step).unwrap_or(usize::MAX)
+            usize::try_from((self.end - self.next + self.step - 1) / self.step)
+                .unwrap_or(usize::MAX)
         };
         (n, Some(n))
     }

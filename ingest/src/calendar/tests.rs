@@ -36,8 +36,15 @@ fn nyse_holidays_of_recent_years() {
     assert_eq!(
         holidays(2021),
         [
-            "2021-01-01", "2021-01-18", "2021-02-15", "2021-04-02", "2021-05-31", "2021-07-05",
-            "2021-09-06", "2021-11-25", "2021-12-24"
+            "2021-01-01",
+            "2021-01-18",
+            "2021-02-15",
+            "2021-04-02",
+            "2021-05-31",
+            "2021-07-05",
+            "2021-09-06",
+            "2021-11-25",
+            "2021-12-24"
         ]
     );
     // Jan 1 2022 is a Saturday: no holiday (and Dec 31 2021 was a full session). Juneteenth
@@ -45,39 +52,79 @@ fn nyse_holidays_of_recent_years() {
     assert_eq!(
         holidays(2022),
         [
-            "2022-01-17", "2022-02-21", "2022-04-15", "2022-05-30", "2022-06-20", "2022-07-04",
-            "2022-09-05", "2022-11-24", "2022-12-26"
+            "2022-01-17",
+            "2022-02-21",
+            "2022-04-15",
+            "2022-05-30",
+            "2022-06-20",
+            "2022-07-04",
+            "2022-09-05",
+            "2022-11-24",
+            "2022-12-26"
         ]
     );
     assert_eq!(
         holidays(2024),
         [
-            "2024-01-01", "2024-01-15", "2024-02-19", "2024-03-29", "2024-05-27", "2024-06-19",
-            "2024-07-04", "2024-09-02", "2024-11-28", "2024-12-25"
+            "2024-01-01",
+            "2024-01-15",
+            "2024-02-19",
+            "2024-03-29",
+            "2024-05-27",
+            "2024-06-19",
+            "2024-07-04",
+            "2024-09-02",
+            "2024-11-28",
+            "2024-12-25"
         ]
     );
     // 2025: the national day of mourning for Jimmy Carter.
     assert_eq!(
         holidays(2025),
         [
-            "2025-01-01", "2025-01-09", "2025-01-20", "2025-02-17", "2025-04-18", "2025-05-26",
-            "2025-06-19", "2025-07-04", "2025-09-01", "2025-11-27", "2025-12-25"
+            "2025-01-01",
+            "2025-01-09",
+            "2025-01-20",
+            "2025-02-17",
+            "2025-04-18",
+            "2025-05-26",
+            "2025-06-19",
+            "2025-07-04",
+            "2025-09-01",
+            "2025-11-27",
+            "2025-12-25"
         ]
     );
     // July 4 2026 is a Saturday: observed Friday July 3.
     assert_eq!(
         holidays(2026),
         [
-            "2026-01-01", "2026-01-19", "2026-02-16", "2026-04-03", "2026-05-25", "2026-06-19",
-            "2026-07-03", "2026-09-07", "2026-11-26", "2026-12-25"
+            "2026-01-01",
+            "2026-01-19",
+            "2026-02-16",
+            "2026-04-03",
+            "2026-05-25",
+            "2026-06-19",
+            "2026-07-03",
+            "2026-09-07",
+            "2026-11-26",
+            "2026-12-25"
         ]
     );
     // Juneteenth and Christmas on Saturdays: observed the Fridays before.
     assert_eq!(
         holidays(2027),
         [
-            "2027-01-01", "2027-01-18", "2027-02-15", "2027-03-26", "2027-05-31", "2027-06-18",
-            "2027-07-05", "2027-09-06", "2027-11-25", "2027-12-24"
+            "2027-01-01",
+            "2027-01-18",
+            "2027-02-15",
+            "2027-03-26",
+            "2027-05-31",
+            "2027-06-18",
+            "2027-07-05",
+            "2027-09-06",
+            "2027-11-25",
+            "2027-12-24"
         ]
     );
 }
@@ -88,8 +135,14 @@ fn nyse_holidays_before_mlk_and_juneteenth() {
     assert_eq!(
         holidays(1997),
         [
-            "1997-01-01", "1997-02-17", "1997-03-28", "1997-05-26", "1997-07-04", "1997-09-01",
-            "1997-11-27", "1997-12-25"
+            "1997-01-01",
+            "1997-02-17",
+            "1997-03-28",
+            "1997-05-26",
+            "1997-07-04",
+            "1997-09-01",
+            "1997-11-27",
+            "1997-12-25"
         ]
     );
     assert!(holidays(1998).contains(&"1998-01-19".to_owned()));
@@ -110,7 +163,9 @@ fn special_closures_are_named() {
         ("2025-01-09", "Carter"),
     ] {
         match Calendar::Nyse.day(d(date)).unwrap() {
-            Day::Closed(Closure::Special { reason: r }) => assert!(r.contains(reason), "{date}: {r}"),
+            Day::Closed(Closure::Special { reason: r }) => {
+                assert!(r.contains(reason), "{date}: {r}")
+            }
             other => panic!("{date}: {other:?}"),
         }
     }
@@ -125,18 +180,29 @@ fn special_closures_are_named() {
 fn early_closes_follow_their_historical_rules() {
     let et = |date: &str, hm: &str| {
         let tz = chrono_tz::America::New_York;
-        let naive = chrono::NaiveDateTime::parse_from_str(&format!("{date} {hm}"), "%Y-%m-%d %H:%M").unwrap();
+        let naive =
+            chrono::NaiveDateTime::parse_from_str(&format!("{date} {hm}"), "%Y-%m-%d %H:%M")
+                .unwrap();
         tz.from_local_datetime(&naive).single().unwrap().timestamp_micros()
     };
     let pairs = |v: &[(&str, &str)]| -> Vec<(String, i64)> {
         v.iter().map(|(date, hm)| ((*date).to_owned(), et(date, hm))).collect()
     };
     // July 3 on a Wednesday: early close from 2013 on; Christmas Eve on a Tuesday.
-    assert_eq!(early_closes(2024), pairs(&[("2024-07-03", "13:00"), ("2024-11-29", "13:00"), ("2024-12-24", "13:00")]));
-    assert_eq!(early_closes(2013), pairs(&[("2013-07-03", "13:00"), ("2013-11-29", "13:00"), ("2013-12-24", "13:00")]));
+    assert_eq!(
+        early_closes(2024),
+        pairs(&[("2024-07-03", "13:00"), ("2024-11-29", "13:00"), ("2024-12-24", "13:00")])
+    );
+    assert_eq!(
+        early_closes(2013),
+        pairs(&[("2013-07-03", "13:00"), ("2013-11-29", "13:00"), ("2013-12-24", "13:00")])
+    );
     // Before 2013 a Wednesday July 3 was a full day (2002: July 4 on a Thursday closed early on
     // Friday July 5 instead).
-    assert_eq!(early_closes(2002), pairs(&[("2002-07-05", "13:00"), ("2002-11-29", "13:00"), ("2002-12-24", "13:00")]));
+    assert_eq!(
+        early_closes(2002),
+        pairs(&[("2002-07-05", "13:00"), ("2002-11-29", "13:00"), ("2002-12-24", "13:00")])
+    );
     // Christmas Eve on a Friday is the observed Christmas holiday; July 3 2021 is a Saturday.
     assert_eq!(early_closes(2021), pairs(&[("2021-11-26", "13:00")]));
     // 1992: 2 p.m. closes; 1991: no day-after-Thanksgiving early close yet.
@@ -199,10 +265,7 @@ fn year_boundaries_and_weeks() {
 #[test]
 fn invalid_ranges_are_refused() {
     let err = Calendar::Nyse.sessions(d("2024-02-01"), d("2024-01-01")).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "calendar date range: start 2024-02-01 is after end 2024-01-01"
-    );
+    assert_eq!(err.to_string(), "calendar date range: start 2024-02-01 is after end 2024-01-01");
     let err = Calendar::Nyse.day(d("1989-12-29")).unwrap_err();
     assert_eq!(
         err.to_string(),

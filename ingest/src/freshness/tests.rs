@@ -41,7 +41,8 @@ fn missing_sessions_become_stale_after_the_threshold() {
     assert_eq!(f.missing_bars, 2);
     assert_eq!(f.overdue_seconds, 24 * 3_600 + 1_800);
     assert!(f.is_stale);
-    let f = assess(Calendar::Nyse, Timeframe::Day1, fri, now, Duration::from_secs(36 * 3_600)).unwrap();
+    let f =
+        assess(Calendar::Nyse, Timeframe::Day1, fri, now, Duration::from_secs(36 * 3_600)).unwrap();
     assert!(!f.is_stale);
     assert_eq!(f.threshold_seconds, 129_600);
 }
@@ -49,12 +50,23 @@ fn missing_sessions_become_stale_after_the_threshold() {
 #[test]
 fn holidays_and_early_closes_shift_expectations() {
     // Good Friday 2024-03-29: Thursday's bar is still the last one on Monday morning.
-    let f = assess(Calendar::Nyse, Timeframe::Day1, stamp("2024-03-28"), utc("2024-04-01T12:00:00Z"), DAY).unwrap();
+    let f = assess(
+        Calendar::Nyse,
+        Timeframe::Day1,
+        stamp("2024-03-28"),
+        utc("2024-04-01T12:00:00Z"),
+        DAY,
+    )
+    .unwrap();
     assert_eq!((f.last_expected, f.is_stale), (Some(stamp("2024-03-28")), false));
     // Christmas Eve closes at 13:00 ET = 18:00 UTC.
-    let b = last_expected_bar(Calendar::Nyse, Timeframe::Day1, utc("2024-12-24T18:00:00Z")).unwrap().unwrap();
+    let b = last_expected_bar(Calendar::Nyse, Timeframe::Day1, utc("2024-12-24T18:00:00Z"))
+        .unwrap()
+        .unwrap();
     assert_eq!((b.start, b.end), (stamp("2024-12-24"), utc("2024-12-24T18:00:00Z")));
-    let b = last_expected_bar(Calendar::Nyse, Timeframe::Day1, utc("2024-12-24T17:59:59Z")).unwrap().unwrap();
+    let b = last_expected_bar(Calendar::Nyse, Timeframe::Day1, utc("2024-12-24T17:59:59Z"))
+        .unwrap()
+        .unwrap();
     assert_eq!(b.start, stamp("2024-12-23"));
 }
 
@@ -62,32 +74,57 @@ fn holidays_and_early_closes_shift_expectations() {
 fn intraday_and_crypto_last_bars() {
     // Monday 2024-03-11 10:00:30 EDT: the 09:59 bar is the last complete one.
     let now = utc("2024-03-11T14:00:30Z");
-    let f = assess(Calendar::Nyse, Timeframe::Min1, utc("2024-03-11T13:55:00Z"), now, Duration::from_secs(60)).unwrap();
+    let f = assess(
+        Calendar::Nyse,
+        Timeframe::Min1,
+        utc("2024-03-11T13:55:00Z"),
+        now,
+        Duration::from_secs(60),
+    )
+    .unwrap();
     assert_eq!(f.last_expected, Some(utc("2024-03-11T13:59:00Z")));
     assert_eq!(f.missing_bars, 4);
     assert_eq!(f.overdue_seconds, 210, "the 09:56 bar completed at 09:57");
     assert!(f.is_stale);
     // Before the open, Friday's 15:59 bar (EST, 20:59 UTC) is the last.
-    let b = last_expected_bar(Calendar::Nyse, Timeframe::Min1, utc("2024-03-11T13:29:00Z")).unwrap().unwrap();
+    let b = last_expected_bar(Calendar::Nyse, Timeframe::Min1, utc("2024-03-11T13:29:00Z"))
+        .unwrap()
+        .unwrap();
     assert_eq!(b.start, utc("2024-03-08T20:59:00Z"));
-    let b = last_expected_bar(Calendar::AlwaysOpen, Timeframe::Hour1, utc("2024-01-01T00:30:00Z")).unwrap().unwrap();
+    let b = last_expected_bar(Calendar::AlwaysOpen, Timeframe::Hour1, utc("2024-01-01T00:30:00Z"))
+        .unwrap()
+        .unwrap();
     assert_eq!(b.start, utc("2023-12-31T23:00:00Z"));
-    let f = assess(Calendar::AlwaysOpen, Timeframe::Hour1, utc("2023-12-31T20:00:00Z"), utc("2024-01-01T00:30:00Z"), Duration::from_secs(7_200)).unwrap();
+    let f = assess(
+        Calendar::AlwaysOpen,
+        Timeframe::Hour1,
+        utc("2023-12-31T20:00:00Z"),
+        utc("2024-01-01T00:30:00Z"),
+        Duration::from_secs(7_200),
+    )
+    .unwrap();
     assert_eq!((f.missing_bars, f.overdue_seconds, f.is_stale), (3, 9_000, true));
 }
 
 #[test]
 fn weekly_bars_complete_at_the_weeks_last_close() {
     // Week of MLK day 2024: stamped Tuesday 16th, complete Friday 19th 16:00 EST = 21:00 UTC.
-    let b = last_expected_bar(Calendar::Nyse, Timeframe::Week1, utc("2024-01-19T21:00:00Z")).unwrap().unwrap();
+    let b = last_expected_bar(Calendar::Nyse, Timeframe::Week1, utc("2024-01-19T21:00:00Z"))
+        .unwrap()
+        .unwrap();
     assert_eq!((b.start, b.end), (stamp("2024-01-16"), utc("2024-01-19T21:00:00Z")));
-    let b = last_expected_bar(Calendar::Nyse, Timeframe::Week1, utc("2024-01-19T20:00:00Z")).unwrap().unwrap();
+    let b = last_expected_bar(Calendar::Nyse, Timeframe::Week1, utc("2024-01-19T20:00:00Z"))
+        .unwrap()
+        .unwrap();
     assert_eq!(b.start, stamp("2024-01-08"));
 }
 
 #[test]
 fn out_of_range_clock_is_refused() {
-    assert_eq!(last_expected_bar(Calendar::Nyse, Timeframe::Day1, stamp("1980-06-01")).unwrap(), None);
+    assert_eq!(
+        last_expected_bar(Calendar::Nyse, Timeframe::Day1, stamp("1980-06-01")).unwrap(),
+        None
+    );
     assert!(matches!(
         last_expected_bar(Calendar::Nyse, Timeframe::Day1, i64::MAX),
         Err(CalendarError::TimestampOutOfRange { .. })

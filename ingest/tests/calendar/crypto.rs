@@ -26,7 +26,9 @@ fn avaxusdt_one_minute_day_is_complete_and_reused_finder_agrees() {
     let bars = imported("crypto/AVAXUSDT-1m-2024-02-01.csv.gz", &ImportOptions::default());
     let (symbol, stored) = bars.iter().next().unwrap();
     assert_eq!(stored.len(), 1_440, "{symbol}");
-    let finder = GapFinder::new(Calendar::AlwaysOpen, Timeframe::Min1, d("2024-02-01"), d("2024-02-02")).unwrap();
+    let finder =
+        GapFinder::new(Calendar::AlwaysOpen, Timeframe::Min1, d("2024-02-01"), d("2024-02-02"))
+            .unwrap();
     // The whole window: the second day is entirely missing.
     let gaps = finder.find(stored).unwrap();
     assert_eq!((gaps.expected, gaps.missing, gaps.ranges.len()), (2_880, 1_440, 1));

@@ -29,7 +29,8 @@ fn sp500_symbol_gaps_are_the_known_missing_days() {
     let mut with_gaps = Vec::new();
     for (symbol, dates) in &per_symbol {
         let stored: Vec<i64> = dates.iter().map(|&d| stamp(d)).collect();
-        let gaps = find_gaps(Calendar::Nyse, Timeframe::Day1, &stored, GapWindow::StoredSpan).unwrap();
+        let gaps =
+            find_gaps(Calendar::Nyse, Timeframe::Day1, &stored, GapWindow::StoredSpan).unwrap();
         assert_eq!(gaps.unexpected, 0, "{symbol}: every stored day is a session");
         if gaps.is_complete() {
             continue;
@@ -43,7 +44,14 @@ fn sp500_symbol_gaps_are_the_known_missing_days() {
     }
     let find = |s: &str| with_gaps.iter().find(|(sym, _, _)| sym == s).cloned().unwrap();
     let r = |a: &str, b: &str, n: u64| (a.to_owned(), b.to_owned(), n);
-    assert_eq!(find("BMY"), ("BMY".to_owned(), 2, vec![r("2013-04-26", "2013-04-26", 1), r("2013-06-07", "2013-06-07", 1)]));
+    assert_eq!(
+        find("BMY"),
+        (
+            "BMY".to_owned(),
+            2,
+            vec![r("2013-04-26", "2013-04-26", 1), r("2013-06-07", "2013-06-07", 1)]
+        )
+    );
     assert_eq!(find("ORCL"), ("ORCL".to_owned(), 2, vec![r("2013-07-15", "2013-07-16", 2)]));
     assert_eq!(find("ES"), ("ES".to_owned(), 10, vec![r("2015-03-09", "2015-03-20", 10)]));
     let dhr = find("DHR");

@@ -15,12 +15,15 @@ use crate::{d, testdata, utc};
 fn orcl_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::builder(dir.path()).with_durability(Durability::Buffered).open().unwrap();
-    let mut reader = open(&testdata("backtrader/orcl-1995-2014.txt"), &ImportOptions::default()).unwrap();
+    let mut reader =
+        open(&testdata("backtrader/orcl-1995-2014.txt"), &ImportOptions::default()).unwrap();
     let batch = reader.next().unwrap().unwrap();
     assert!(reader.next().is_none());
     let opts = AppendOptions::default().with_source("test");
     let first = store.append_with("stocks_daily", &batch.slice(0, 100), &opts).unwrap();
-    let rest = store.append_with("stocks_daily", &batch.slice(103, batch.num_rows() - 103), &opts).unwrap();
+    let rest = store
+        .append_with("stocks_daily", &batch.slice(103, batch.num_rows() - 103), &opts)
+        .unwrap();
     assert_eq!((first.inserted, rest.inserted), (100, 4_933));
     (dir, store)
 }
@@ -28,7 +31,10 @@ fn orcl_store() -> (tempfile::TempDir, Store) {
 #[test]
 fn gap_report_finds_the_cut_and_nothing_else() {
     let (_dir, store) = orcl_store();
-    assert_eq!(table_calendar(&store, "stocks_daily").unwrap(), (Calendar::Nyse, candlestore::Timeframe::Day1));
+    assert_eq!(
+        table_calendar(&store, "stocks_daily").unwrap(),
+        (Calendar::Nyse, candlestore::Timeframe::Day1)
+    );
     let stored = stored_timestamps(&store, "stocks_daily", None).unwrap();
     assert_eq!(stored["ORCL"].len(), 5_033);
     let report = gap_report(&store, "stocks_daily", None, None, None).unwrap();
@@ -37,13 +43,24 @@ fn gap_report_finds_the_cut_and_nothing_else() {
     assert_eq!((symbol.as_str(), *window), ("ORCL", (d("1995-01-03"), d("2014-12-31"))));
     assert_eq!((gaps.expected, gaps.missing, gaps.ranges.len()), (5_036, 3, 1));
     let r = gaps.ranges[0];
-    assert_eq!((r.first_session, r.last_session, r.sessions), (d("1995-05-25"), d("1995-05-30"), 3));
+    assert_eq!(
+        (r.first_session, r.last_session, r.sessions),
+        (d("1995-05-25"), d("1995-05-30"), 3)
+    );
     assert_eq!(report.symbols_with_gaps(), 1);
 
     // A window around the hole, and a symbol that has nothing in it.
     let symbols = ["ORCL".to_owned(), "MSFT".to_owned()];
-    let report = gap_report(&store, "stocks_daily", Some(&symbols), Some(d("1995-05-22")), Some(d("1995-06-02"))).unwrap();
-    let missing: Vec<(&str, u64)> = report.symbols.iter().map(|(s, _, g)| (s.as_str(), g.missing)).collect();
+    let report = gap_report(
+        &store,
+        "stocks_daily",
+        Some(&symbols),
+        Some(d("1995-05-22")),
+        Some(d("1995-06-02")),
+    )
+    .unwrap();
+    let missing: Vec<(&str, u64)> =
+        report.symbols.iter().map(|(s, _, g)| (s.as_str(), g.missing)).collect();
     assert_eq!(missing, [("ORCL", 3), ("MSFT", 9)]);
 }
 
@@ -51,13 +68,21 @@ fn gap_report_finds_the_cut_and_nothing_else() {
 fn gap_report_refuses_bad_input_precisely() {
     let (_dir, store) = orcl_store();
     let err = gap_report(&store, "stocks_hourly", None, None, None).unwrap_err();
-    assert_eq!(err.to_string(), "table \"stocks_hourly\" does not exist in the store (tables: stocks_daily)");
+    assert_eq!(
+        err.to_string(),
+        "table \"stocks_hourly\" does not exist in the store (tables: stocks_daily)"
+    );
     let symbols = ["MSFT".to_owned()];
     let err = gap_report(&store, "stocks_daily", Some(&symbols), None, None).unwrap_err();
     assert!(matches!(err, CoverageError::UnknownSymbol { .. }), "{err}");
     assert!(err.to_string().starts_with("symbol \"MSFT\" has no bars in table stocks_daily"));
-    let err = gap_report(&store, "stocks_daily", None, Some(d("2014-02-01")), Some(d("2014-01-01"))).unwrap_err();
-    assert_eq!(err.to_string(), "table stocks_daily: --start/--end: start 2014-02-01 is after end 2014-01-01");
+    let err =
+        gap_report(&store, "stocks_daily", None, Some(d("2014-02-01")), Some(d("2014-01-01")))
+            .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "table stocks_daily: --start/--end: start 2014-02-01 is after end 2014-01-01"
+    );
     let err = gap_report(&store, "stocks_daily", None, Some(d("2015-06-01")), None).unwrap_err();
     assert!(err.to_string().contains("start 2015-06-01 is after end 2014-12-31"), "{err}");
     let err = gap_report(&store, "stocks_daily", None, Some(d("1980-01-01")), None).unwrap_err();
@@ -85,7 +110,8 @@ fn freshness_follows_the_calendar_and_the_threshold() {
     let report = freshness_report(&store, &lenient, &clock, None, None).unwrap();
     assert!(!report[0].symbols[0].1.is_stale);
     // Unknown symbol or table.
-    let err = freshness_report(&store, &config, &clock, None, Some(&["MSFT".to_owned()])).unwrap_err();
+    let err =
+        freshness_report(&store, &config, &clock, None, Some(&["MSFT".to_owned()])).unwrap_err();
     assert!(matches!(err, CoverageError::UnknownSymbol { .. }), "{err}");
     let err = freshness_report(&store, &config, &clock, Some("crypto_hourly"), None).unwrap_err();
     assert!(matches!(err, CoverageError::UnknownTable { .. }), "{err}");

@@ -63,9 +63,14 @@ pub(crate) fn run(args: &FreshnessArgs, read_only: bool) -> anyhow::Result<ExitC
         None => None,
     };
     let store = open_store(&args.store, Access::Read { read_only })?;
-    let report =
-        freshness_report(&store, &config, clock.as_ref(), args.table.as_deref(), symbols.as_deref())
-            .map_err(classify)?;
+    let report = freshness_report(
+        &store,
+        &config,
+        clock.as_ref(),
+        args.table.as_deref(),
+        symbols.as_deref(),
+    )
+    .map_err(classify)?;
     match args.format {
         ReportFormat::Table => print_table(&report),
         ReportFormat::Json => {

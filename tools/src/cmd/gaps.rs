@@ -61,7 +61,8 @@ pub(crate) fn run(args: &GapsArgs, read_only: bool) -> anyhow::Result<ExitCode> 
         None => None,
     };
     let store = open_store(&args.store, Access::Read { read_only })?;
-    let report = gap_report(&store, &args.table, symbols.as_deref(), start, end).map_err(classify)?;
+    let report =
+        gap_report(&store, &args.table, symbols.as_deref(), start, end).map_err(classify)?;
     match args.format {
         ReportFormat::Table => print_table(&report),
         ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&to_json(&report))?),
@@ -100,7 +101,10 @@ fn print_table(report: &TableGaps) {
             }
         }
         if let Some(first) = g.unexpected_samples.first() {
-            println!("    unexpected bars (not in the calendar), first at {}", bar_time(tf, *first));
+            println!(
+                "    unexpected bars (not in the calendar), first at {}",
+                bar_time(tf, *first)
+            );
         }
     }
     let missing: u64 = report.symbols.iter().map(|(_, _, g)| g.missing).sum();
