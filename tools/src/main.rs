@@ -2,8 +2,9 @@
 //! its files, and check its tables against their trading calendars (`gaps`, `freshness`).
 //!
 //! Every error is printed as one line, `error: <sentence>` (the causes joined by ": "). Exit
-//! codes: 0 success, 1 failure (I/O, store, or problems found by `verify`), 2 usage errors
-//! (bad arguments, unknown field or table, malformed dates).
+//! codes: 0 success, 1 failure (I/O, store, problems found by `verify`, gaps found by `gaps`,
+//! stale symbols found by `freshness`), 2 usage errors (bad arguments, unknown field or
+//! table, malformed dates).
 
 mod cmd;
 mod error;
@@ -31,8 +32,9 @@ use crate::error::{UsageError, exit_code_for};
                   after the store's files, and `gaps` and `freshness` check the tables \
                   against their trading calendars.",
     after_help = "Exit codes: 0 success, 1 failure (I/O or store error, problems found by \
-                  verify), 2 usage error.\nExamples:\n  candlestore import --store bars \
-                  --table stocks_daily orcl-1995-2014.txt\n  candlestore query --store bars \
+                  verify, gaps found by gaps, stale symbols found by freshness), 2 usage \
+                  error.\nExamples:\n  candlestore import --store bars --table \
+                  stocks_daily orcl-1995-2014.txt\n  candlestore query --store bars \
                   --table stocks_daily --symbol ORCL --start 2014-01-01 --end 2014-01-31\n  \
                   candlestore verify --store bars --read-only"
 )]
