@@ -12,7 +12,8 @@
 //! * Scheduled 13:00 early closes: July 3 on a Monday, Tuesday or Thursday (from 1995) and on a
 //!   Wednesday (from 2013); Friday July 5 (1996..=2012, when July 4 was a Thursday); the day
 //!   after Thanksgiving (14:00 in 1992, 13:00 from 1993); December 24 on Monday..Thursday
-//!   (14:00 in 1990..=1992, 13:00 from 1993); and December 26 of 1997 and 2003.
+//!   (14:00 in 1990..=1992, 13:00 from 1993); and December 26 of 1997 and 2003 and
+//!   December 31, 1999.
 //! * Unscheduled full closures, late opens and unusual early closes since 1990 are listed in
 //!   [`SPECIAL_CLOSURES`] and [`IRREGULAR_HOURS`].
 //!
@@ -54,6 +55,11 @@ pub(super) const SPECIAL_CLOSURES: &[(i32, u32, u32, &str)] = &[
     (2018, 12, 5, "national day of mourning for former President George H. W. Bush"),
     (2025, 1, 9, "national day of mourning for former President Jimmy Carter"),
 ];
+
+/// 13:00 early closes outside the recurring rules: the Fridays after Christmas 1997 and 2003,
+/// and New Year's Eve 1999 (disputed in some references; SPY's hour bars in
+/// `testdata/lean/` stop at 13:00 that day exactly as on every other half day).
+const ADHOC_EARLY_CLOSES: &[(i32, u32, u32)] = &[(1997, 12, 26), (1999, 12, 31), (2003, 12, 26)];
 
 /// Unscheduled hours: (year, month, day, open, close) in America/New_York.
 const IRREGULAR_HOURS: &[(i32, u32, u32, WallTime, WallTime)] = &[
@@ -163,10 +169,12 @@ impl NyseYear {
             let close = if year <= 1992 { EARLY_CLOSE_2PM } else { EARLY_CLOSE_1PM };
             sessions.push((dec24, early(close)));
         }
-        if (year == 1997 || year == 2003)
-            && let Some(dec26) = NaiveDate::from_ymd_opt(year, 12, 26)
-        {
-            sessions.push((dec26, early(EARLY_CLOSE_1PM)));
+        for &(y, m, d) in ADHOC_EARLY_CLOSES {
+            if y == year
+                && let Some(date) = NaiveDate::from_ymd_opt(y, m, d)
+            {
+                sessions.push((date, early(EARLY_CLOSE_1PM)));
+            }
         }
         for &(y, m, d, open, close) in IRREGULAR_HOURS {
             if y == year

@@ -1,6 +1,7 @@
 //! The calendars and gap detection against the real sample files in `testdata/`.
 
 mod crypto;
+mod lean;
 mod stocks;
 mod store;
 
