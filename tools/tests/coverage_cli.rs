@@ -212,3 +212,23 @@ fn freshness_config_errors_name_the_file_line_and_key() {
     let (_, err) = expect(2, &["freshness", "--store", store, "--table", "stocks_5min"]);
     assert!(err.starts_with("error: table \"stocks_5min\" does not exist"), "{err}");
 }
+
+#[test]
+fn gaps_on_a_crypto_minute_table_uses_the_24_7_calendar() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store").display().to_string();
+    let file = testdata("crypto/AVAXUSDT-1m-2024-02-01.csv.gz");
+    expect(0, &["import", "--store", &store, "--table", "crypto_1min", &file]);
+    let (out, _) = expect(0, &["gaps", "--store", &store, "--table", "crypto_1min"]);
+    assert!(out.starts_with("table crypto_1min (24/7 calendar, 1m bars)\n"), "{out}");
+    assert!(out.contains(" 1440 ") && out.ends_with("no gaps: 1 symbol(s) checked\n"), "{out}");
+    // Asked through the next day, the whole of 2024-02-02 is one missing range.
+    let (out, _) =
+        expect(1, &["gaps", "--store", &store, "--table", "crypto_1min", "--end", "2024-02-02"]);
+    assert!(
+        out.contains(
+            "    missing 2024-02-02T00:00:00.000000Z..2024-02-02T23:59:00.000000Z: 1440 bar(s) in 1 session(s)\n"
+        ),
+        "{out}"
+    );
+}
