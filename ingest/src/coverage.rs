@@ -9,7 +9,7 @@ use candlestore::{Clock, Micros, Store, Timeframe};
 use chrono::NaiveDate;
 
 use crate::calendar::session::utc_date;
-use crate::calendar::{Calendar, CalendarError};
+use crate::calendar::{BarAlignment, Calendar, CalendarError};
 use crate::config::FreshnessConfig;
 use crate::freshness::{Freshness, assess, last_expected_bar};
 use crate::gaps::{GapFinder, SymbolGaps, date_window_micros};
@@ -131,13 +131,15 @@ impl TableGaps {
 }
 
 /// Missing sessions/bars per symbol of `table`. Each symbol is checked from `start` (default:
-/// its first bar) to `end` (default: its last bar), both session dates, inclusive.
+/// its first bar) to `end` (default: its last bar), both session dates, inclusive; intraday
+/// bars are expected on the grid of `alignment`.
 pub fn gap_report(
     store: &Store,
     table: &str,
     symbols: Option<&[String]>,
     start: Option<NaiveDate>,
     end: Option<NaiveDate>,
+    alignment: BarAlignment,
 ) -> Result<TableGaps, CoverageError> {
     let cal_err = |source| CoverageError::Calendar { table: table.to_owned(), source };
     if let (Some(s), Some(e)) = (start, end)
@@ -197,7 +199,9 @@ pub fn gap_report(
     else {
         return Ok(out);
     };
-    let finder = GapFinder::new(calendar, timeframe, union_lo, union_hi).map_err(cal_err)?;
+    let finder = GapFinder::new(calendar, timeframe, union_lo, union_hi)
+        .map_err(cal_err)?
+        .with_alignment(alignment);
     for (name, (lo, hi)) in names.into_iter().zip(windows) {
         let ts = stored.get(&name).unwrap_or(&empty);
         let (first, last) = date_window_micros(lo, hi);

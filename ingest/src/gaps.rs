@@ -14,7 +14,7 @@ use candlestore::{Micros, Timeframe};
 use chrono::NaiveDate;
 
 use crate::calendar::session::{date_micros, utc_date};
-use crate::calendar::{Calendar, CalendarError, Session};
+use crate::calendar::{BarAlignment, Calendar, CalendarError, Session};
 
 /// At most this many unexpected timestamps are kept as examples in a [`SymbolGaps`].
 pub const MAX_UNEXPECTED_SAMPLES: usize = 5;
@@ -71,6 +71,7 @@ impl SymbolGaps {
 pub struct GapFinder {
     calendar: Calendar,
     timeframe: Timeframe,
+    alignment: BarAlignment,
     start: NaiveDate,
     end: NaiveDate,
     sessions: Vec<Session>,
@@ -94,7 +95,14 @@ impl GapFinder {
             });
         }
         let sessions = calendar.sessions(start, end)?;
-        Ok(Self { calendar, timeframe, start, end, sessions })
+        Ok(Self { calendar, timeframe, alignment: BarAlignment::default(), start, end, sessions })
+    }
+
+    /// Places intraday bars by `alignment` (default [`BarAlignment::SessionOpen`]); use
+    /// [`BarAlignment::Clock`] for sources that stamp NYSE hour bars 09:00, 10:00, ...
+    pub fn with_alignment(mut self, alignment: BarAlignment) -> Self {
+        self.alignment = alignment;
+        self
     }
 
     /// The calendar.
@@ -147,7 +155,7 @@ impl GapFinder {
         for session in &self.sessions[from..to] {
             let mut counted_session = false;
             let mut in_window = false;
-            for bar in session.bar_starts(self.timeframe) {
+            for bar in session.bar_starts_aligned(self.timeframe, self.alignment) {
                 if bar < first || bar > last {
                     continue;
                 }

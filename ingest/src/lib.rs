@@ -74,7 +74,7 @@ mod source;
 mod timestamp;
 
 pub use calendar::{
-    BarStarts, Calendar, CalendarError, Closure, Day, Holiday, Session, SessionHours,
+    BarAlignment, BarStarts, Calendar, CalendarError, Closure, Day, Holiday, Session, SessionHours,
 };
 pub use collector::bar_schema;
 pub use config::{ConfigError, FreshnessConfig, parse_duration};

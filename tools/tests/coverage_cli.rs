@@ -232,3 +232,46 @@ fn gaps_on_a_crypto_minute_table_uses_the_24_7_calendar() {
         "{out}"
     );
 }
+
+#[test]
+fn gaps_alignment_clock_matches_hour_bars_stamped_on_the_hour() {
+    // The first two weeks of the real LEAN SPY hour bars (America/New_York, 09:00..15:00),
+    // written in the generic layout with UTC offsets.
+    use std::io::Read;
+    let mut text = String::new();
+    let file = std::fs::File::open(testdata("lean/spy-hour-1998-2021.csv.gz")).unwrap();
+    flate2::read::GzDecoder::new(file).read_to_string(&mut text).unwrap();
+    let mut csv = String::from("symbol,datetime,open,high,low,close,volume\n");
+    for line in text.lines().take_while(|l| l < &"19980117") {
+        let f: Vec<&str> = line.split(',').collect();
+        let t = chrono::NaiveDateTime::parse_from_str(f[0], "%Y%m%d %H:%M").unwrap();
+        let t = t.and_local_timezone(chrono_tz::America::New_York).single().unwrap();
+        let px = |s: &str| s.parse::<f64>().unwrap() / 10_000.0;
+        csv.push_str(&format!(
+            "SPY,{},{},{},{},{},{}\n",
+            t.to_rfc3339(),
+            px(f[1]),
+            px(f[2]),
+            px(f[3]),
+            px(f[4]),
+            f[5]
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("spy-hour.csv");
+    std::fs::write(&input, csv).unwrap();
+    let store = dir.path().join("store").display().to_string();
+    expect(
+        0,
+        &["import", "--store", &store, "--table", "stocks_hourly", &input.display().to_string()],
+    );
+    let (out, _) =
+        expect(0, &["gaps", "--store", &store, "--table", "stocks_hourly", "--alignment", "clock"]);
+    // 1998-01-02 .. 1998-01-16: 11 sessions x 7 bars.
+    assert!(out.contains(" 77 ") && out.ends_with("no gaps: 1 symbol(s) checked\n"), "{out}");
+    let (out, _) =
+        expect(1, &["gaps", "--store", &store, "--table", "stocks_hourly", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["symbols"][0]["unexpected"], 77);
+    assert_eq!(v["symbols"][0]["unexpected_samples"][0], "1998-01-02T14:00:00.000000Z");
+}

@@ -18,7 +18,7 @@ use candlestore::AssetClass;
 use chrono::{Datelike, NaiveDate, TimeZone, Weekday};
 
 pub use error::CalendarError;
-pub use session::{BarStarts, Session, SessionHours};
+pub use session::{BarAlignment, BarStarts, Session, SessionHours};
 
 use self::nyse::{Event, NyseYear};
 

@@ -18,6 +18,20 @@ pub enum SessionHours {
     Irregular,
 }
 
+/// Where intraday bars start within a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum BarAlignment {
+    /// At the open, then every bar length (NYSE hour bars 09:30, 10:30, ..., 15:30; Yahoo's
+    /// convention). The default.
+    #[default]
+    SessionOpen,
+    /// On multiples of the bar length since 00:00 UTC (NYSE hour bars 09:00, 10:00, ...,
+    /// 15:00, the first one holding 09:30-10:00; QuantConnect LEAN's and Polygon's
+    /// convention). Identical to `SessionOpen` when the open is on such a multiple (every
+    /// timeframe up to 30 minutes on the NYSE, everything on the 24/7 calendar).
+    Clock,
+}
+
 /// One trading session: its date (in the exchange's time zone) and its open and close in UTC.
 ///
 /// Invariant: `open < close`, both on a whole minute.
@@ -51,6 +65,14 @@ impl Session {
     /// * `1w`: one bar at `date_stamp` if the session [`opens_week`](Self::opens_week), else
     ///   none.
     pub fn bar_starts(&self, timeframe: Timeframe) -> BarStarts {
+        self.bar_starts_aligned(timeframe, BarAlignment::SessionOpen)
+    }
+
+    /// [`bar_starts`](Self::bar_starts) with intraday bars placed by `alignment`; with
+    /// [`BarAlignment::Clock`] the first bar starts at the open rounded down to a multiple of
+    /// the bar length since 00:00 UTC (09:00 for hour bars of a 09:30 open) and covers the
+    /// open. Daily and weekly bars are not affected.
+    pub fn bar_starts_aligned(&self, timeframe: Timeframe, alignment: BarAlignment) -> BarStarts {
         match timeframe {
             Timeframe::Day1 => {
                 BarStarts { next: self.date_stamp(), step: 1, end: self.date_stamp() + 1 }
@@ -59,7 +81,14 @@ impl Session {
                 let end = if self.opens_week { self.date_stamp() + 1 } else { self.date_stamp() };
                 BarStarts { next: self.date_stamp(), step: 1, end }
             }
-            _ => BarStarts { next: self.open, step: step_micros(timeframe), end: self.close },
+            _ => {
+                let step = step_micros(timeframe);
+                let next = match alignment {
+                    BarAlignment::SessionOpen => self.open,
+                    BarAlignment::Clock => self.open - self.open.rem_euclid(step),
+                };
+                BarStarts { next, step, end: self.close }
+            }
         }
     }
 
@@ -181,6 +210,12 @@ mod tests {
         assert_eq!(s.bar_end(Timeframe::Hour1, last), s.close);
         assert_eq!(s.bar_starts(Timeframe::Day1).collect::<Vec<_>>(), vec![s.date_stamp()]);
         assert_eq!(s.bar_count(Timeframe::Week1), 1);
+        let clock: Vec<i64> = s.bar_starts_aligned(Timeframe::Hour1, BarAlignment::Clock).collect();
+        assert_eq!(clock.len(), 7);
+        assert_eq!(clock[0], open - 30 * 60 * MICROS_PER_SECOND);
+        assert_eq!(s.bar_end(Timeframe::Hour1, clock[6]), s.close);
+        let five: Vec<i64> = s.bar_starts_aligned(Timeframe::Min5, BarAlignment::Clock).collect();
+        assert_eq!(five, s.bar_starts(Timeframe::Min5).collect::<Vec<_>>());
         let later = Session { opens_week: false, ..s };
         assert_eq!(later.bar_count(Timeframe::Week1), 0);
     }

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use candlestore_ingest::{Calendar, SessionHours};
+use candlestore::Timeframe;
+use candlestore_ingest::{BarAlignment, Calendar, GapFinder, SessionHours};
 use chrono::{NaiveDate, Timelike};
 
 use crate::{d, testdata};
@@ -75,4 +76,32 @@ fn spy_volumes() -> BTreeMap<NaiveDate, BTreeMap<u32, f64>> {
         *out.entry(t.date()).or_default().entry(t.hour()).or_default() += volume;
     }
     out
+}
+
+#[test]
+fn spy_hour_bars_are_complete_on_a_clock_aligned_grid() {
+    // LEAN stamps hour bars 09:00..15:00 ET (clock-aligned). Every expected bar of 23 years is
+    // there; the only bars the calendar does not expect are 47 late prints after 13:00 on half
+    // days and one 11:00 print before the 12:00 late open of 2002-09-11.
+    let tz = chrono_tz::America::New_York;
+    let file = std::fs::File::open(testdata("lean/spy-hour-1998-2021.csv.gz")).unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(file).read_to_string(&mut text).unwrap();
+    let stored: Vec<i64> = text
+        .lines()
+        .map(|line| {
+            let stamp = line.split(',').next().unwrap();
+            let t = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%d %H:%M").unwrap();
+            t.and_local_timezone(tz).single().unwrap().timestamp_micros()
+        })
+        .collect();
+    assert_eq!(stored.len(), 40_832);
+    let finder =
+        GapFinder::new(Calendar::Nyse, Timeframe::Hour1, d("1998-01-02"), d("2021-03-31")).unwrap();
+    let clock = finder.clone().with_alignment(BarAlignment::Clock).find(&stored).unwrap();
+    assert_eq!((clock.expected, clock.missing, clock.unexpected), (40_784, 0, 48));
+    // On the default grid (09:30, 10:30, ...) these stamps are unexpected, except the four
+    // of 2002-09-11, whose 12:00 late open puts that day's grid on whole hours.
+    let open = finder.find(&stored).unwrap();
+    assert_eq!((open.present, open.unexpected), (4, 40_828));
 }

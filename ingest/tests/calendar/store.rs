@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use candlestore::{AppendOptions, Durability, ManualClock, Store};
 use candlestore_ingest::{
-    Calendar, CoverageError, FreshnessConfig, ImportOptions, freshness_report, gap_report, open,
-    stored_timestamps, table_calendar,
+    BarAlignment, Calendar, CoverageError, FreshnessConfig, ImportOptions, freshness_report,
+    gap_report, open, stored_timestamps, table_calendar,
 };
 
 use crate::{d, testdata, utc};
@@ -37,7 +37,8 @@ fn gap_report_finds_the_cut_and_nothing_else() {
     );
     let stored = stored_timestamps(&store, "stocks_daily", None).unwrap();
     assert_eq!(stored["ORCL"].len(), 5_033);
-    let report = gap_report(&store, "stocks_daily", None, None, None).unwrap();
+    let report =
+        gap_report(&store, "stocks_daily", None, None, None, BarAlignment::SessionOpen).unwrap();
     assert_eq!(report.symbols.len(), 1);
     let (symbol, window, gaps) = &report.symbols[0];
     assert_eq!((symbol.as_str(), *window), ("ORCL", (d("1995-01-03"), d("2014-12-31"))));
@@ -57,6 +58,7 @@ fn gap_report_finds_the_cut_and_nothing_else() {
         Some(&symbols),
         Some(d("1995-05-22")),
         Some(d("1995-06-02")),
+        BarAlignment::SessionOpen,
     )
     .unwrap();
     let missing: Vec<(&str, u64)> =
@@ -67,25 +69,50 @@ fn gap_report_finds_the_cut_and_nothing_else() {
 #[test]
 fn gap_report_refuses_bad_input_precisely() {
     let (_dir, store) = orcl_store();
-    let err = gap_report(&store, "stocks_hourly", None, None, None).unwrap_err();
+    let err = gap_report(&store, "stocks_hourly", None, None, None, BarAlignment::SessionOpen)
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "table \"stocks_hourly\" does not exist in the store (tables: stocks_daily)"
     );
     let symbols = ["MSFT".to_owned()];
-    let err = gap_report(&store, "stocks_daily", Some(&symbols), None, None).unwrap_err();
+    let err =
+        gap_report(&store, "stocks_daily", Some(&symbols), None, None, BarAlignment::SessionOpen)
+            .unwrap_err();
     assert!(matches!(err, CoverageError::UnknownSymbol { .. }), "{err}");
     assert!(err.to_string().starts_with("symbol \"MSFT\" has no bars in table stocks_daily"));
-    let err =
-        gap_report(&store, "stocks_daily", None, Some(d("2014-02-01")), Some(d("2014-01-01")))
-            .unwrap_err();
+    let err = gap_report(
+        &store,
+        "stocks_daily",
+        None,
+        Some(d("2014-02-01")),
+        Some(d("2014-01-01")),
+        BarAlignment::SessionOpen,
+    )
+    .unwrap_err();
     assert_eq!(
         err.to_string(),
         "table stocks_daily: --start/--end: start 2014-02-01 is after end 2014-01-01"
     );
-    let err = gap_report(&store, "stocks_daily", None, Some(d("2015-06-01")), None).unwrap_err();
+    let err = gap_report(
+        &store,
+        "stocks_daily",
+        None,
+        Some(d("2015-06-01")),
+        None,
+        BarAlignment::SessionOpen,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("start 2015-06-01 is after end 2014-12-31"), "{err}");
-    let err = gap_report(&store, "stocks_daily", None, Some(d("1980-01-01")), None).unwrap_err();
+    let err = gap_report(
+        &store,
+        "stocks_daily",
+        None,
+        Some(d("1980-01-01")),
+        None,
+        BarAlignment::SessionOpen,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("outside its supported range"), "{err}");
 }
 

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use candlestore_ingest::{TableGaps, gap_report};
+use candlestore_ingest::{BarAlignment, TableGaps, gap_report};
 use clap::Args;
 use serde_json::json;
 
@@ -37,9 +37,23 @@ pub(crate) struct GapsArgs {
     /// Last session date to check (YYYY-MM-DD, inclusive).
     #[arg(long, value_name = "D")]
     end: Option<String>,
+    /// Where intraday bars start: `open` = at the session open, then every bar length (NYSE
+    /// hour bars 09:30, 10:30, ...; Yahoo), `clock` = on multiples of the bar length (09:00,
+    /// 10:00, ...; Polygon, QuantConnect LEAN). Same for bars of 30 minutes or less.
+    #[arg(long, value_enum, default_value_t = Alignment::Open)]
+    alignment: Alignment,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     format: ReportFormat,
+}
+
+/// `--alignment` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Alignment {
+    /// At the session open.
+    Open,
+    /// On multiples of the bar length since 00:00 UTC.
+    Clock,
 }
 
 pub(crate) fn run(args: &GapsArgs, read_only: bool) -> anyhow::Result<ExitCode> {
@@ -61,8 +75,12 @@ pub(crate) fn run(args: &GapsArgs, read_only: bool) -> anyhow::Result<ExitCode> 
         None => None,
     };
     let store = open_store(&args.store, Access::Read { read_only })?;
-    let report =
-        gap_report(&store, &args.table, symbols.as_deref(), start, end).map_err(classify)?;
+    let alignment = match args.alignment {
+        Alignment::Open => BarAlignment::SessionOpen,
+        Alignment::Clock => BarAlignment::Clock,
+    };
+    let report = gap_report(&store, &args.table, symbols.as_deref(), start, end, alignment)
+        .map_err(classify)?;
     match args.format {
         ReportFormat::Table => print_table(&report),
         ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&to_json(&report))?),
