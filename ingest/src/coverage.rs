@@ -233,13 +233,15 @@ pub struct TableFreshness {
 }
 
 /// Freshness of every table (or `table`) and symbol (or `symbols`) of the store at the
-/// clock's current time, with the thresholds of `config`.
+/// clock's current time, with the thresholds of `config` and intraday bars on the grid of
+/// `alignment`.
 pub fn freshness_report(
     store: &Store,
     config: &FreshnessConfig,
     clock: &dyn Clock,
     table: Option<&str>,
     symbols: Option<&[String]>,
+    alignment: BarAlignment,
 ) -> Result<Vec<TableFreshness>, CoverageError> {
     let now = clock.now_micros();
     let tables: Vec<String> = match table {
@@ -261,13 +263,14 @@ pub fn freshness_report(
                 symbol: missing.clone(),
             });
         }
-        let last_expected = last_expected_bar(calendar, timeframe, now).map_err(cal_err)?;
+        let last_expected =
+            last_expected_bar(calendar, timeframe, alignment, now).map_err(cal_err)?;
         let mut rows = Vec::with_capacity(stored.len());
         for (symbol, ts) in stored {
             let Some(&newest) = ts.last() else { continue };
             rows.push((
                 symbol,
-                assess(calendar, timeframe, newest, now, threshold).map_err(cal_err)?,
+                assess(calendar, timeframe, alignment, newest, now, threshold).map_err(cal_err)?,
             ));
         }
         out.push(TableFreshness {

@@ -12,7 +12,7 @@ use candlestore::{Micros, Timeframe};
 use chrono::{Days, NaiveDate};
 
 use crate::calendar::session::utc_date;
-use crate::calendar::{Calendar, CalendarError, Session};
+use crate::calendar::{BarAlignment, Calendar, CalendarError, Session};
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
 
@@ -45,10 +45,12 @@ pub struct ExpectedBar {
     pub end: Micros,
 }
 
-/// The calendar's last bar that is complete at `now` (its end `<= now`).
+/// The calendar's last bar that is complete at `now` (its end `<= now`), on the intraday grid
+/// of `alignment`.
 pub fn last_expected_bar(
     calendar: Calendar,
     timeframe: Timeframe,
+    alignment: BarAlignment,
     now: Micros,
 ) -> Result<Option<ExpectedBar>, CalendarError> {
     let (first, last) = calendar.supported_range();
@@ -64,8 +66,9 @@ pub fn last_expected_bar(
     loop {
         let start = today.checked_sub_days(Days::new(lookback)).unwrap_or(first).max(first);
         let sessions = calendar.sessions(start.min(end), end)?;
-        let found =
-            bars_with_ends(&sessions, timeframe).filter(|b| b.end <= now).max_by_key(|b| b.start);
+        let found = bars_with_ends(&sessions, timeframe, alignment)
+            .filter(|b| b.end <= now)
+            .max_by_key(|b| b.start);
         if found.is_some() || start == first {
             return Ok(found);
         }
@@ -73,16 +76,18 @@ pub fn last_expected_bar(
     }
 }
 
-/// How fresh a symbol whose newest bar starts at `newest` is at `now`.
+/// How fresh a symbol whose newest bar starts at `newest` is at `now` (intraday bars on the
+/// grid of `alignment`).
 pub fn assess(
     calendar: Calendar,
     timeframe: Timeframe,
+    alignment: BarAlignment,
     newest: Micros,
     now: Micros,
     threshold: Duration,
 ) -> Result<Freshness, CalendarError> {
     let threshold_seconds = i64::try_from(threshold.as_secs()).unwrap_or(i64::MAX);
-    let last = last_expected_bar(calendar, timeframe, now)?;
+    let last = last_expected_bar(calendar, timeframe, alignment, now)?;
     let mut out = Freshness {
         newest,
         last_expected: last.map(|b| b.start),
@@ -103,7 +108,7 @@ pub fn assess(
     let to = to.checked_add_days(Days::new(7)).unwrap_or(to).min(calendar.supported_range().1);
     let sessions = calendar.sessions(from.min(to), to)?;
     let mut next_end: Option<Micros> = None;
-    for bar in bars_with_ends(&sessions, timeframe) {
+    for bar in bars_with_ends(&sessions, timeframe, alignment) {
         if bar.start > newest && bar.start <= last.start {
             if next_end.is_none() {
                 next_end = Some(bar.end);
@@ -123,6 +128,7 @@ pub fn assess(
 fn bars_with_ends(
     sessions: &[Session],
     timeframe: Timeframe,
+    alignment: BarAlignment,
 ) -> impl Iterator<Item = ExpectedBar> + '_ {
     sessions.iter().enumerate().flat_map(move |(i, s)| {
         let week_end = if timeframe == Timeframe::Week1 {
@@ -131,7 +137,7 @@ fn bars_with_ends(
         } else {
             None
         };
-        s.bar_starts(timeframe).map(move |start| ExpectedBar {
+        s.bar_starts_aligned(timeframe, alignment).map(move |start| ExpectedBar {
             start,
             end: week_end.unwrap_or_else(|| s.bar_end(timeframe, start)),
         })

@@ -122,7 +122,15 @@ fn freshness_follows_the_calendar_and_the_threshold() {
     let config = FreshnessConfig::default();
     // Friday 2015-01-02 12:00 UTC: Jan 1 is a holiday and Friday's session has not closed.
     let clock = ManualClock::new(utc("2015-01-02T12:00:00Z"));
-    let report = freshness_report(&store, &config, &clock, Some("stocks_daily"), None).unwrap();
+    let report = freshness_report(
+        &store,
+        &config,
+        &clock,
+        Some("stocks_daily"),
+        None,
+        BarAlignment::SessionOpen,
+    )
+    .unwrap();
     assert_eq!(report.len(), 1);
     assert_eq!(report[0].last_expected, Some(utc("2014-12-31T00:00:00Z")));
     let (symbol, f) = &report[0].symbols[0];
@@ -130,16 +138,33 @@ fn freshness_follows_the_calendar_and_the_threshold() {
     assert_eq!(f.age_seconds, 60 * 3_600);
     // Tuesday 2015-01-06 12:00 UTC: Friday (closed 21:00 UTC) and Monday are missing.
     let clock = ManualClock::new(utc("2015-01-06T12:00:00Z"));
-    let report = freshness_report(&store, &config, &clock, None, None).unwrap();
+    let report =
+        freshness_report(&store, &config, &clock, None, None, BarAlignment::SessionOpen).unwrap();
     let f = report[0].symbols[0].1;
     assert_eq!((f.missing_bars, f.overdue_seconds, f.is_stale), (2, 3 * 86_400 + 15 * 3_600, true));
     let lenient = FreshnessConfig { stocks: Duration::from_secs(5 * 86_400), ..config };
-    let report = freshness_report(&store, &lenient, &clock, None, None).unwrap();
+    let report =
+        freshness_report(&store, &lenient, &clock, None, None, BarAlignment::SessionOpen).unwrap();
     assert!(!report[0].symbols[0].1.is_stale);
     // Unknown symbol or table.
-    let err =
-        freshness_report(&store, &config, &clock, None, Some(&["MSFT".to_owned()])).unwrap_err();
+    let err = freshness_report(
+        &store,
+        &config,
+        &clock,
+        None,
+        Some(&["MSFT".to_owned()]),
+        BarAlignment::SessionOpen,
+    )
+    .unwrap_err();
     assert!(matches!(err, CoverageError::UnknownSymbol { .. }), "{err}");
-    let err = freshness_report(&store, &config, &clock, Some("crypto_hourly"), None).unwrap_err();
+    let err = freshness_report(
+        &store,
+        &config,
+        &clock,
+        Some("crypto_hourly"),
+        None,
+        BarAlignment::SessionOpen,
+    )
+    .unwrap_err();
     assert!(matches!(err, CoverageError::UnknownTable { .. }), "{err}");
 }

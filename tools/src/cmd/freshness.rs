@@ -8,7 +8,7 @@ use candlestore_ingest::{FreshnessConfig, TableFreshness, freshness_report};
 use clap::Args;
 use serde_json::json;
 
-use crate::cmd::report::{ReportFormat, bar_time, classify, human_seconds};
+use crate::cmd::report::{Alignment, ReportFormat, bar_time, classify, human_seconds};
 use crate::error::{UsageError, usage};
 use crate::open::{Access, open_store};
 use crate::time::{format_micros, parse_instant};
@@ -38,6 +38,10 @@ pub(crate) struct FreshnessArgs {
     /// Assess as of this instant instead of now (YYYY-MM-DD = 00:00 UTC, or RFC 3339).
     #[arg(long, value_name = "TS")]
     now: Option<String>,
+    /// Where intraday bars start: `open` = at the session open (NYSE hour bars 09:30,
+    /// 10:30, ...), `clock` = on multiples of the bar length (09:00, 10:00, ...).
+    #[arg(long, value_enum, default_value_t = Alignment::Open)]
+    alignment: Alignment,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     format: ReportFormat,
@@ -69,6 +73,7 @@ pub(crate) fn run(args: &FreshnessArgs, read_only: bool) -> anyhow::Result<ExitC
         clock.as_ref(),
         args.table.as_deref(),
         symbols.as_deref(),
+        args.alignment.into(),
     )
     .map_err(classify)?;
     match args.format {

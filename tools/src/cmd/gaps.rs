@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use candlestore_ingest::{BarAlignment, TableGaps, gap_report};
+use candlestore_ingest::{TableGaps, gap_report};
 use clap::Args;
 use serde_json::json;
 
-use crate::cmd::report::{ReportFormat, bar_time, classify, parse_date};
+use crate::cmd::report::{Alignment, ReportFormat, bar_time, classify, parse_date};
 use crate::error::usage;
 use crate::open::{Access, open_store};
 
@@ -47,15 +47,6 @@ pub(crate) struct GapsArgs {
     format: ReportFormat,
 }
 
-/// `--alignment` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Alignment {
-    /// At the session open.
-    Open,
-    /// On multiples of the bar length since 00:00 UTC.
-    Clock,
-}
-
 pub(crate) fn run(args: &GapsArgs, read_only: bool) -> anyhow::Result<ExitCode> {
     let start = args.start.as_deref().map(|s| parse_date("--start", s)).transpose()?;
     let end = args.end.as_deref().map(|s| parse_date("--end", s)).transpose()?;
@@ -75,12 +66,9 @@ pub(crate) fn run(args: &GapsArgs, read_only: bool) -> anyhow::Result<ExitCode> 
         None => None,
     };
     let store = open_store(&args.store, Access::Read { read_only })?;
-    let alignment = match args.alignment {
-        Alignment::Open => BarAlignment::SessionOpen,
-        Alignment::Clock => BarAlignment::Clock,
-    };
-    let report = gap_report(&store, &args.table, symbols.as_deref(), start, end, alignment)
-        .map_err(classify)?;
+    let report =
+        gap_report(&store, &args.table, symbols.as_deref(), start, end, args.alignment.into())
+            .map_err(classify)?;
     match args.format {
         ReportFormat::Table => print_table(&report),
         ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&to_json(&report))?),

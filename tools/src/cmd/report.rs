@@ -2,7 +2,7 @@
 //! user's mistakes among coverage errors into usage errors, and compact text for times.
 
 use candlestore::Timeframe;
-use candlestore_ingest::{CalendarError, CoverageError};
+use candlestore_ingest::{BarAlignment, CalendarError, CoverageError};
 use chrono::NaiveDate;
 use clap::ValueEnum;
 
@@ -16,6 +16,24 @@ pub(crate) enum ReportFormat {
     Table,
     /// One JSON object (timestamps as F4 text).
     Json,
+}
+
+/// `--alignment` values: where intraday bars start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Alignment {
+    /// At the session open, then every bar length (NYSE hour bars 09:30, 10:30, ...).
+    Open,
+    /// On multiples of the bar length since 00:00 UTC (NYSE hour bars 09:00, 10:00, ...).
+    Clock,
+}
+
+impl From<Alignment> for BarAlignment {
+    fn from(a: Alignment) -> Self {
+        match a {
+            Alignment::Open => BarAlignment::SessionOpen,
+            Alignment::Clock => BarAlignment::Clock,
+        }
+    }
 }
 
 /// Parses a `YYYY-MM-DD` option value.
