@@ -1,5 +1,6 @@
-//! File importers for candlestore: CSV (plain or gzip'd) and Parquet files of OHLCV bars,
-//! streamed as Arrow [`RecordBatch`](arrow::record_batch::RecordBatch)es of validated bars.
+//! File importers, trading calendars, gap detection and freshness for candlestore. The importers
+//! read CSV (plain or gzip'd) and Parquet files of OHLCV bars, streamed as Arrow
+//! [`RecordBatch`](arrow::record_batch::RecordBatch)es of validated bars.
 //!
 //! ```no_run
 //! use candlestore_ingest::{ImportOptions, open};
@@ -28,11 +29,42 @@
 //!   as duplicates; nothing is merged.
 //! * Symbols come from the file's symbol column (upper-cased), else from
 //!   [`ImportOptions::symbol`], else from the file name ([`symbol_from_file_name`]).
+//!
+//! ## Calendars, gaps and freshness
+//!
+//! * [`Calendar`]: the NYSE calendar (holidays with their observed-day rules, special
+//!   closures, early closes, DST-correct sessions; 1990..=2099) for `stocks_*` tables and a
+//!   24/7 UTC calendar for `crypto_*` tables ([`Calendar::for_asset_class`]).
+//! * [`GapFinder`] / [`find_gaps`]: which expected bars a symbol's stored timestamps lack, in
+//!   [`GapRange`]s; weekends and holidays are never gaps. [`gap_report`] runs it over a table.
+//! * [`assess`] / [`freshness_report`]: how far each symbol's newest bar is behind the
+//!   calendar's last complete bar, against a per-asset-class threshold
+//!   ([`FreshnessConfig`], the `[freshness]` section of the configuration file).
+//!
+//! ```
+//! use candlestore::Timeframe;
+//! use candlestore_ingest::{Calendar, GapWindow, find_gaps};
+//! use chrono::NaiveDate;
+//!
+//! let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+//! let stamp = |s: &str| d(s).and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp_micros();
+//! // Friday, then Tuesday: Monday 2024-01-15 is Martin Luther King Jr. Day, not a gap.
+//! let stored = [stamp("2024-01-12"), stamp("2024-01-16"), stamp("2024-01-18")];
+//! let gaps = find_gaps(Calendar::Nyse, Timeframe::Day1, &stored, GapWindow::StoredSpan)?;
+//! assert_eq!(gaps.missing, 1);
+//! assert_eq!(gaps.ranges[0].first_session, d("2024-01-17"));
+//! # Ok::<(), candlestore_ingest::CalendarError>(())
+//! ```
 
+mod calendar;
 mod collector;
+mod config;
+mod coverage;
 mod csv_reader;
 mod dedup;
 mod error;
+mod freshness;
+mod gaps;
 mod layout;
 mod options;
 mod parquet_reader;
@@ -41,8 +73,21 @@ mod reject;
 mod source;
 mod timestamp;
 
+pub use calendar::{
+    BarAlignment, BarStarts, Calendar, CalendarError, Closure, Day, Holiday, Session, SessionHours,
+};
 pub use collector::bar_schema;
+pub use config::{ConfigError, FreshnessConfig, parse_duration};
+pub use coverage::{
+    CoverageError, TableFreshness, TableGaps, freshness_report, gap_report, stored_timestamps,
+    table_calendar,
+};
 pub use error::ImportError;
+pub use freshness::{ExpectedBar, Freshness, assess, last_expected_bar};
+pub use gaps::{
+    GapFinder, GapRange, GapWindow, MAX_UNEXPECTED_SAMPLES, SymbolGaps, date_window_micros,
+    find_gaps,
+};
 pub use layout::{Layout, detect, symbol_from_file_name};
 pub use options::{ColumnMapping, DEFAULT_BATCH_ROWS, ImportOptions};
 pub use reader::{BarReader, open};

@@ -1,9 +1,10 @@
-//! `candlestore`: import bar files into a store, query it, and inspect, verify, compact and
-//! repair its files.
+//! `candlestore`: import bar files into a store, query it, inspect, verify, compact and repair
+//! its files, and check its tables against their trading calendars (`gaps`, `freshness`).
 //!
 //! Every error is printed as one line, `error: <sentence>` (the causes joined by ": "). Exit
-//! codes: 0 success, 1 failure (I/O, store, or problems found by `verify`), 2 usage errors
-//! (bad arguments, unknown field or table, malformed dates).
+//! codes: 0 success, 1 failure (I/O, store, problems found by `verify`, gaps found by `gaps`,
+//! stale symbols found by `freshness`), 2 usage errors (bad arguments, unknown field or
+//! table, malformed dates).
 
 mod cmd;
 mod error;
@@ -27,11 +28,13 @@ use crate::error::{UsageError, exit_code_for};
     long_about = "Command-line tool for candlestore, an embedded storage engine for OHLCV \
                   market-data bars.\n\nA store is a directory. `import` loads CSV (plain or \
                   gzip'd) and Parquet bar files into a table, `query` reads bars back as CSV, \
-                  JSON, Parquet or Arrow, and `dump`, `verify`, `compact` and `repair` look \
-                  after the store's files.",
+                  JSON, Parquet or Arrow, `dump`, `verify`, `compact` and `repair` look \
+                  after the store's files, and `gaps` and `freshness` check the tables \
+                  against their trading calendars.",
     after_help = "Exit codes: 0 success, 1 failure (I/O or store error, problems found by \
-                  verify), 2 usage error.\nExamples:\n  candlestore import --store bars \
-                  --table stocks_daily orcl-1995-2014.txt\n  candlestore query --store bars \
+                  verify, gaps found by gaps, stale symbols found by freshness), 2 usage \
+                  error.\nExamples:\n  candlestore import --store bars --table \
+                  stocks_daily orcl-1995-2014.txt\n  candlestore query --store bars \
                   --table stocks_daily --symbol ORCL --start 2014-01-01 --end 2014-01-31\n  \
                   candlestore verify --store bars --read-only"
 )]
@@ -64,6 +67,10 @@ enum Command {
     Compact(cmd::compact::CompactArgs),
     /// Repair a write-ahead log corrupted in the middle (the explicit, data-dropping path).
     Repair(cmd::repair::RepairArgs),
+    /// List missing sessions/bars per symbol of a table against its trading calendar.
+    Gaps(cmd::gaps::GapsArgs),
+    /// Report how old each symbol's newest bar is against its calendar; flag stale ones.
+    Freshness(cmd::freshness::FreshnessArgs),
 }
 
 fn main() -> ExitCode {
@@ -109,6 +116,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             refuse("repair")?;
             cmd::repair::run(&args)
         }
+        Command::Gaps(args) => cmd::gaps::run(&args, read_only),
+        Command::Freshness(args) => cmd::freshness::run(&args, read_only),
     }
 }
 
