@@ -4,6 +4,7 @@ pub(crate) mod compact;
 pub(crate) mod compute;
 pub(crate) mod demo;
 pub(crate) mod dump;
+pub(crate) mod fetch;
 pub(crate) mod import;
 pub(crate) mod query;
 pub(crate) mod repair;
