@@ -13,7 +13,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 
 fn sample(rel: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/api-samples").join(rel)).unwrap()
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/api-samples").join(rel))
+        .unwrap()
 }
 
 /// Serves Yahoo's AAPL 2020-01-02 daily answer and Binance's BTCUSDT 1m answer; anything
@@ -69,7 +70,12 @@ fn text(b: &[u8]) -> String {
 
 fn ok(addr: SocketAddr, args: &[&str]) -> String {
     let o = run(addr, args);
-    assert!(o.status.success(), "{args:?}\nstdout: {}\nstderr: {}", text(&o.stdout), text(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{args:?}\nstdout: {}\nstderr: {}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
     text(&o.stdout)
 }
 
@@ -79,11 +85,28 @@ fn fetch_writes_csv_with_the_vendor_extras() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("aapl.csv");
     let out_s = out.display().to_string();
-    let stdout = ok(addr, &[
-        "fetch", "--provider", "yahoo", "--symbol", "AAPL", "--timeframe", "1d",
-        "--start", "2020-01-01", "--end", "2020-01-03", "--output", &out_s,
-    ]);
-    assert!(stdout.contains("fetched: yahoo AAPL (as AAPL) 1d: 1 row, 1 page, 1 request, 0 retries"), "{stdout}");
+    let stdout = ok(
+        addr,
+        &[
+            "fetch",
+            "--provider",
+            "yahoo",
+            "--symbol",
+            "AAPL",
+            "--timeframe",
+            "1d",
+            "--start",
+            "2020-01-01",
+            "--end",
+            "2020-01-03",
+            "--output",
+            &out_s,
+        ],
+    );
+    assert!(
+        stdout.contains("fetched: yahoo AAPL (as AAPL) 1d: 1 row, 1 page, 1 request, 0 retries"),
+        "{stdout}"
+    );
     assert!(stdout.contains("quota n/a"), "{stdout}");
     let csv = std::fs::read_to_string(&out).unwrap();
     let mut lines = csv.lines();
@@ -103,26 +126,68 @@ fn fetch_appends_to_a_store_with_the_provider_as_source() {
     let addr = start_mock();
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store").display().to_string();
-    let stdout = ok(addr, &[
-        "fetch", "--provider", "binance", "--symbol", "BTC", "--provider-symbol", "BTCUSDT",
-        "--timeframe", "1m", "--start", "2021-10-22", "--store", &store, "--table", "crypto_1min",
-    ]);
+    let stdout = ok(
+        addr,
+        &[
+            "fetch",
+            "--provider",
+            "binance",
+            "--symbol",
+            "BTC",
+            "--provider-symbol",
+            "BTCUSDT",
+            "--timeframe",
+            "1m",
+            "--start",
+            "2021-10-22",
+            "--store",
+            &store,
+            "--table",
+            "crypto_1min",
+        ],
+    );
     assert!(stdout.contains("binance BTCUSDT (as BTC) 1m: 10 rows"), "{stdout}");
     assert!(stdout.contains("quota 3 used (x-mbx-used-weight-1m)"), "{stdout}");
     assert!(stdout.contains("stored in crypto_1min: 10 inserted"), "{stdout}");
-    let csv = ok(addr, &[
-        "query", "--store", &store, "--table", "crypto_1min", "--symbol", "BTC",
-        "--fields", "symbol,datetime,close,source",
-    ]);
+    let csv = ok(
+        addr,
+        &[
+            "query",
+            "--store",
+            &store,
+            "--table",
+            "crypto_1min",
+            "--symbol",
+            "BTC",
+            "--fields",
+            "symbol,datetime,close,source",
+        ],
+    );
     let rows: Vec<&str> = csv.lines().skip(1).collect();
     assert_eq!(rows.len(), 10, "{csv}");
     assert_eq!(rows[0], "BTC,2021-10-22T23:03:00.000000Z,60719.27,binance");
 
     // Fetching again changes nothing.
-    let again = ok(addr, &[
-        "fetch", "--provider", "binance", "--symbol", "BTC", "--provider-symbol", "BTCUSDT",
-        "--timeframe", "1m", "--start", "2021-10-22", "--store", &store, "--table", "crypto_1min",
-    ]);
+    let again = ok(
+        addr,
+        &[
+            "fetch",
+            "--provider",
+            "binance",
+            "--symbol",
+            "BTC",
+            "--provider-symbol",
+            "BTCUSDT",
+            "--timeframe",
+            "1m",
+            "--start",
+            "2021-10-22",
+            "--store",
+            &store,
+            "--table",
+            "crypto_1min",
+        ],
+    );
     assert!(again.contains("0 inserted, 0 revised, 10 unchanged"), "{again}");
 }
 
@@ -139,10 +204,42 @@ fn config_file_sections_and_environment_precedence() {
     .unwrap();
     let out = dir.path().join("a.csv").display().to_string();
     let cfg = config.display().to_string();
-    ok(addr, &["fetch", "--provider", "yahoo", "--symbol", "AAPL", "--start", "2020-01-01", "--end", "2020-01-03", "--config", &cfg, "--output", &out]);
+    ok(
+        addr,
+        &[
+            "fetch",
+            "--provider",
+            "yahoo",
+            "--symbol",
+            "AAPL",
+            "--start",
+            "2020-01-01",
+            "--end",
+            "2020-01-03",
+            "--config",
+            &cfg,
+            "--output",
+            &out,
+        ],
+    );
 
     std::fs::write(&config, "[providers.yahoo]\nretries = 2\n").unwrap();
-    let o = run(addr, &["fetch", "--provider", "yahoo", "--symbol", "AAPL", "--start", "2020-01-01", "--config", &cfg, "--output", &out]);
+    let o = run(
+        addr,
+        &[
+            "fetch",
+            "--provider",
+            "yahoo",
+            "--symbol",
+            "AAPL",
+            "--start",
+            "2020-01-01",
+            "--config",
+            &cfg,
+            "--output",
+            &out,
+        ],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("unknown field `retries`"), "{}", text(&o.stderr));
 }
@@ -152,20 +249,62 @@ fn fetch_errors_name_the_provider_and_symbol() {
     let addr = start_mock();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("x.csv").display().to_string();
-    let o = run(addr, &["fetch", "--provider", "yahoo", "--symbol", "NOPE", "--start", "2020-01-01", "--output", &out]);
+    let o = run(
+        addr,
+        &[
+            "fetch",
+            "--provider",
+            "yahoo",
+            "--symbol",
+            "NOPE",
+            "--start",
+            "2020-01-01",
+            "--output",
+            &out,
+        ],
+    );
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
     assert!(err.starts_with("error: yahoo does not know the symbol \"NOPE\""), "{err}");
     assert!(!Path::new(&out).exists(), "nothing is written on failure");
 
-    let o = run(addr, &["fetch", "--provider", "iex", "--symbol", "A", "--start", "2020-01-01", "--output", &out]);
+    let o = run(
+        addr,
+        &["fetch", "--provider", "iex", "--symbol", "A", "--start", "2020-01-01", "--output", &out],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("unknown provider \"iex\""), "{}", text(&o.stderr));
-    let o = run(addr, &["fetch", "--provider", "yahoo", "--symbol", "A", "--start", "2020-02-30", "--output", &out]);
+    let o = run(
+        addr,
+        &[
+            "fetch",
+            "--provider",
+            "yahoo",
+            "--symbol",
+            "A",
+            "--start",
+            "2020-02-30",
+            "--output",
+            &out,
+        ],
+    );
     assert_eq!(o.status.code(), Some(2));
     let o = run(addr, &["fetch", "--provider", "yahoo", "--symbol", "A", "--start", "2020-01-01"]);
     assert_eq!(o.status.code(), Some(2), "a destination is required");
-    let o = run(addr, &["fetch", "--provider", "polygon", "--symbol", "A", "--start", "2020-01-01", "--output", &out]);
+    let o = run(
+        addr,
+        &[
+            "fetch",
+            "--provider",
+            "polygon",
+            "--symbol",
+            "A",
+            "--start",
+            "2020-01-01",
+            "--output",
+            &out,
+        ],
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains("CANDLESTORE_POLYGON_API_KEY"), "{}", text(&o.stderr));
 }

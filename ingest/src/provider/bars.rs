@@ -76,12 +76,19 @@ impl Collected {
     }
 
     /// Number of final bars so far.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.bars.len()
     }
 
     /// Records a bar that could not be read at all.
-    pub(crate) fn reject(&mut self, page: u32, index: usize, datetime: Option<i64>, reason: String) {
+    pub(crate) fn reject(
+        &mut self,
+        page: u32,
+        index: usize,
+        datetime: Option<i64>,
+        reason: String,
+    ) {
         self.rejects.push(BarReject { page, index, datetime, reason });
     }
 
@@ -96,7 +103,12 @@ impl Collected {
         for (i, v) in raw.ohlcv.iter().enumerate() {
             match v {
                 None => {
-                    return self.reject(page, index, Some(raw.datetime), format!("{} is null or missing", OHLCV[i]));
+                    return self.reject(
+                        page,
+                        index,
+                        Some(raw.datetime),
+                        format!("{} is null or missing", OHLCV[i]),
+                    );
                 }
                 Some(x) if !x.is_finite() => {
                     return self.reject(

@@ -41,7 +41,11 @@ struct ErrorBody {
     msg: String,
 }
 
-pub(crate) async fn fetch(c: &Connector, req: &FetchRequest, run: &mut Run) -> Result<(), FetchError> {
+pub(crate) async fn fetch(
+    c: &Connector,
+    req: &FetchRequest,
+    run: &mut Run,
+) -> Result<(), FetchError> {
     let sym = req.provider_symbol.as_str();
     let interval = match req.timeframe {
         Timeframe::Day1 => "1d",
@@ -68,7 +72,10 @@ pub(crate) async fn fetch(c: &Connector, req: &FetchRequest, run: &mut Run) -> R
                     return Err(FetchError::Pagination {
                         provider: KIND,
                         symbol: sym.to_owned(),
-                        detail: format!("page {} went back in time (startTime {start_ms}, last kline {last})", run.pages),
+                        detail: format!(
+                            "page {} went back in time (startTime {start_ms}, last kline {last})",
+                            run.pages
+                        ),
                     });
                 }
                 start_ms = last + 1;
@@ -91,8 +98,8 @@ fn parse_page(
         page,
         detail,
     };
-    let klines: Vec<Kline> = serde_json::from_slice(body)
-        .map_err(|e| malformed(format!("not a klines array: {e}")))?;
+    let klines: Vec<Kline> =
+        serde_json::from_slice(body).map_err(|e| malformed(format!("not a klines array: {e}")))?;
     for (i, k) in klines.iter().enumerate() {
         let num = |s: &str, what: &str| -> Result<f64, FetchError> {
             s.trim().parse::<f64>().map_err(|_| {
@@ -120,9 +127,16 @@ fn parse_page(
             continue;
         };
         if close_end <= open {
-            return Err(malformed(format!("kline {i}: close time {} is before open time {}", k.6, k.0)));
+            return Err(malformed(format!(
+                "kline {i}: close time {} is before open time {}",
+                k.6, k.0
+            )));
         }
-        run.collected.push(page, i, RawBar { datetime: open, ohlcv, extras, closes_at: Some(close_end) });
+        run.collected.push(
+            page,
+            i,
+            RawBar { datetime: open, ohlcv, extras, closes_at: Some(close_end) },
+        );
     }
     Ok(klines.last().map(|k| (klines.len(), k.0)))
 }
@@ -205,7 +219,10 @@ mod tests {
         let mut run = Run::for_test(&r, i64::MAX);
         let bad = br#"[[1634943780000,"abc","1","1","1","1",1634943839999,"1",3,"1","1","0"]]"#;
         let err = parse_page(bad, &r, 2, &mut run).unwrap_err().to_string();
-        assert!(err.contains("binance BTCUSDT") && err.contains("page 2") && err.contains("\"abc\""), "{err}");
+        assert!(
+            err.contains("binance BTCUSDT") && err.contains("page 2") && err.contains("\"abc\""),
+            "{err}"
+        );
         let short = br#"[[1634943780000,"1","1","1","1","1",1634943839999]]"#;
         assert!(parse_page(short, &r, 1, &mut run).is_err());
         let truncated = &SPOT[..SPOT.len() / 2];
@@ -216,7 +233,10 @@ mod tests {
     #[test]
     fn error_bodies_map_to_unknown_symbol() {
         let e = error_for(400, br#"{"code":-1121,"msg":"Invalid symbol."}"#, "NOPE").unwrap();
-        assert!(matches!(e, FetchError::UnknownSymbol { ref symbol, .. } if symbol == "NOPE"), "{e}");
+        assert!(
+            matches!(e, FetchError::UnknownSymbol { ref symbol, .. } if symbol == "NOPE"),
+            "{e}"
+        );
         let e = error_for(400, br#"{"code":-1100,"msg":"Illegal characters"}"#, "X").unwrap();
         assert!(e.to_string().contains("-1100"), "{e}");
     }

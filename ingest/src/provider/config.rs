@@ -87,7 +87,10 @@ pub struct ProvidersConfig {
 impl Default for ProvidersConfig {
     fn default() -> Self {
         Self {
-            providers: ProviderKind::ALL.into_iter().map(|k| (k, ProviderConfig::defaults(k))).collect(),
+            providers: ProviderKind::ALL
+                .into_iter()
+                .map(|k| (k, ProviderConfig::defaults(k)))
+                .collect(),
         }
     }
 }
@@ -168,7 +171,10 @@ impl ProvidersConfig {
 
     /// Applies `CANDLESTORE_<NAME>_BASE_URL` and `CANDLESTORE_<NAME>_API_KEY` as read by
     /// `lookup` (the process environment in [`load`](Self::load)). Empty values are ignored.
-    pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    pub fn apply_env(
+        &mut self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
         for kind in ProviderKind::ALL {
             let var = |what: &str| format!("CANDLESTORE_{}_{what}", kind.env_name());
             let url_var = var("BASE_URL");
@@ -310,7 +316,10 @@ asset_classes = ["equity"]
         .unwrap();
         assert_eq!(c.get(ProviderKind::Polygon).api_key.as_deref(), Some("env-key"));
         assert_eq!(c.get(ProviderKind::TwelveData).base_url.as_str(), "http://localhost:1234/");
-        assert_eq!(c.get(ProviderKind::Yahoo).base_url.as_str(), "https://query1.finance.yahoo.com/");
+        assert_eq!(
+            c.get(ProviderKind::Yahoo).base_url.as_str(),
+            "https://query1.finance.yahoo.com/"
+        );
         let err = c
             .apply_env(|n| (n == "CANDLESTORE_BINANCE_BASE_URL").then(|| "ftp://x".into()))
             .unwrap_err()
@@ -323,23 +332,36 @@ asset_classes = ["equity"]
         let err = ProvidersConfig::from_toml("[providers.polygon]\napi_kye = \"x\"\n", "c.toml")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("c.toml") && err.contains("api_kye") && err.contains("line 2"), "{err}");
-        let err = ProvidersConfig::from_toml("[providers.iex]\n", "c.toml").unwrap_err().to_string();
-        assert!(err.contains("iex"), "{err}");
-        let err = ProvidersConfig::from_toml("[providers.binance]\nrequests_per_minute = 0\n", "c.toml")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("[providers.binance]") && err.contains("requests_per_minute"), "{err}");
-        let err = ProvidersConfig::from_toml("[providers.binance]\ntimeout_ms = \"fast\"\n", "c.toml")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("timeout_ms"), "{err}");
+        assert!(
+            err.contains("c.toml") && err.contains("api_kye") && err.contains("line 2"),
+            "{err}"
+        );
         let err =
-            ProvidersConfig::from_toml("[providers.yahoo]\nasset_classes = [\"bonds\"]\n", "c.toml")
+            ProvidersConfig::from_toml("[providers.iex]\n", "c.toml").unwrap_err().to_string();
+        assert!(err.contains("iex"), "{err}");
+        let err =
+            ProvidersConfig::from_toml("[providers.binance]\nrequests_per_minute = 0\n", "c.toml")
                 .unwrap_err()
                 .to_string();
+        assert!(
+            err.contains("[providers.binance]") && err.contains("requests_per_minute"),
+            "{err}"
+        );
+        let err =
+            ProvidersConfig::from_toml("[providers.binance]\ntimeout_ms = \"fast\"\n", "c.toml")
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("timeout_ms"), "{err}");
+        let err = ProvidersConfig::from_toml(
+            "[providers.yahoo]\nasset_classes = [\"bonds\"]\n",
+            "c.toml",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("bonds"), "{err}");
-        assert!(ProvidersConfig::from_toml("[providers.yahoo]\nbase_url = \"nope\"\n", "c").is_err());
+        assert!(
+            ProvidersConfig::from_toml("[providers.yahoo]\nbase_url = \"nope\"\n", "c").is_err()
+        );
         assert!(ProvidersConfig::from_toml("[providers\n", "c").is_err());
     }
 

@@ -197,14 +197,15 @@ impl Connector {
     /// A vendor's pagination link with its origin and path prefix replaced by `base_url`, so a
     /// proxy or test server configured as the base also serves the following pages.
     pub(crate) fn rebase(&self, link: &str, symbol: &str, page: u32) -> Result<Url, FetchError> {
-        let parsed = Url::parse(link).or_else(|_| self.config.base_url.join(link)).map_err(|e| {
-            FetchError::Malformed {
-                provider: self.kind,
-                symbol: symbol.to_owned(),
-                page,
-                detail: format!("next_url {link:?} is not a URL: {e}"),
-            }
-        })?;
+        let parsed =
+            Url::parse(link).or_else(|_| self.config.base_url.join(link)).map_err(|e| {
+                FetchError::Malformed {
+                    provider: self.kind,
+                    symbol: symbol.to_owned(),
+                    page,
+                    detail: format!("next_url {link:?} is not a URL: {e}"),
+                }
+            })?;
         let mut url = self.config.base_url.clone();
         let prefix = url.path().trim_end_matches('/').to_owned();
         url.set_path(&format!("{prefix}{}", parsed.path()));
@@ -220,21 +221,24 @@ impl Connector {
         run: &mut Run,
     ) -> Result<Response, FetchError> {
         let mut headers_seen = None;
-        let result = self
-            .resilience
-            .run(symbol, &mut run.counters, || self.attempt(url, symbol))
-            .await
-            .map(|(response, headers)| {
-                headers_seen = Some(headers);
-                response
-            });
+        let result =
+            self.resilience.run(symbol, &mut run.counters, || self.attempt(url, symbol)).await.map(
+                |(response, headers)| {
+                    headers_seen = Some(headers);
+                    response
+                },
+            );
         if let Some(h) = headers_seen {
             run.quota = quota(self.kind, &h).or(run.quota);
         }
         result
     }
 
-    async fn attempt(&self, url: &Url, symbol: &str) -> Result<(Response, HeaderMap), AttemptError> {
+    async fn attempt(
+        &self,
+        url: &Url,
+        symbol: &str,
+    ) -> Result<(Response, HeaderMap), AttemptError> {
         let mut request = self.client.get(url.clone());
         // Keys travel in headers, never in the URL, so URLs can be quoted in errors and logs.
         match (self.kind, self.config.api_key.as_deref()) {
@@ -246,10 +250,12 @@ impl Connector {
             _ => {}
         }
         let where_ = url.path();
-        let response = request.send().await.map_err(|e| transport(&e, where_, self.config.timeout))?;
+        let response =
+            request.send().await.map_err(|e| transport(&e, where_, self.config.timeout))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(|e| transport(&e, where_, self.config.timeout))?;
+        let body =
+            response.bytes().await.map_err(|e| transport(&e, where_, self.config.timeout))?;
         let retry_after = headers
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
@@ -349,7 +355,10 @@ mod tests {
     fn endpoints_encode_symbols_and_keep_a_path_prefix() {
         let c = connector("http://127.0.0.1:9/proxy/polygon/");
         let url = c.endpoint(&["v2", "aggs", "ticker", "X:BTC USD", "range"]);
-        assert_eq!(url.as_str(), "http://127.0.0.1:9/proxy/polygon/v2/aggs/ticker/X:BTC%20USD/range");
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:9/proxy/polygon/v2/aggs/ticker/X:BTC%20USD/range"
+        );
         let c = connector("https://api.polygon.io");
         assert_eq!(c.endpoint(&["v8", "EURUSD=X"]).as_str(), "https://api.polygon.io/v8/EURUSD=X");
     }
@@ -362,7 +371,10 @@ mod tests {
             c.rebase(next, "AAPL", 1).unwrap().as_str(),
             "http://127.0.0.1:9/p/v2/aggs/ticker/AAPL/range/1/day/1578114000000/2020-01-10?cursor=bGltaXQ9MiZzb3J0PWFzYw"
         );
-        assert_eq!(c.rebase("/v2/x?a=1", "AAPL", 1).unwrap().as_str(), "http://127.0.0.1:9/p/v2/x?a=1");
+        assert_eq!(
+            c.rebase("/v2/x?a=1", "AAPL", 1).unwrap().as_str(),
+            "http://127.0.0.1:9/p/v2/x?a=1"
+        );
     }
 
     #[test]
@@ -370,7 +382,10 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("x-mbx-used-weight-1m", "41".parse().unwrap());
         h.insert("api-credits-left", "7".parse().unwrap());
-        assert_eq!(quota(ProviderKind::Binance, &h).unwrap().to_string(), "41 used (x-mbx-used-weight-1m)");
+        assert_eq!(
+            quota(ProviderKind::Binance, &h).unwrap().to_string(),
+            "41 used (x-mbx-used-weight-1m)"
+        );
         assert_eq!(quota(ProviderKind::TwelveData, &h).unwrap().value, 7);
         assert_eq!(quota(ProviderKind::Yahoo, &h), None);
         assert_eq!(excerpt(b"  "), "(empty body)");

@@ -72,7 +72,11 @@ impl Connectors {
     ///
     /// An empty answer is a success (a holiday has no bars) and ends the chain. When every
     /// provider fails, the error keeps each one's failure in order.
-    pub async fn fetch(&self, class: AssetClass, request: &FallbackRequest) -> Result<Fetched, FetchError> {
+    pub async fn fetch(
+        &self,
+        class: AssetClass,
+        request: &FallbackRequest,
+    ) -> Result<Fetched, FetchError> {
         let mut failures = Vec::new();
         let mut tried = false;
         for kind in self.config.chain(class) {

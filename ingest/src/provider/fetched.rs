@@ -138,7 +138,11 @@ impl fmt::Display for FetchMeta {
             plural(self.rows as u64, "row"),
             plural(u64::from(self.pages), "page"),
             plural(u64::from(self.requests), "request"),
-            if self.retries == 1 { "1 retry".to_owned() } else { format!("{} retries", self.retries) },
+            if self.retries == 1 {
+                "1 retry".to_owned()
+            } else {
+                format!("{} retries", self.retries)
+            },
             self.latency.as_millis(),
             self.quota.map_or_else(|| "n/a".to_owned(), |q| q.to_string()),
         )?;
@@ -146,7 +150,8 @@ impl fmt::Display for FetchMeta {
             write!(f, ", vendor status {status}")?;
         }
         if !self.fallback_failures.is_empty() {
-            let failed: Vec<&str> = self.fallback_failures.iter().map(|p| p.provider.name()).collect();
+            let failed: Vec<&str> =
+                self.fallback_failures.iter().map(|p| p.provider.name()).collect();
             write!(f, ", after {} failed", failed.join(", "))?;
         }
         Ok(())

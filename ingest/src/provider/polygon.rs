@@ -47,7 +47,11 @@ struct Agg {
     n: Option<f64>,
 }
 
-pub(crate) async fn fetch(c: &Connector, req: &FetchRequest, run: &mut Run) -> Result<(), FetchError> {
+pub(crate) async fn fetch(
+    c: &Connector,
+    req: &FetchRequest,
+    run: &mut Run,
+) -> Result<(), FetchError> {
     c.api_key()?;
     let sym = req.provider_symbol.as_str();
     let mut url = c.endpoint(&first_path(req).iter().map(String::as_str).collect::<Vec<_>>());
@@ -92,7 +96,10 @@ fn first_path(req: &FetchRequest) -> Vec<String> {
     let (from, to) = if req.timeframe.is_daily() {
         (req.start.to_string(), req.end.to_string())
     } else {
-        ((req.start_micros() / 1000).to_string(), (req.end_exclusive_micros() / 1000 - 1).to_string())
+        (
+            (req.start_micros() / 1000).to_string(),
+            (req.end_exclusive_micros() / 1000 - 1).to_string(),
+        )
     };
     ["v2", "aggs", "ticker", &req.provider_symbol, "range", "1", span, &from, &to]
         .map(str::to_owned)
@@ -205,10 +212,17 @@ mod tests {
 
     #[test]
     fn error_bodies_are_read() {
-        let e = error_for(401, br#"{"status":"ERROR","request_id":"x","error":"Unknown API Key"}"#, "AAPL")
-            .unwrap()
-            .to_string();
-        assert!(e.contains("HTTP 401") && e.contains("ERROR") && e.contains("Unknown API Key"), "{e}");
+        let e = error_for(
+            401,
+            br#"{"status":"ERROR","request_id":"x","error":"Unknown API Key"}"#,
+            "AAPL",
+        )
+        .unwrap()
+        .to_string();
+        assert!(
+            e.contains("HTTP 401") && e.contains("ERROR") && e.contains("Unknown API Key"),
+            "{e}"
+        );
         assert!(error_for(500, b"<html>", "AAPL").is_none());
     }
 
@@ -232,7 +246,8 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("resultsCount is 2 but 1") && err.contains("page 3"), "{err}");
-        let next = parse_page(br#"{"status":"OK","resultsCount":0}"#, &r, 1, Tz::UTC, &mut run).unwrap();
+        let next =
+            parse_page(br#"{"status":"OK","resultsCount":0}"#, &r, 1, Tz::UTC, &mut run).unwrap();
         assert_eq!(next, None);
         assert_eq!(run.collected.len(), 0);
     }

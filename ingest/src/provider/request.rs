@@ -25,8 +25,12 @@ pub enum ProviderKind {
 
 impl ProviderKind {
     /// Every provider, in declaration order.
-    pub const ALL: [ProviderKind; 4] =
-        [ProviderKind::Polygon, ProviderKind::Binance, ProviderKind::Yahoo, ProviderKind::TwelveData];
+    pub const ALL: [ProviderKind; 4] = [
+        ProviderKind::Polygon,
+        ProviderKind::Binance,
+        ProviderKind::Yahoo,
+        ProviderKind::TwelveData,
+    ];
 
     /// The lower-case name used in config sections (`[providers.polygon]`), the CLI and the
     /// `source` column of stored bars.
@@ -280,7 +284,8 @@ mod tests {
     #[test]
     fn ranges_cover_whole_days_and_are_validated() {
         let d = |s: &str| s.parse::<NaiveDate>().unwrap();
-        let r = FetchRequest::new("AAPL", "AAPL", Timeframe::Day1, d("2020-01-02"), d("2020-01-02"));
+        let r =
+            FetchRequest::new("AAPL", "AAPL", Timeframe::Day1, d("2020-01-02"), d("2020-01-02"));
         assert_eq!(r.end_exclusive_micros() - r.start_micros(), MICROS_PER_DAY);
         assert_eq!(r.start_micros(), 1_577_923_200_000_000);
         assert!(r.validate(ProviderKind::Polygon).is_ok());

@@ -46,7 +46,11 @@ struct Value {
     volume: Option<String>,
 }
 
-pub(crate) async fn fetch(c: &Connector, req: &FetchRequest, run: &mut Run) -> Result<(), FetchError> {
+pub(crate) async fn fetch(
+    c: &Connector,
+    req: &FetchRequest,
+    run: &mut Run,
+) -> Result<(), FetchError> {
     c.api_key()?;
     let sym = req.provider_symbol.as_str();
     let interval = match req.timeframe {
@@ -107,8 +111,8 @@ fn parse(
         page,
         detail,
     };
-    let a: Answer =
-        serde_json::from_slice(body).map_err(|e| malformed(format!("not a time_series answer: {e}")))?;
+    let a: Answer = serde_json::from_slice(body)
+        .map_err(|e| malformed(format!("not a time_series answer: {e}")))?;
     if a.status.as_deref() == Some("error") {
         let message = a.message.unwrap_or_default();
         // Twelve Data answers an empty range with an error; it is an empty result.
@@ -123,7 +127,9 @@ fn parse(
     let values = a.values.ok_or_else(|| malformed("no \"values\" array".into()))?;
     let tz_name = a.meta.and_then(|m| m.exchange_timezone);
     let tz = match tz_name.as_deref() {
-        Some(name) => zone(name).ok_or_else(|| malformed(format!("unknown exchange_timezone {name:?}")))?,
+        Some(name) => {
+            zone(name).ok_or_else(|| malformed(format!("unknown exchange_timezone {name:?}")))?
+        }
         None => {
             run.warn("the answer has no meta.exchange_timezone; datetimes read as UTC".into());
             Tz::UTC
@@ -132,8 +138,9 @@ fn parse(
     let mut oldest: Option<NaiveDateTime> = None;
     let mut volume_absent = false;
     for (i, v) in values.iter().enumerate() {
-        let local = parse_datetime(&v.datetime, req.timeframe)
-            .ok_or_else(|| malformed(format!("value {i}: datetime {:?} is not a date/time", v.datetime)))?;
+        let local = parse_datetime(&v.datetime, req.timeframe).ok_or_else(|| {
+            malformed(format!("value {i}: datetime {:?} is not a date/time", v.datetime))
+        })?;
         oldest = Some(oldest.map_or(local, |o| o.min(local)));
         let datetime = if req.timeframe.is_daily() {
             Some(date_micros(local.date()))
@@ -141,14 +148,22 @@ fn parse(
             local_to_utc_micros(local, tz)
         };
         let Some(datetime) = datetime else {
-            run.collected.reject(page, i, None, format!("{} does not exist in {tz} (clock change)", v.datetime));
+            run.collected.reject(
+                page,
+                i,
+                None,
+                format!("{} does not exist in {tz} (clock change)", v.datetime),
+            );
             continue;
         };
         let mut ohlcv = [None; 5];
         for (k, text) in [&v.open, &v.high, &v.low, &v.close, &v.volume].into_iter().enumerate() {
             ohlcv[k] = match text {
                 Some(s) => Some(s.trim().parse::<f64>().map_err(|_| {
-                    malformed(format!("value {i} ({}): {} {s:?} is not a number", v.datetime, OHLCV[k]))
+                    malformed(format!(
+                        "value {i} ({}): {} {s:?} is not a number",
+                        v.datetime, OHLCV[k]
+                    ))
                 })?),
                 // Forex and computed cross rates carry no volume at all.
                 None if k == 4 => {
@@ -158,7 +173,11 @@ fn parse(
                 None => None,
             };
         }
-        run.collected.push(page, i, RawBar { datetime, ohlcv, extras: Default::default(), closes_at: None });
+        run.collected.push(
+            page,
+            i,
+            RawBar { datetime, ohlcv, extras: Default::default(), closes_at: None },
+        );
     }
     if volume_absent {
         run.warn("the vendor sent no volume for some bars; it is stored as 0".into());
@@ -173,7 +192,9 @@ fn parse_datetime(text: &str, tf: Timeframe) -> Option<NaiveDateTime> {
         return Some(t);
     }
     if tf.is_daily() || text.len() == 10 {
-        return NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(|d| d.and_time(chrono::NaiveTime::MIN));
+        return NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .map(|d| d.and_time(chrono::NaiveTime::MIN));
     }
     None
 }
@@ -215,7 +236,11 @@ mod tests {
 
     macro_rules! sample {
         ($name:literal) => {
-            include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/api-samples/twelvedata/", $name))
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../testdata/api-samples/twelvedata/",
+                $name
+            ))
         };
     }
 
@@ -227,7 +252,8 @@ mod tests {
     fn strings_newest_first_local_times() {
         let r = req("AAPL", Timeframe::Minute1, "2023-08-24", "2023-08-24");
         let mut run = Run::for_test(&r, i64::MAX);
-        let oldest = parse(sample!("time_series_AAPL_1min_2023-08-24.json"), &r, 1, &mut run).unwrap();
+        let oldest =
+            parse(sample!("time_series_AAPL_1min_2023-08-24.json"), &r, 1, &mut run).unwrap();
         assert_eq!(oldest.unwrap().0, 30);
         assert_eq!(oldest.unwrap().1.to_string(), "2023-08-24 10:40:00");
         let (batch, ..) = run.collected.finish("AAPL").unwrap();
@@ -279,7 +305,8 @@ mod tests {
         let bad_number = br#"{"meta":{"exchange_timezone":"UTC"},"values":[{"datetime":"2024-11-22","open":"1.0","high":"x","low":"1","close":"1","volume":"1"}],"status":"ok"}"#;
         let err = parse(bad_number, &r, 1, &mut run).unwrap_err().to_string();
         assert!(err.contains("twelvedata AAPL") && err.contains("high \"x\""), "{err}");
-        let bad_date = br#"{"meta":{},"values":[{"datetime":"22/11/2024","open":"1"}],"status":"ok"}"#;
+        let bad_date =
+            br#"{"meta":{},"values":[{"datetime":"22/11/2024","open":"1"}],"status":"ok"}"#;
         assert!(parse(bad_date, &r, 1, &mut run).unwrap_err().to_string().contains("22/11/2024"));
     }
 }

@@ -69,7 +69,11 @@ struct AdjClose {
     adjclose: Column,
 }
 
-pub(crate) async fn fetch(c: &Connector, req: &FetchRequest, run: &mut Run) -> Result<(), FetchError> {
+pub(crate) async fn fetch(
+    c: &Connector,
+    req: &FetchRequest,
+    run: &mut Run,
+) -> Result<(), FetchError> {
     let sym = req.provider_symbol.as_str();
     let interval = match req.timeframe {
         Timeframe::Day1 => "1d",
@@ -109,7 +113,12 @@ fn parse(body: &[u8], req: &FetchRequest, run: &mut Run) -> Result<(), FetchErro
     // No `timestamp` key: nothing traded in the range (a weekend, a holiday).
     let Some(timestamps) = r.timestamp else { return Ok(()) };
     let n = timestamps.len();
-    let quote = r.indicators.quote.into_iter().next().ok_or_else(|| malformed("indicators.quote is empty".into()))?;
+    let quote = r
+        .indicators
+        .quote
+        .into_iter()
+        .next()
+        .ok_or_else(|| malformed("indicators.quote is empty".into()))?;
     let column = |name: &str, col: Column| -> Result<Vec<Option<f64>>, FetchError> {
         let col = col.ok_or_else(|| malformed(format!("indicators.quote[0].{name} is missing")))?;
         if col.len() != n {
@@ -127,17 +136,26 @@ fn parse(body: &[u8], req: &FetchRequest, run: &mut Run) -> Result<(), FetchErro
         column("close", quote.close)?,
         column("volume", quote.volume)?,
     ];
-    let adj = match r.indicators.adjclose.and_then(|a| a.into_iter().next()).and_then(|a| a.adjclose) {
-        Some(a) if a.len() != n => {
-            return Err(malformed(format!("adjclose has {} values for {n} timestamps", a.len())));
-        }
-        other => other,
-    };
+    let adj =
+        match r.indicators.adjclose.and_then(|a| a.into_iter().next()).and_then(|a| a.adjclose) {
+            Some(a) if a.len() != n => {
+                return Err(malformed(format!(
+                    "adjclose has {} values for {n} timestamps",
+                    a.len()
+                )));
+            }
+            other => other,
+        };
     let tz = if req.timeframe.is_daily() {
         let name = r.meta.exchange_timezone_name.ok_or_else(|| {
-            malformed("meta.exchangeTimezoneName is missing; daily bars need the exchange's zone".into())
+            malformed(
+                "meta.exchangeTimezoneName is missing; daily bars need the exchange's zone".into(),
+            )
         })?;
-        Some(zone(&name).ok_or_else(|| malformed(format!("unknown exchangeTimezoneName {name:?}")))?)
+        Some(
+            zone(&name)
+                .ok_or_else(|| malformed(format!("unknown exchangeTimezoneName {name:?}")))?,
+        )
     } else {
         None
     };
@@ -170,7 +188,13 @@ fn chart_error(status: u16, e: ChartError, symbol: &str) -> FetchError {
     if e.code.as_deref() == Some("Not Found") {
         FetchError::UnknownSymbol { provider: KIND, symbol: symbol.to_owned(), message }
     } else {
-        FetchError::Vendor { provider: KIND, symbol: symbol.to_owned(), status, code: e.code, message }
+        FetchError::Vendor {
+            provider: KIND,
+            symbol: symbol.to_owned(),
+            status,
+            code: e.code,
+            message,
+        }
     }
 }
 
@@ -189,7 +213,11 @@ mod tests {
 
     macro_rules! sample {
         ($name:literal) => {
-            include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/api-samples/yahoo/", $name))
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../testdata/api-samples/yahoo/",
+                $name
+            ))
         };
     }
 
@@ -203,29 +231,78 @@ mod tests {
     fn dates(run: Run) -> Vec<String> {
         let (batch, ..) = run.collected.finish("S").unwrap();
         let ts = batch.column(1).as_primitive::<TimestampMicrosecondType>();
-        ts.values().iter().map(|t| chrono::DateTime::from_timestamp_micros(*t).unwrap().to_rfc3339()).collect()
+        ts.values()
+            .iter()
+            .map(|t| chrono::DateTime::from_timestamp_micros(*t).unwrap().to_rfc3339())
+            .collect()
     }
 
     #[test]
     fn daily_bars_are_stamped_with_the_local_session_date() {
-        let run = parse_sample(sample!("chart-AAPL-2020-01-01-to-2020-01-03.json"), "AAPL", Timeframe::Day1, "2020-01-01", "2020-01-03");
+        let run = parse_sample(
+            sample!("chart-AAPL-2020-01-01-to-2020-01-03.json"),
+            "AAPL",
+            Timeframe::Day1,
+            "2020-01-01",
+            "2020-01-03",
+        );
         let (batch, extras, ..) = run.collected.finish("AAPL").unwrap();
         assert_eq!(batch.num_rows(), 1);
         // Session open 2020-01-02 14:30 UTC -> 2020-01-02 00:00 UTC.
-        assert_eq!(batch.column(1).as_primitive::<TimestampMicrosecondType>().value(0), 1_577_923_200_000_000);
+        assert_eq!(
+            batch.column(1).as_primitive::<TimestampMicrosecondType>().value(0),
+            1_577_923_200_000_000
+        );
         assert_eq!(batch.column(5).as_primitive::<Float64Type>().value(0), 75.0875015258789);
         assert_eq!(batch.column(6).as_primitive::<Float64Type>().value(0), 135_480_400.0);
         assert_eq!(extras.column(5).as_primitive::<Float64Type>().value(0), 72.71607208251953);
 
-        let jk = parse_sample(sample!("chart-WSKT.JK-2020-01-01-to-2020-01-03.json"), "WSKT.JK", Timeframe::Day1, "2020-01-01", "2020-01-03");
+        let jk = parse_sample(
+            sample!("chart-WSKT.JK-2020-01-01-to-2020-01-03.json"),
+            "WSKT.JK",
+            Timeframe::Day1,
+            "2020-01-01",
+            "2020-01-03",
+        );
         assert_eq!(dates(jk), vec!["2020-01-02T00:00:00+00:00"]);
-        let btc = parse_sample(sample!("chart-BTC-USD-2020-01-01-to-2020-01-03.json"), "BTC-USD", Timeframe::Day1, "2020-01-01", "2020-01-03");
-        assert_eq!(dates(btc), vec!["2020-01-01T00:00:00+00:00", "2020-01-02T00:00:00+00:00", "2020-01-03T00:00:00+00:00"]);
-        let fx = parse_sample(sample!("chart-EURUSD=X-2020-01-01-to-2020-01-03.json"), "EURUSD=X", Timeframe::Day1, "2020-01-01", "2020-01-03");
+        let btc = parse_sample(
+            sample!("chart-BTC-USD-2020-01-01-to-2020-01-03.json"),
+            "BTC-USD",
+            Timeframe::Day1,
+            "2020-01-01",
+            "2020-01-03",
+        );
+        assert_eq!(
+            dates(btc),
+            vec![
+                "2020-01-01T00:00:00+00:00",
+                "2020-01-02T00:00:00+00:00",
+                "2020-01-03T00:00:00+00:00"
+            ]
+        );
+        let fx = parse_sample(
+            sample!("chart-EURUSD=X-2020-01-01-to-2020-01-03.json"),
+            "EURUSD=X",
+            Timeframe::Day1,
+            "2020-01-01",
+            "2020-01-03",
+        );
         assert_eq!(dates(fx).len(), 3);
-        let oslo = parse_sample(sample!("chart-AZT.OL-2020-01-01-to-2020-01-03.json"), "AZT.OL", Timeframe::Day1, "2020-01-01", "2020-01-03");
+        let oslo = parse_sample(
+            sample!("chart-AZT.OL-2020-01-01-to-2020-01-03.json"),
+            "AZT.OL",
+            Timeframe::Day1,
+            "2020-01-01",
+            "2020-01-03",
+        );
         assert_eq!(dates(oslo), vec!["2020-01-02T00:00:00+00:00"]);
-        let split = parse_sample(sample!("chart-AAPL-2020-08-31-to-2020-11-07.json"), "AAPL", Timeframe::Day1, "2020-08-31", "2020-11-07");
+        let split = parse_sample(
+            sample!("chart-AAPL-2020-08-31-to-2020-11-07.json"),
+            "AAPL",
+            Timeframe::Day1,
+            "2020-08-31",
+            "2020-11-07",
+        );
         let d = dates(split);
         assert_eq!(d.len(), 49);
         assert_eq!(d[0], "2020-08-31T00:00:00+00:00");
@@ -246,20 +323,34 @@ mod tests {
 
     #[test]
     fn nulls_reject_their_bar_and_lengths_must_agree() {
-        let body = std::str::from_utf8(sample!("chart-BTC-USD-2020-01-01-to-2020-01-03.json")).unwrap();
+        let body =
+            std::str::from_utf8(sample!("chart-BTC-USD-2020-01-01-to-2020-01-03.json")).unwrap();
         // Yahoo sends `null` for a missing value; the real body with one close nulled.
         let nulled = body.replace("6985.47021484375,", "null,");
         assert_ne!(nulled, body);
-        let r = FetchRequest::new("BTC", "BTC-USD", Timeframe::Day1, "2020-01-01".parse().unwrap(), "2020-01-03".parse().unwrap());
+        let r = FetchRequest::new(
+            "BTC",
+            "BTC-USD",
+            Timeframe::Day1,
+            "2020-01-01".parse().unwrap(),
+            "2020-01-03".parse().unwrap(),
+        );
         let mut run = Run::for_test(&r, i64::MAX);
         parse(nulled.as_bytes(), &r, &mut run).unwrap();
         assert_eq!(run.collected.len(), 2);
         assert_eq!(run.collected.rejects[0].to_string(), "page 1, bar 1: close is null or missing");
 
-        let short = body.replace("[18565664997,20802083465,28111481032]", "[18565664997,20802083465]");
-        let err = parse(short.as_bytes(), &r, &mut Run::for_test(&r, i64::MAX)).unwrap_err().to_string();
-        assert!(err.contains("yahoo BTC-USD") && err.contains("volume has 2 values for 3 timestamps"), "{err}");
-        let err = parse(&body.as_bytes()[..300], &r, &mut Run::for_test(&r, i64::MAX)).unwrap_err().to_string();
+        let short =
+            body.replace("[18565664997,20802083465,28111481032]", "[18565664997,20802083465]");
+        let err =
+            parse(short.as_bytes(), &r, &mut Run::for_test(&r, i64::MAX)).unwrap_err().to_string();
+        assert!(
+            err.contains("yahoo BTC-USD") && err.contains("volume has 2 values for 3 timestamps"),
+            "{err}"
+        );
+        let err = parse(&body.as_bytes()[..300], &r, &mut Run::for_test(&r, i64::MAX))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("malformed response") && err.contains("EOF"), "{err}");
     }
 

@@ -27,7 +27,10 @@ fn connectors(mock: &Mock) -> Connectors {
 fn aapl(symbols: &[(ProviderKind, &str)]) -> FallbackRequest {
     FallbackRequest {
         symbol: "AAPL".into(),
-        provider_symbols: symbols.iter().map(|(k, s)| (*k, (*s).to_owned())).collect::<BTreeMap<_, _>>(),
+        provider_symbols: symbols
+            .iter()
+            .map(|(k, s)| (*k, (*s).to_owned()))
+            .collect::<BTreeMap<_, _>>(),
         timeframe: Timeframe::Day1,
         start: date("2020-01-01"),
         end: date("2020-01-03"),
@@ -67,7 +70,8 @@ async fn an_empty_answer_ends_the_chain_and_unmapped_providers_are_skipped() {
     assert_eq!((f.meta.provider, f.meta.rows), (ProviderKind::Polygon, 0));
     assert_eq!(mock.seen().len(), 1);
 
-    let err = all.fetch(AssetClass::Equity, &aapl(&[(ProviderKind::Binance, "AAPL")])).await.unwrap_err();
+    let err =
+        all.fetch(AssetClass::Equity, &aapl(&[(ProviderKind::Binance, "AAPL")])).await.unwrap_err();
     assert!(matches!(err, FetchError::NoProvider { .. }), "{err}");
 }
 
@@ -87,7 +91,10 @@ async fn every_failure_is_reported_when_all_fail() {
     };
     let err = all.fetch(AssetClass::Crypto, &req).await.unwrap_err();
     let FetchError::AllProvidersFailed { failures, .. } = &err else { panic!("{err}") };
-    assert_eq!(failures.iter().map(|f| f.provider).collect::<Vec<_>>(), vec![ProviderKind::Binance, ProviderKind::Yahoo]);
+    assert_eq!(
+        failures.iter().map(|f| f.provider).collect::<Vec<_>>(),
+        vec![ProviderKind::Binance, ProviderKind::Yahoo]
+    );
     let msg = err.to_string();
     assert!(msg.contains("DOGEXXX") && msg.contains("DOGE-XXX"), "{msg}");
 }

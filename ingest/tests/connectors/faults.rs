@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use candlestore_ingest::{BreakerState, Connector, FetchError, FetchRequest, ProviderKind, Timeframe};
+use candlestore_ingest::{
+    BreakerState, Connector, FetchError, FetchRequest, ProviderKind, Timeframe,
+};
 
 use crate::date;
 use crate::mock::{Fault, Mock, fast_retries};
@@ -26,7 +28,11 @@ async fn a_429_waits_for_retry_after_then_succeeds() {
     let c = polygon(&mock, 3);
     let t0 = Instant::now();
     let f = c.fetch(&polygon_2005()).await.unwrap();
-    assert!(t0.elapsed() >= Duration::from_secs(1), "Retry-After: 1 was honoured ({:?})", t0.elapsed());
+    assert!(
+        t0.elapsed() >= Duration::from_secs(1),
+        "Retry-After: 1 was honoured ({:?})",
+        t0.elapsed()
+    );
     assert_eq!((f.meta.rows, f.meta.requests, f.meta.retries), (2, 2, 1));
     assert!(f.meta.latency >= Duration::from_secs(1));
 }
@@ -62,7 +68,10 @@ async fn a_slow_answer_times_out_and_is_retried() {
     let f = polygon(&mock, 1).fetch(&polygon_2005()).await.unwrap();
     assert_eq!((f.meta.requests, f.meta.retries, f.meta.rows), (2, 1, 2));
 
-    mock.inject([Fault::Slow(Duration::from_millis(1500)), Fault::Slow(Duration::from_millis(1500))]);
+    mock.inject([
+        Fault::Slow(Duration::from_millis(1500)),
+        Fault::Slow(Duration::from_millis(1500)),
+    ]);
     let err = polygon(&mock, 1).fetch(&polygon_2005()).await.unwrap_err().to_string();
     assert!(err.contains("timed out after 300 ms"), "{err}");
 }
@@ -72,17 +81,48 @@ async fn truncated_json_is_an_error_naming_provider_and_symbol() {
     let mock = Mock::start().await;
     for (kind, req) in [
         (ProviderKind::Polygon, polygon_2005()),
-        (ProviderKind::Binance, FetchRequest::new("BTC", "BTCUSDT", Timeframe::Minute1, date("2021-10-22"), date("2021-10-22"))),
-        (ProviderKind::Yahoo, FetchRequest::new("AAPL", "AAPL", Timeframe::Day1, date("2020-01-01"), date("2020-01-03"))),
-        (ProviderKind::TwelveData, FetchRequest::new("AAPL", "AAPL", Timeframe::Minute1, date("2023-08-24"), date("2023-08-24"))),
+        (
+            ProviderKind::Binance,
+            FetchRequest::new(
+                "BTC",
+                "BTCUSDT",
+                Timeframe::Minute1,
+                date("2021-10-22"),
+                date("2021-10-22"),
+            ),
+        ),
+        (
+            ProviderKind::Yahoo,
+            FetchRequest::new(
+                "AAPL",
+                "AAPL",
+                Timeframe::Day1,
+                date("2020-01-01"),
+                date("2020-01-03"),
+            ),
+        ),
+        (
+            ProviderKind::TwelveData,
+            FetchRequest::new(
+                "AAPL",
+                "AAPL",
+                Timeframe::Minute1,
+                date("2023-08-24"),
+                date("2023-08-24"),
+            ),
+        ),
     ] {
         mock.inject([Fault::Truncate]);
-        let c = Connector::new(kind, &mock.config(kind)).unwrap().with_retry_policy(fast_retries(2));
+        let c =
+            Connector::new(kind, &mock.config(kind)).unwrap().with_retry_policy(fast_retries(2));
         let before = mock.seen().len();
         let err = c.fetch(&req).await.unwrap_err();
         let msg = err.to_string();
         assert!(matches!(err, FetchError::Malformed { .. }), "{msg}");
-        assert!(msg.contains(kind.name()) && msg.contains(&req.provider_symbol) && msg.contains("EOF"), "{msg}");
+        assert!(
+            msg.contains(kind.name()) && msg.contains(&req.provider_symbol) && msg.contains("EOF"),
+            "{msg}"
+        );
         assert_eq!(mock.seen().len() - before, 1, "{kind}: a malformed answer is not retried");
     }
 }
@@ -92,12 +132,18 @@ async fn a_failure_on_a_later_page_yields_nothing() {
     let mock = Mock::start().await;
     // Page 1 is fine, page 2 is cut off: the fetch fails whole, with no partial batch.
     mock.inject([Fault::Slow(Duration::ZERO), Fault::Truncate]);
-    let req = FetchRequest::new("AAPL", "AAPL", Timeframe::Day1, date("2005-04-01"), date("2020-01-10"));
+    let req =
+        FetchRequest::new("AAPL", "AAPL", Timeframe::Day1, date("2005-04-01"), date("2020-01-10"));
     let err = polygon(&mock, 2).fetch(&req).await.unwrap_err();
     assert!(matches!(err, FetchError::Malformed { page: 2, .. }), "{err}");
     assert!(err.to_string().contains("(page 2)"), "{err}");
 
-    mock.inject([Fault::Slow(Duration::ZERO), Fault::Status(500, None), Fault::Status(500, None), Fault::Status(500, None)]);
+    mock.inject([
+        Fault::Slow(Duration::ZERO),
+        Fault::Status(500, None),
+        Fault::Status(500, None),
+        Fault::Status(500, None),
+    ]);
     let err = polygon(&mock, 2).fetch(&req).await.unwrap_err();
     assert!(matches!(err, FetchError::RetriesExhausted { .. }), "{err}");
 }
@@ -105,7 +151,8 @@ async fn a_failure_on_a_later_page_yields_nothing() {
 #[tokio::test]
 async fn a_pagination_loop_is_detected() {
     let mock = Mock::start().await;
-    let req = FetchRequest::new("LOOP", "LOOP", Timeframe::Day1, date("2020-01-01"), date("2020-01-10"));
+    let req =
+        FetchRequest::new("LOOP", "LOOP", Timeframe::Day1, date("2020-01-01"), date("2020-01-10"));
     let err = polygon(&mock, 0).fetch(&req).await.unwrap_err();
     assert!(matches!(err, FetchError::Pagination { .. }), "{err}");
     assert_eq!(mock.seen().len(), 2);
@@ -117,9 +164,13 @@ async fn twelvedata_credit_exhaustion_inside_a_200_is_retried() {
     let c = Connector::new(ProviderKind::TwelveData, &mock.config(ProviderKind::TwelveData))
         .unwrap()
         .with_retry_policy(fast_retries(1));
-    let req = FetchRequest::new("X", "CREDITS", Timeframe::Day1, date("2024-11-22"), date("2024-11-22"));
+    let req =
+        FetchRequest::new("X", "CREDITS", Timeframe::Day1, date("2024-11-22"), date("2024-11-22"));
     let err = c.fetch(&req).await.unwrap_err().to_string();
-    assert!(err.contains("giving up after 2 attempts") && err.contains("run out of API credits"), "{err}");
+    assert!(
+        err.contains("giving up after 2 attempts") && err.contains("run out of API credits"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -128,7 +179,8 @@ async fn the_breaker_opens_after_repeated_failures_and_recovers() {
     let mut config = mock.config(ProviderKind::Polygon);
     config.breaker_failures = 2;
     config.breaker_cooldown = Duration::from_millis(300);
-    let c = Connector::new(ProviderKind::Polygon, &config).unwrap().with_retry_policy(fast_retries(5));
+    let c =
+        Connector::new(ProviderKind::Polygon, &config).unwrap().with_retry_policy(fast_retries(5));
     mock.inject([Fault::Status(503, None), Fault::Status(503, None), Fault::Status(503, None)]);
     let err = c.fetch(&polygon_2005()).await.unwrap_err();
     assert!(matches!(err, FetchError::CircuitOpen { .. }), "{err}");

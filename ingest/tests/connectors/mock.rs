@@ -15,11 +15,11 @@ use axum::routing::get;
 use candlestore_ingest::{ProviderConfig, ProviderKind, RetryPolicy};
 
 /// The API key the mock accepts for Polygon and Twelve Data.
-pub const KEY: &str = "test-key";
+pub(crate) const KEY: &str = "test-key";
 
 /// What the mock does to the next request (faults are consumed in order, one per request).
 #[derive(Debug, Clone)]
-pub enum Fault {
+pub(crate) enum Fault {
     /// Answer with this status and a plain body, optionally with `Retry-After`.
     Status(u16, Option<String>),
     /// Wait this long before answering normally.
@@ -30,14 +30,14 @@ pub enum Fault {
 
 /// One request as the mock saw it.
 #[derive(Debug, Clone)]
-pub struct Seen {
-    pub path: String,
-    pub query: HashMap<String, String>,
-    pub authorization: Option<String>,
+pub(crate) struct Seen {
+    pub(crate) path: String,
+    pub(crate) query: HashMap<String, String>,
+    pub(crate) authorization: Option<String>,
 }
 
 #[derive(Debug, Default)]
-pub struct MockState {
+pub(crate) struct MockState {
     faults: Mutex<VecDeque<Fault>>,
     seen: Mutex<Vec<Seen>>,
     addr: Mutex<Option<SocketAddr>>,
@@ -45,14 +45,14 @@ pub struct MockState {
 
 /// A running mock server.
 #[derive(Debug, Clone)]
-pub struct Mock {
-    pub addr: SocketAddr,
+pub(crate) struct Mock {
+    pub(crate) addr: SocketAddr,
     state: Arc<MockState>,
 }
 
 impl Mock {
     /// Starts the mock on an ephemeral port of 127.0.0.1 in the current runtime.
-    pub async fn start() -> Mock {
+    pub(crate) async fn start() -> Mock {
         let state = Arc::new(MockState::default());
         let app = Router::new()
             .route("/v2/aggs/ticker/{ticker}/range/{mult}/{span}/{from}/{to}", get(polygon))
@@ -67,23 +67,23 @@ impl Mock {
         Mock { addr, state }
     }
 
-    pub fn base_url(&self) -> String {
+    pub(crate) fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// Queues faults for the next requests.
-    pub fn inject(&self, faults: impl IntoIterator<Item = Fault>) {
+    pub(crate) fn inject(&self, faults: impl IntoIterator<Item = Fault>) {
         self.state.faults.lock().unwrap().extend(faults);
     }
 
     /// Every request seen so far.
-    pub fn seen(&self) -> Vec<Seen> {
+    pub(crate) fn seen(&self) -> Vec<Seen> {
         self.state.seen.lock().unwrap().clone()
     }
 
     /// A config for `kind` pointing at the mock, with the mock's key, a fast rate limit, short
     /// timeouts and short backoff.
-    pub fn config(&self, kind: ProviderKind) -> ProviderConfig {
+    pub(crate) fn config(&self, kind: ProviderKind) -> ProviderConfig {
         let mut c = ProviderConfig::defaults(kind);
         c.base_url = self.base_url().parse().unwrap();
         c.api_key = Some(KEY.to_owned());
@@ -95,7 +95,7 @@ impl Mock {
 }
 
 /// A retry policy with millisecond waits for tests against the mock.
-pub fn fast_retries(max_retries: u32) -> RetryPolicy {
+pub(crate) fn fast_retries(max_retries: u32) -> RetryPolicy {
     RetryPolicy {
         max_retries,
         base_delay: Duration::from_millis(5),
@@ -105,7 +105,7 @@ pub fn fast_retries(max_retries: u32) -> RetryPolicy {
 }
 
 /// The bytes of a sample under `testdata/api-samples/`.
-pub fn sample(rel: &str) -> Vec<u8> {
+pub(crate) fn sample(rel: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/api-samples").join(rel);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -120,7 +120,10 @@ async fn intake(
     state.seen.lock().unwrap().push(Seen {
         path,
         query: query.clone(),
-        authorization: headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned),
+        authorization: headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
     });
     let fault = state.faults.lock().unwrap().pop_front();
     match fault {
@@ -131,7 +134,8 @@ async fn intake(
             Ok(false)
         }
         Some(Fault::Status(code, retry_after)) => {
-            let mut r = (StatusCode::from_u16(code).unwrap(), format!("mock fault {code}")).into_response();
+            let mut r =
+                (StatusCode::from_u16(code).unwrap(), format!("mock fault {code}")).into_response();
             if let Some(v) = retry_after {
                 r.headers_mut().insert("retry-after", HeaderValue::from_str(&v).unwrap());
             }
@@ -140,7 +144,12 @@ async fn intake(
     }
 }
 
-fn json(status: StatusCode, body: Vec<u8>, truncate: bool, extra: &[(&str, &str)]) -> Response {
+fn json(
+    status: StatusCode,
+    body: Vec<u8>,
+    truncate: bool,
+    extra: &[(&'static str, &str)],
+) -> Response {
     let body = if truncate { body[..body.len() / 2].to_vec() } else { body };
     let mut r = (status, body).into_response();
     r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
@@ -243,9 +252,9 @@ async fn yahoo(
     };
     let interval = q.get("interval").map(String::as_str);
     let body = match (symbol.as_str(), interval) {
-        ("AAPL", Some("1m")) => {
-            sample("yahoo/chart-AAPL-2025-02-01-to-2025-02-02-includePrePost-false-interval-1m.json")
-        }
+        ("AAPL", Some("1m")) => sample(
+            "yahoo/chart-AAPL-2025-02-01-to-2025-02-02-includePrePost-false-interval-1m.json",
+        ),
         ("AAPL", Some("1d")) => sample("yahoo/chart-AAPL-2020-01-01-to-2020-01-03.json"),
         ("BTC-USD", Some("1d")) => sample("yahoo/chart-BTC-USD-2020-01-01-to-2020-01-03.json"),
         ("EURUSD=X", Some("1d")) => sample("yahoo/chart-EURUSD=X-2020-01-01-to-2020-01-03.json"),
@@ -272,7 +281,8 @@ async fn twelvedata(
         let body = br#"{"code":401,"message":"**apikey** parameter is incorrect or not specified. You can get your free API key instantly following this link: https://twelvedata.com/pricing.","status":"error"}"#;
         return json(StatusCode::UNAUTHORIZED, body.to_vec(), false, &[]);
     }
-    let batch: serde_json::Value = serde_json::from_slice(&sample("twelvedata/batch_error.json")).unwrap();
+    let batch: serde_json::Value =
+        serde_json::from_slice(&sample("twelvedata/batch_error.json")).unwrap();
     let body = match (q.get("symbol").map(String::as_str), q.get("interval").map(String::as_str)) {
         (Some("AAPL"), Some("1min")) => sample("twelvedata/time_series_AAPL_1min_2023-08-24.json"),
         (Some("AAPL"), Some("1day")) => serde_json::to_vec(&batch["AAPL"]).unwrap(),

@@ -8,7 +8,9 @@ use anyhow::Context as _;
 use arrow::array::RecordBatch;
 use arrow::datatypes::Schema;
 use candlestore::{AppendOptions, InvalidRows};
-use candlestore_ingest::{Connector, FetchRequest, Fetched, ProviderKind, ProvidersConfig, Timeframe};
+use candlestore_ingest::{
+    Connector, FetchRequest, Fetched, ProviderKind, ProvidersConfig, Timeframe,
+};
 use chrono::NaiveDate;
 use clap::{ArgGroup, Args};
 
@@ -79,7 +81,8 @@ impl FetchArgs {
 }
 
 pub(crate) fn run(args: &FetchArgs) -> anyhow::Result<ExitCode> {
-    let kind: ProviderKind = args.provider.parse().map_err(|e| UsageError::new(format!("--provider: {e}")))?;
+    let kind: ProviderKind =
+        args.provider.parse().map_err(|e| UsageError::new(format!("--provider: {e}")))?;
     let timeframe: Timeframe =
         args.timeframe.parse().map_err(|e| UsageError::new(format!("--timeframe: {e}")))?;
     let start = parse_date("--start", &args.start)?;
@@ -93,7 +96,8 @@ pub(crate) fn run(args: &FetchArgs) -> anyhow::Result<ExitCode> {
     let provider_symbol = args.provider_symbol.clone().unwrap_or_else(|| args.symbol.clone());
     let request = FetchRequest::new(args.symbol.clone(), provider_symbol, timeframe, start, end)
         .with_adjusted(!args.unadjusted);
-    let config = ProvidersConfig::load(args.config.as_deref()).map_err(|e| UsageError::new(e.to_string()))?;
+    let config = ProvidersConfig::load(args.config.as_deref())
+        .map_err(|e| UsageError::new(e.to_string()))?;
     // Check the destination before spending a request on the vendor.
     let store = match (&args.store, &args.table) {
         (Some(dir), Some(table)) => {
@@ -149,8 +153,9 @@ pub(crate) fn run(args: &FetchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn parse_date(option: &str, text: &str) -> anyhow::Result<NaiveDate> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| UsageError::new(format!("{option} {text:?} is not a date: use YYYY-MM-DD")).into())
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+        UsageError::new(format!("{option} {text:?} is not a date: use YYYY-MM-DD")).into()
+    })
 }
 
 /// Rejected and still-open bars are listed: they are not stored, and the user should know.
@@ -184,8 +189,14 @@ fn report_held_back(f: &Fetched) {
 
 /// The bar columns followed by the vendor extras, as F4 CSV.
 fn write_csv(f: &Fetched, path: &std::path::Path) -> anyhow::Result<u64> {
-    let fields: Vec<_> =
-        f.batch.schema().fields().iter().chain(f.extras.schema().fields().iter()).cloned().collect();
+    let fields: Vec<_> = f
+        .batch
+        .schema()
+        .fields()
+        .iter()
+        .chain(f.extras.schema().fields().iter())
+        .cloned()
+        .collect();
     let schema = std::sync::Arc::new(Schema::new(fields));
     let columns = f.batch.columns().iter().chain(f.extras.columns()).cloned().collect();
     let batch = RecordBatch::try_new(schema.clone(), columns)?;

@@ -98,7 +98,9 @@ impl CircuitBreaker {
             Inner::Closed { failures } if failures + 1 < self.threshold => {
                 Inner::Closed { failures: failures + 1 }
             }
-            Inner::Closed { .. } | Inner::HalfOpen { .. } => Inner::Open { until: now + self.cooldown },
+            Inner::Closed { .. } | Inner::HalfOpen { .. } => {
+                Inner::Open { until: now + self.cooldown }
+            }
             // A request admitted before the breaker opened failed late: keep the cool-down.
             open @ Inner::Open { .. } => open,
         };

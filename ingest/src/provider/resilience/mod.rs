@@ -190,7 +190,11 @@ mod tests {
         let mut c = Counters::default();
         let t0 = Instant::now();
         r.run("AAPL", &mut c, || async {
-            if calls.fetch_add(1, Ordering::SeqCst) == 0 { Err(transient(Some(20))) } else { Ok(()) }
+            if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                Err(transient(Some(20)))
+            } else {
+                Ok(())
+            }
         })
         .await
         .unwrap();

@@ -56,11 +56,7 @@ impl RateLimiter {
         b.tokens = (b.tokens + elapsed / self.per_token.as_secs_f64()).min(self.burst);
         b.last = now;
         b.tokens -= 1.0;
-        if b.tokens >= 0.0 {
-            Duration::ZERO
-        } else {
-            self.per_token.mul_f64(-b.tokens)
-        }
+        if b.tokens >= 0.0 { Duration::ZERO } else { self.per_token.mul_f64(-b.tokens) }
     }
 }
 
