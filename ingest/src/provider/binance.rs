@@ -67,7 +67,7 @@ pub(crate) async fn fetch(
         let last_open = parse_page(&response.body, req, run.pages, run)?;
         // A full page may have more behind it; the next one starts after its last kline.
         match last_open {
-            Some((count, last)) if count == LIMIT && last + 1 <= end_ms => {
+            Some((count, last)) if count == LIMIT && last < end_ms => {
                 if last < start_ms {
                     return Err(FetchError::Pagination {
                         provider: KIND,
