@@ -28,7 +28,7 @@ use crate::error::{UsageError, exit_code_for};
                   market-data bars.\n\nA store is a directory. `import` loads CSV (plain or \
                   gzip'd) and Parquet bar files into a table, `query` reads bars back as CSV, \
                   JSON, Parquet or Arrow, and `dump`, `verify`, `compact` and `repair` look \
-                  after the store's files.",
+                  after the store's files; `serve` answers the same queries over HTTP.",
     after_help = "Exit codes: 0 success, 1 failure (I/O or store error, problems found by \
                   verify), 2 usage error.\nExamples:\n  candlestore import --store bars \
                   --table stocks_daily orcl-1995-2014.txt\n  candlestore query --store bars \
@@ -64,6 +64,8 @@ enum Command {
     Compact(cmd::compact::CompactArgs),
     /// Repair a write-ahead log corrupted in the middle (the explicit, data-dropping path).
     Repair(cmd::repair::RepairArgs),
+    /// Serve the store over HTTP (JSON, CSV, Arrow, Parquet) until Ctrl-C or SIGTERM.
+    Serve(cmd::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -109,6 +111,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             refuse("repair")?;
             cmd::repair::run(&args)
         }
+        Command::Serve(args) => cmd::serve::run(&args, read_only),
     }
 }
 
