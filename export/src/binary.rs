@@ -1,6 +1,7 @@
 //! Binary outputs: the Arrow IPC stream format and Parquet (zstd, the F1 column types).
 
-use std::io::Write;
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -67,8 +68,43 @@ fn arrow_err(source: arrow::error::ArrowError) -> ExportError {
 
 /// Writes Parquet (zstd) row group by row group; the footer on [`ParquetStreamWriter::finish`].
 pub struct ParquetStreamWriter<W: Write + Send> {
-    inner: ArrowWriter<W>,
+    inner: ArrowWriter<Tap<W>>,
+    failure: Failure,
     rows: u64,
+}
+
+/// The last I/O error of the output. The Parquet writer reports some of them (a failed
+/// final flush) only as text; this keeps their kind, so a reader that went away is told
+/// apart from a bad batch.
+type Failure = Arc<Mutex<Option<(io::ErrorKind, String)>>>;
+
+/// The output, recording its failures in a [`Failure`].
+struct Tap<W> {
+    inner: W,
+    failure: Failure,
+}
+
+impl<W: Write> Tap<W> {
+    fn record<T>(&self, r: io::Result<T>) -> io::Result<T> {
+        if let Err(e) = &r
+            && let Ok(mut f) = self.failure.lock()
+        {
+            *f = Some((e.kind(), e.to_string()));
+        }
+        r
+    }
+}
+
+impl<W: Write> Write for Tap<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let r = self.inner.write(buf);
+        self.record(r)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let r = self.inner.flush();
+        self.record(r)
+    }
 }
 
 impl<W: Write + Send> std::fmt::Debug for ParquetStreamWriter<W> {
@@ -82,15 +118,18 @@ impl<W: Write + Send> ParquetStreamWriter<W> {
     pub fn try_new(out: W, schema: SchemaRef) -> Result<Self> {
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            .set_max_row_group_size(PARQUET_ROW_GROUP_ROWS)
+            .set_max_row_group_row_count(Some(PARQUET_ROW_GROUP_ROWS))
             .build();
-        let inner = ArrowWriter::try_new(out, schema, Some(props)).map_err(parquet_err)?;
-        Ok(Self { inner, rows: 0 })
+        let failure = Failure::default();
+        let tap = Tap { inner: out, failure: failure.clone() };
+        let inner =
+            ArrowWriter::try_new(tap, schema, Some(props)).map_err(|e| parquet_err(e, &failure))?;
+        Ok(Self { inner, failure, rows: 0 })
     }
 
     /// Adds a batch (written out whenever a row group fills).
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.inner.write(batch).map_err(parquet_err)?;
+        self.inner.write(batch).map_err(|e| parquet_err(e, &self.failure))?;
         self.rows += batch.num_rows() as u64;
         Ok(())
     }
@@ -102,14 +141,17 @@ impl<W: Write + Send> ParquetStreamWriter<W> {
 
     /// Writes the last row group and the footer, and returns the output.
     pub fn finish(self) -> Result<W> {
-        let mut out = self.inner.into_inner().map_err(parquet_err)?;
+        let failure = self.failure;
+        let mut out = self.inner.into_inner().map_err(|e| parquet_err(e, &failure))?;
         out.flush().map_err(|source| ExportError::Io { format: "Parquet", source })?;
-        Ok(out)
+        Ok(out.inner)
     }
 }
 
-fn parquet_err(source: ParquetError) -> ExportError {
-    // The Parquet writer wraps the output's I/O errors; report those as I/O.
+fn parquet_err(source: ParquetError, failure: &Failure) -> ExportError {
+    if let Some((kind, message)) = failure.lock().ok().and_then(|f| f.clone()) {
+        return ExportError::Io { format: "Parquet", source: io::Error::new(kind, message) };
+    }
     match source {
         ParquetError::External(e) => match e.downcast::<std::io::Error>() {
             Ok(io) => ExportError::Io { format: "Parquet", source: *io },

@@ -39,7 +39,10 @@ impl<W: Write> CsvWriter<W> {
     /// Writes the rows of `batch`.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         if batch.num_columns() != self.width {
-            return Err(ExportError::SchemaMismatch { expected: self.width, got: batch.num_columns() });
+            return Err(ExportError::SchemaMismatch {
+                expected: self.width,
+                got: batch.num_columns(),
+            });
         }
         let options = FormatOptions::default();
         let columns = columns(batch, &options, "CSV")?;

@@ -141,6 +141,7 @@ mod tests {
 
     #[test]
     fn a_failing_output_is_an_io_error() {
+        #[derive(Debug)]
         struct Broken;
         impl Write for Broken {
             fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
@@ -150,9 +151,13 @@ mod tests {
                 Ok(())
             }
         }
-        let (schema, _) = batches();
+        let (schema, input) = batches();
         for format in Format::ALL {
-            let err = BatchWriter::try_new(format, Broken, &schema).unwrap_err();
+            // Writers may buffer; the failure surfaces by `finish` at the latest.
+            let err = BatchWriter::try_new(format, Broken, &schema)
+                .and_then(|mut w| w.write(&input[0]).map(|()| w))
+                .and_then(|w| w.finish())
+                .unwrap_err();
             assert!(err.is_io(), "{format}: {err:?}");
         }
     }

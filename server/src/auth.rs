@@ -103,11 +103,13 @@ fn find_key(state: &AppState, presented: &str) -> Option<usize> {
 /// The key in `Authorization: Bearer <key>` or `X-API-Key: <key>`.
 fn presented_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     if let Some(v) = headers.get("x-api-key") {
-        let key = v.to_str().map_err(|_| ApiError::unauthorized("the X-API-Key header is not text"))?;
+        let key =
+            v.to_str().map_err(|_| ApiError::unauthorized("the X-API-Key header is not text"))?;
         return Ok(Some(key.trim().to_owned()));
     }
     let Some(v) = headers.get(axum::http::header::AUTHORIZATION) else { return Ok(None) };
-    let v = v.to_str().map_err(|_| ApiError::unauthorized("the Authorization header is not text"))?;
+    let v =
+        v.to_str().map_err(|_| ApiError::unauthorized("the Authorization header is not text"))?;
     match v.split_once(' ') {
         Some((scheme, key)) if scheme.eq_ignore_ascii_case("bearer") => {
             Ok(Some(key.trim().to_owned()))
@@ -119,7 +121,6 @@ fn presented_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 /// Checks the caller against the scope a route needs, then the caller's rate limit.
 pub(crate) async fn require(
     State((state, scope)): State<(Arc<AppState>, Scope)>,
-    connect: Option<ConnectInfo<SocketAddr>>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
@@ -152,7 +153,9 @@ pub(crate) async fn require(
     }
     let client = match caller {
         Caller::Key(i) => Client::Key(i),
-        Caller::Anonymous => Client::Address(connect.map(|c| c.0.ip())),
+        Caller::Anonymous => {
+            Client::Address(request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
+        }
     };
     if let Err(wait) = state.limiter.check(&client) {
         state.metrics.rate_limited();

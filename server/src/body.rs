@@ -29,7 +29,10 @@ pub(crate) struct ChunkSender {
 /// A body fed by a [`ChunkSender`].
 pub(crate) fn channel() -> (ChunkSender, Body) {
     let (tx, rx) = mpsc::channel::<Message>(CHUNKS_IN_FLIGHT);
-    (ChunkSender { tx, buf: Vec::with_capacity(CHUNK_BYTES) }, Body::from_stream(Chunks { rx, done: false }))
+    (
+        ChunkSender { tx, buf: Vec::with_capacity(CHUNK_BYTES) },
+        Body::from_stream(Chunks { rx, done: false }),
+    )
 }
 
 impl ChunkSender {

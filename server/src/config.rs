@@ -299,9 +299,15 @@ mod tests {
         let cases = [
             ("[server]\nport = 1", "port"),
             ("[server]\naddr = \"localhost\"", "server.addr"),
-            ("[[server.keys]]\nname = \"a\"\nsha256 = \"abc\"\nscopes = [\"read\"]", "keys[0].sha256"),
+            (
+                "[[server.keys]]\nname = \"a\"\nsha256 = \"abc\"\nscopes = [\"read\"]",
+                "keys[0].sha256",
+            ),
             (&format!("[[server.keys]]\nname = \"a\"\nsha256 = \"{HASH}\"\nscopes = []"), "scopes"),
-            (&format!("[[server.keys]]\nname = \"a\"\nsha256 = \"{HASH}\"\nscopes = [\"root\"]"), "root"),
+            (
+                &format!("[[server.keys]]\nname = \"a\"\nsha256 = \"{HASH}\"\nscopes = [\"root\"]"),
+                "root",
+            ),
             ("[server]\nrate_limit = { per_second = 0 }", "per_second"),
             ("[server]\npublic_read = \"yes\"", "public_read"),
             ("[server", "line 1"),

@@ -41,7 +41,8 @@ impl Cursor {
                 u8::try_from(hi * 16 + lo).ok()
             })
             .collect();
-        let decoded = bytes.and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| bad("is malformed"))?;
+        let decoded =
+            bytes.and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| bad("is malformed"))?;
         let parts: Vec<&str> = decoded.split('\x1f').collect();
         let [VERSION, t, symbol, datetime] = parts.as_slice() else {
             return Err(bad("is malformed"));

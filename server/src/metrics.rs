@@ -73,7 +73,10 @@ impl Metrics {
 
     /// The request metrics as Prometheus text.
     pub(crate) fn render(&self, out: &mut String) -> std::fmt::Result {
-        writeln!(out, "# HELP candlestore_http_requests_total HTTP requests by route, method and status.")?;
+        writeln!(
+            out,
+            "# HELP candlestore_http_requests_total HTTP requests by route, method and status."
+        )?;
         writeln!(out, "# TYPE candlestore_http_requests_total counter")?;
         for ((route, method, status), n) in self.requests.lock().iter() {
             writeln!(
@@ -100,20 +103,42 @@ impl Metrics {
                 "candlestore_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
                 h.count
             )?;
-            writeln!(out, "candlestore_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum)?;
-            writeln!(out, "candlestore_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.count)?;
+            writeln!(
+                out,
+                "candlestore_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                h.sum
+            )?;
+            writeln!(
+                out,
+                "candlestore_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                h.count
+            )?;
         }
-        writeln!(out, "# HELP candlestore_rows_served_total Bar rows written to responses, by format.")?;
+        writeln!(
+            out,
+            "# HELP candlestore_rows_served_total Bar rows written to responses, by format."
+        )?;
         writeln!(out, "# TYPE candlestore_rows_served_total counter")?;
         for (format, n) in self.rows.lock().iter() {
             writeln!(out, "candlestore_rows_served_total{{format=\"{format}\"}} {n}")?;
         }
-        writeln!(out, "# HELP candlestore_stream_aborts_total Response bodies cut by an error mid-stream.")?;
+        writeln!(
+            out,
+            "# HELP candlestore_stream_aborts_total Response bodies cut by an error mid-stream."
+        )?;
         writeln!(out, "# TYPE candlestore_stream_aborts_total counter")?;
-        writeln!(out, "candlestore_stream_aborts_total {}", self.aborted_streams.load(Ordering::Relaxed))?;
+        writeln!(
+            out,
+            "candlestore_stream_aborts_total {}",
+            self.aborted_streams.load(Ordering::Relaxed)
+        )?;
         writeln!(out, "# HELP candlestore_rate_limited_total Requests answered 429.")?;
         writeln!(out, "# TYPE candlestore_rate_limited_total counter")?;
-        writeln!(out, "candlestore_rate_limited_total {}", self.rate_limited.load(Ordering::Relaxed))?;
+        writeln!(
+            out,
+            "candlestore_rate_limited_total {}",
+            self.rate_limited.load(Ordering::Relaxed)
+        )?;
         Ok(())
     }
 }
@@ -157,9 +182,24 @@ mod tests {
         let mut out = String::new();
         m.render(&mut out).unwrap();
         let has = |line: &str| out.lines().any(|l| l == line);
-        assert!(has("candlestore_http_requests_total{route=\"/api/v1/bars/{table}/{symbol}\",method=\"GET\",status=\"200\"} 2"), "{out}");
-        assert!(has("candlestore_http_request_duration_seconds_bucket{route=\"/api/v1/bars/{table}/{symbol}\",le=\"0.002\"} 2"), "{out}");
-        assert!(has("candlestore_http_request_duration_seconds_bucket{route=\"/api/v1/bars/{table}/{symbol}\",le=\"+Inf\"} 3"), "{out}");
+        assert!(
+            has(
+                "candlestore_http_requests_total{route=\"/api/v1/bars/{table}/{symbol}\",method=\"GET\",status=\"200\"} 2"
+            ),
+            "{out}"
+        );
+        assert!(
+            has(
+                "candlestore_http_request_duration_seconds_bucket{route=\"/api/v1/bars/{table}/{symbol}\",le=\"0.002\"} 2"
+            ),
+            "{out}"
+        );
+        assert!(
+            has(
+                "candlestore_http_request_duration_seconds_bucket{route=\"/api/v1/bars/{table}/{symbol}\",le=\"+Inf\"} 3"
+            ),
+            "{out}"
+        );
         assert!(has("candlestore_rows_served_total{format=\"json\"} 15"), "{out}");
         assert!(has("candlestore_stream_aborts_total 1"), "{out}");
         assert_eq!(escape("a\"b\\"), "a\\\"b\\\\");

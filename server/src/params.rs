@@ -242,9 +242,7 @@ pub(crate) fn symbol_name(param: &str, name: &str) -> Result<String, ApiError> {
         Err(ApiError::invalid(
             "invalid_symbol",
             param,
-            format!(
-                "{name:?} is not a symbol (1 to 64 of A-Z a-z 0-9 and . - _ = / ^ :)"
-            ),
+            format!("{name:?} is not a symbol (1 to 64 of A-Z a-z 0-9 and . - _ = / ^ :)"),
         ))
     }
 }

@@ -85,10 +85,8 @@ impl RangeRequest {
     }
 
     fn scan(&self, store: &Store, part: &Part) -> ScanBuilder {
-        let mut b = store
-            .scan(&self.table)
-            .symbol(part.symbol.clone())
-            .validated_only(self.validated_only);
+        let mut b =
+            store.scan(&self.table).symbol(part.symbol.clone()).validated_only(self.validated_only);
         if let Some(s) = part.start {
             b = b.start(s);
         }

@@ -40,11 +40,17 @@ fn serves_a_store_until_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store").display().to_string();
     let nvda = testdata("backtrader/nvda-2014.txt");
-    let o = bin().args(["import", "--store", &store, "--table", "stocks_daily", &nvda]).output().unwrap();
+    let o = bin()
+        .args(["import", "--store", &store, "--table", "stocks_daily", &nvda])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[server]\nrate_limit = { burst = 0 }\n").unwrap();
-    let o = bin().args(["serve", "--store", &store, "--config", bad.to_str().unwrap()]).output().unwrap();
+    let o = bin()
+        .args(["serve", "--store", &store, "--config", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("server.rate_limit.burst"));
 
@@ -59,7 +65,8 @@ fn serves_a_store_until_sigterm() {
     let addr = url.trim_start_matches("http://").to_owned();
     let health = http_get(&addr, "/health");
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
-    let csv = http_get(&addr, "/api/v1/bars/stocks_daily/NVDA?fields=datetime,close&format=csv&limit=2");
+    let csv =
+        http_get(&addr, "/api/v1/bars/stocks_daily/NVDA?fields=datetime,close&format=csv&limit=2");
     assert!(csv.contains("datetime,close\r\n") || csv.contains("datetime,close\n"), "{csv}");
     assert!(csv.contains("2014-01-02T00:00:00.000000Z,"), "{csv}");
     let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();

@@ -77,8 +77,10 @@ impl Store {
     /// a read-only store sees what the segments hold.
     pub fn symbols(&self, table: &str) -> Result<Vec<SymbolSummary>> {
         let state = self.inner.state.read();
-        let tstate =
-            state.tables.get(table).ok_or_else(|| Error::UnknownTable { table: table.to_owned() })?;
+        let tstate = state
+            .tables
+            .get(table)
+            .ok_or_else(|| Error::UnknownTable { table: table.to_owned() })?;
         let version = state.version.tables.get(table).map(|v| v.as_ref());
         Ok(tstate
             .symbols
@@ -90,8 +92,10 @@ impl Store {
     /// One symbol of `table` (`None` if the table has no bar of it).
     pub fn symbol(&self, table: &str, symbol: &str) -> Result<Option<SymbolSummary>> {
         let state = self.inner.state.read();
-        let tstate =
-            state.tables.get(table).ok_or_else(|| Error::UnknownTable { table: table.to_owned() })?;
+        let tstate = state
+            .tables
+            .get(table)
+            .ok_or_else(|| Error::UnknownTable { table: table.to_owned() })?;
         let version = state.version.tables.get(table).map(|v| v.as_ref());
         Ok(tstate.symbols.get(symbol).map(|meta| summarize(tstate, version, symbol, meta)))
     }
@@ -100,8 +104,10 @@ impl Store {
     pub fn table_stats(&self, table: &str) -> Result<TableStats> {
         let symbols = self.symbols(table)?;
         let state = self.inner.state.read();
-        let tstate =
-            state.tables.get(table).ok_or_else(|| Error::UnknownTable { table: table.to_owned() })?;
+        let tstate = state
+            .tables
+            .get(table)
+            .ok_or_else(|| Error::UnknownTable { table: table.to_owned() })?;
         let (mut segments, mut segment_bytes, mut level0) = (0, 0, 0);
         let mut partitions = BTreeMap::new();
         if let Some(v) = state.version.tables.get(table) {
@@ -140,7 +146,9 @@ impl Store {
         let names = match storage.list(&dir) {
             Ok(names) => names,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(Error::io("list", crate::storage::display_path(storage, &dir), e)),
+            Err(e) => {
+                return Err(Error::io("list", crate::storage::display_path(storage, &dir), e));
+            }
         };
         let mut wal_files = 0;
         let mut wal_bytes = 0;

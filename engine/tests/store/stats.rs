@@ -9,11 +9,8 @@ use crate::support::{DAY, JAN1_2024, bars, mem_store};
 fn summaries_count_flushed_and_unflushed_bars() {
     let storage = MemStorage::new();
     let store = mem_store(&storage);
-    let batch = bars(&[
-        ("AAPL", JAN1_2024, 1.0),
-        ("AAPL", JAN1_2024 + DAY, 2.0),
-        ("MSFT", JAN1_2024, 3.0),
-    ]);
+    let batch =
+        bars(&[("AAPL", JAN1_2024, 1.0), ("AAPL", JAN1_2024 + DAY, 2.0), ("MSFT", JAN1_2024, 3.0)]);
     store.append("stocks_daily", &batch).expect("append");
     let t = store.table_stats("stocks_daily").expect("stats");
     assert_eq!((t.symbols, t.bars, t.newest_bar), (2, 3, Some(JAN1_2024 + DAY)));
@@ -28,8 +25,16 @@ fn summaries_count_flushed_and_unflushed_bars() {
     let t = store.table_stats("stocks_daily").expect("stats");
     assert_eq!((t.bars, t.unflushed_rows, t.newest_bar), (4, 1, Some(JAN1_2024 + 2 * DAY)));
     assert!(t.segments >= 1 && t.segment_bytes > 0 && t.level0_segments == t.segments);
-    let names: Vec<_> = store.symbols("stocks_daily").expect("symbols").into_iter().map(|s| (s.symbol, s.bars, s.first_bar)).collect();
-    assert_eq!(names, vec![("AAPL".to_owned(), 2, Some(JAN1_2024)), ("MSFT".to_owned(), 2, Some(JAN1_2024))]);
+    let names: Vec<_> = store
+        .symbols("stocks_daily")
+        .expect("symbols")
+        .into_iter()
+        .map(|s| (s.symbol, s.bars, s.first_bar))
+        .collect();
+    assert_eq!(
+        names,
+        vec![("AAPL".to_owned(), 2, Some(JAN1_2024)), ("MSFT".to_owned(), 2, Some(JAN1_2024))]
+    );
     let s = store.stats().expect("stats");
     assert!(s.generation >= 1 && !s.read_only && s.next_lsn.is_some());
     assert!(s.wal_files >= 1 && s.wal_bytes > 0, "{s:?}");
@@ -37,7 +42,8 @@ fn summaries_count_flushed_and_unflushed_bars() {
     drop(store);
 
     // Read-only: no kernel states, no WAL writer; the index gives the same figures.
-    let ro = Store::builder_with_storage(std::sync::Arc::new(storage)).read_only().open().expect("open");
+    let ro =
+        Store::builder_with_storage(std::sync::Arc::new(storage)).read_only().open().expect("open");
     let t = ro.table_stats("stocks_daily").expect("stats");
     assert_eq!((t.symbols, t.bars, t.newest_bar), (2, 4, Some(JAN1_2024 + 2 * DAY)));
     let s = ro.stats().expect("stats");

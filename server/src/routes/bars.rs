@@ -133,9 +133,8 @@ pub(super) async fn stream(
         });
         produce(&st, &req, &page, format, prefix, sender);
     });
-    let (next, body) = rx
-        .await
-        .map_err(|e| ApiError::internal("the read stopped before it started", &e))??;
+    let (next, body) =
+        rx.await.map_err(|e| ApiError::internal("the read stopped before it started", &e))??;
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
     if let Some(age) = fresh.data_age_seconds {
@@ -160,10 +159,9 @@ pub(super) async fn stream(
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
             .collect();
-        if let Ok(v) = HeaderValue::from_str(&format!(
-            "attachment; filename=\"{stem}.{}\"",
-            format.name()
-        )) {
+        if let Ok(v) =
+            HeaderValue::from_str(&format!("attachment; filename=\"{stem}.{}\"", format.name()))
+        {
             headers.insert(header::CONTENT_DISPOSITION, v);
         }
     }

@@ -44,7 +44,9 @@ pub(super) async fn corrections(
     let st = state.clone();
     let (t, s) = (table.clone(), symbol.clone());
     let mut list = blocking(move || {
-        st.store.corrections(&t).map_err(|e| ApiError::internal("reading the corrections log failed", &e))
+        st.store
+            .corrections(&t)
+            .map_err(|e| ApiError::internal("reading the corrections log failed", &e))
     })
     .await?;
     list.retain(|c| {

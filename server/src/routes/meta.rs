@@ -30,7 +30,8 @@ pub(super) async fn status(
     let st = state.clone();
     blocking(move || {
         let store = &st.store;
-        let stats = store.stats().map_err(|e| ApiError::internal("reading store figures failed", &e))?;
+        let stats =
+            store.stats().map_err(|e| ApiError::internal("reading store figures failed", &e))?;
         let mut pending: BTreeMap<String, usize> = BTreeMap::new();
         for task in store.compaction_plan(&CompactionPolicy::default()) {
             *pending.entry(task.table).or_default() += 1;
@@ -42,7 +43,12 @@ pub(super) async fn status(
                 .table_stats(&table)
                 .map_err(|e| ApiError::internal("reading table figures failed", &e))?;
             let audit = cached_audit(&st, &table, (stats.generation, stats.next_lsn))?;
-            tables.push(TableStatus::new(&t, Some(audit), pending.get(&table).copied().unwrap_or(0), now));
+            tables.push(TableStatus::new(
+                &t,
+                Some(audit),
+                pending.get(&table).copied().unwrap_or(0),
+                now,
+            ));
         }
         let mut body = json!({
             "status": "ok",

@@ -80,7 +80,10 @@ pub(crate) fn require_table(state: &AppState, param: &str, name: &str) -> Result
         Err(ApiError::not_found(
             "unknown_table",
             param,
-            format!("no table {table:?} in the store (its tables: {})", state.store.tables().join(", ")),
+            format!(
+                "no table {table:?} in the store (its tables: {})",
+                state.store.tables().join(", ")
+            ),
         ))
     }
 }

@@ -51,7 +51,11 @@ pub(super) async fn query(
     body: Result<Json<QueryBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(|e| {
-        let status = e.status();
+        // Wrong types and unknown fields (axum's 422) are bad requests like bad syntax.
+        let status = match e.status() {
+            StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+            s => s,
+        };
         let code = match status {
             StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
@@ -117,11 +121,7 @@ pub(super) async fn query(
 }
 
 /// The symbols the body selects, sorted, each known to the table.
-fn select(
-    state: &AppState,
-    table: &str,
-    body: &QueryBody,
-) -> Result<Vec<SymbolSummary>, ApiError> {
+fn select(state: &AppState, table: &str, body: &QueryBody) -> Result<Vec<SymbolSummary>, ApiError> {
     let given = [body.symbols.is_some(), body.sector.is_some(), body.exchange.is_some()];
     if given.iter().filter(|g| **g).count() != 1 {
         return Err(ApiError::invalid(

@@ -41,18 +41,32 @@ fn render(state: &AppState) -> Result<String, RenderError> {
         writeln!(out, "# TYPE {name} gauge")?;
         writeln!(out, "{name} {value}")
     };
-    gauge(&mut out, "candlestore_store_generation", "Manifest generation (commits).", s.generation)?;
+    gauge(
+        &mut out,
+        "candlestore_store_generation",
+        "Manifest generation (commits).",
+        s.generation,
+    )?;
     gauge(&mut out, "candlestore_wal_files", "Write-ahead log files.", s.wal_files as u64)?;
     gauge(&mut out, "candlestore_wal_bytes", "Bytes of the write-ahead log.", s.wal_bytes)?;
-    gauge(&mut out, "candlestore_cache_bytes", "Bytes in the decoded-column cache.", s.cache_bytes as u64)?;
+    gauge(
+        &mut out,
+        "candlestore_cache_bytes",
+        "Bytes in the decoded-column cache.",
+        s.cache_bytes as u64,
+    )?;
     let tables: Vec<_> =
         store.tables().into_iter().map(|t| store.table_stats(&t)).collect::<Result<_, _>>()?;
     let per_table: [(&str, &str, fn(&candlestore::TableStats) -> u64); 6] = [
         ("candlestore_table_bars", "Bars of a table.", |t| t.bars),
         ("candlestore_table_symbols", "Symbols of a table.", |t| t.symbols as u64),
         ("candlestore_table_segments", "Live segments of a table.", |t| t.segments as u64),
-        ("candlestore_table_segment_bytes", "Bytes of a table's live segments.", |t| t.segment_bytes),
-        ("candlestore_table_level0_segments", "Segments not compacted yet.", |t| t.level0_segments as u64),
+        ("candlestore_table_segment_bytes", "Bytes of a table's live segments.", |t| {
+            t.segment_bytes
+        }),
+        ("candlestore_table_level0_segments", "Segments not compacted yet.", |t| {
+            t.level0_segments as u64
+        }),
         ("candlestore_table_unflushed_rows", "Rows in memtables.", |t| t.unflushed_rows as u64),
     ];
     for (name, help, f) in per_table {

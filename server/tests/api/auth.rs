@@ -32,10 +32,22 @@ async fn keys_and_scopes() {
     let r = get("/api/v1/tables", None).await.unwrap();
     assert_eq!(r.headers()["www-authenticate"], "Bearer");
     expect_error(r, 401, "unauthorized", None).await;
-    expect_error(get("/api/v1/tables", Some("wrong-key-0123456789")).await.unwrap(), 401, "unauthorized", None).await;
+    expect_error(
+        get("/api/v1/tables", Some("wrong-key-0123456789")).await.unwrap(),
+        401,
+        "unauthorized",
+        None,
+    )
+    .await;
     expect_error(get("/metrics", None).await.unwrap(), 401, "unauthorized", None).await;
     assert_eq!(get("/api/v1/tables", Some(READ_KEY)).await.unwrap().status(), 200);
-    let r = s.client.get(s.url("/api/v1/bars/stocks_daily/NVDA?limit=1")).header("x-api-key", READ_KEY).send().await.unwrap();
+    let r = s
+        .client
+        .get(s.url("/api/v1/bars/stocks_daily/NVDA?limit=1"))
+        .header("x-api-key", READ_KEY)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     // admin includes read.
     assert_eq!(get("/api/v1/status", Some(ADMIN_KEY)).await.unwrap().status(), 200);
@@ -46,14 +58,26 @@ async fn keys_and_scopes() {
         }
         r.send()
     };
-    let m = expect_error(post("/api/v1/admin/compact", Some(READ_KEY)).await.unwrap(), 403, "forbidden", None).await;
+    let m = expect_error(
+        post("/api/v1/admin/compact", Some(READ_KEY)).await.unwrap(),
+        403,
+        "forbidden",
+        None,
+    )
+    .await;
     assert!(m.contains("research") && m.contains("admin"), "{m}");
     expect_error(post("/api/v1/admin/flush", None).await.unwrap(), 401, "unauthorized", None).await;
     let r = post("/api/v1/admin/flush", Some(ADMIN_KEY)).await.unwrap();
     assert_eq!(r.status(), 200);
     let v: serde_json::Value = r.json().await.unwrap();
     assert!(v["segments_written"].is_u64(), "{v}");
-    let r = s.client.get(s.url("/api/v1/tables")).header("authorization", "Basic abc").send().await.unwrap();
+    let r = s
+        .client
+        .get(s.url("/api/v1/tables"))
+        .header("authorization", "Basic abc")
+        .send()
+        .await
+        .unwrap();
     expect_error(r, 401, "unauthorized", None).await;
     s.stop().await.unwrap();
 }
@@ -66,7 +90,13 @@ async fn public_reads_still_need_a_key_to_administer() {
     let r = s.client.post(s.url("/api/v1/admin/compact")).send().await.unwrap();
     expect_error(r, 401, "unauthorized", None).await;
     // A wrong key is refused even where no key is needed.
-    let r = s.client.get(s.url("/api/v1/symbols")).bearer_auth("not-a-key-0123456789").send().await.unwrap();
+    let r = s
+        .client
+        .get(s.url("/api/v1/symbols"))
+        .bearer_auth("not-a-key-0123456789")
+        .send()
+        .await
+        .unwrap();
     expect_error(r, 401, "unauthorized", None).await;
     s.stop().await.unwrap();
 }
@@ -90,7 +120,16 @@ async fn each_key_has_its_own_rate_limit() {
     for _ in 0..5 {
         assert_eq!(s.get("/health").await.status(), 200);
     }
-    let metrics = s.client.get(s.url("/metrics")).bearer_auth(ADMIN_KEY).send().await.unwrap().text().await.unwrap();
+    let metrics = s
+        .client
+        .get(s.url("/metrics"))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.lines().any(|l| l == "candlestore_rate_limited_total 1"), "{metrics}");
     s.stop().await.unwrap();
 }

@@ -3,7 +3,6 @@
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::TimestampMicrosecondType;
 use candlestore_export::{BatchWriter, Format};
-use futures::StreamExt;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::fixture::{DAILY_2014_ROWS, LAST_2014, NOW, ORCL_ROWS, shared, start_shared};
@@ -24,7 +23,12 @@ fn assert_same(got: &[RecordBatch], want: &RecordBatch) {
     assert_eq!(got.num_rows(), want.num_rows());
     assert_eq!(got.schema().fields(), want.schema().fields());
     for i in 0..want.num_columns() {
-        assert_eq!(got.column(i).as_ref(), want.column(i).as_ref(), "column {}", want.schema().field(i).name());
+        assert_eq!(
+            got.column(i).as_ref(),
+            want.column(i).as_ref(),
+            "column {}",
+            want.schema().field(i).name()
+        );
     }
 }
 
@@ -35,7 +39,12 @@ async fn json_envelope_and_values_match_a_scan() {
         .json("/api/v1/bars/stocks_daily/NVDA?start=2014-01-01&end=2014-01-31&fields=datetime,close,rsi,sma_50,symbol")
         .await;
     assert_eq!(status, 200, "{v}");
-    let want = in_process("NVDA", JAN_2014, FEB_2014, Some(&["datetime", "close", "rsi", "sma_50", "symbol"]));
+    let want = in_process(
+        "NVDA",
+        JAN_2014,
+        FEB_2014,
+        Some(&["datetime", "close", "rsi", "sma_50", "symbol"]),
+    );
     assert_eq!(v["table"], "stocks_daily");
     assert_eq!(v["symbol"], "NVDA");
     assert_eq!(v["fields"], serde_json::json!(["datetime", "close", "rsi", "sma_50", "symbol"]));
@@ -62,7 +71,8 @@ async fn json_envelope_and_values_match_a_scan() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn csv_is_the_f4_exchange_format() {
     let s = start_shared().await;
-    let r = s.get("/api/v1/bars/stocks_daily/YHOO?start=2014-01-01&end=2014-01-31&format=csv").await;
+    let r =
+        s.get("/api/v1/bars/stocks_daily/YHOO?start=2014-01-01&end=2014-01-31&format=csv").await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
     assert_eq!(r.headers()["x-is-stale"], "false");
@@ -76,8 +86,8 @@ async fn csv_is_the_f4_exchange_format() {
     let mut lines = text.lines();
     let header = lines.next().unwrap();
     assert_eq!(header.split(',').count(), candlestore::FIELD_COUNT);
-    assert!(header.starts_with("symbol,"), "{header}");
-    assert!(lines.next().unwrap().starts_with("YHOO,"));
+    assert!(header.starts_with("datetime,symbol,open,"), "{header}");
+    assert!(lines.next().unwrap().starts_with("2014-01-02T00:00:00.000000Z,YHOO,"));
     assert_eq!(text.lines().count(), want.num_rows() + 1);
     s.stop().await.unwrap();
 }
@@ -94,9 +104,17 @@ async fn arrow_and_parquet_decode_to_the_scan() {
         assert!(r.headers().get("x-next-cursor").is_none());
         let body = r.bytes().await.unwrap();
         let got: Vec<RecordBatch> = if format == "arrow" {
-            arrow::ipc::reader::StreamReader::try_new(&body[..], None).unwrap().map(Result::unwrap).collect()
+            arrow::ipc::reader::StreamReader::try_new(&body[..], None)
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
         } else {
-            ParquetRecordBatchReaderBuilder::try_new(body).unwrap().build().unwrap().map(Result::unwrap).collect()
+            ParquetRecordBatchReaderBuilder::try_new(body)
+                .unwrap()
+                .build()
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
         };
         assert_same(&got, &want);
     }
@@ -117,16 +135,21 @@ async fn filters_and_time_travel() {
         .to_batch()
         .unwrap();
     assert_eq!(v["rows"], want.num_rows());
-    assert!(v["data"].as_array().unwrap().iter().all(|r| r["quality_score"].as_f64().unwrap() >= 0.99));
+    assert!(
+        v["data"].as_array().unwrap().iter().all(|r| r["quality_score"].as_f64().unwrap() >= 0.99)
+    );
     // as_of before the revision: the original close comes back.
-    let as_of = candlestore_export::format_micros(shared().store.corrections("stocks_daily").unwrap()[0].corrected_at - 1);
+    let as_of = candlestore_export::format_micros(
+        shared().store.corrections("stocks_daily").unwrap()[0].corrected_at - 1,
+    );
     let path = format!(
         "/api/v1/bars/stocks_daily/NVDA?start=2014-03-03&end=2014-03-03&fields=close&as_of={}",
         as_of.replace('+', "%2B")
     );
     let (status, then) = s.json(&path).await;
     assert_eq!(status, 200, "{then}");
-    let (_, now) = s.json("/api/v1/bars/stocks_daily/NVDA?start=2014-03-03&end=2014-03-03&fields=close").await;
+    let (_, now) =
+        s.json("/api/v1/bars/stocks_daily/NVDA?start=2014-03-03&end=2014-03-03&fields=close").await;
     assert_eq!(now["data"][0]["close"], 20.5);
     assert_ne!(then["data"][0]["close"], 20.5);
     s.stop().await.unwrap();
@@ -136,7 +159,8 @@ async fn filters_and_time_travel() {
 async fn pages_follow_the_cursor_to_the_end() {
     let s = start_shared().await;
     let want = in_process("ORCL", i64::MIN, i64::MAX, Some(&["datetime"]));
-    let want: Vec<i64> = want.column(0).as_primitive::<TimestampMicrosecondType>().values().to_vec();
+    let want: Vec<i64> =
+        want.column(0).as_primitive::<TimestampMicrosecondType>().values().to_vec();
     // JSON, cursor in the envelope.
     let mut seen: Vec<String> = Vec::new();
     let mut cursor: Option<String> = None;
@@ -158,19 +182,34 @@ async fn pages_follow_the_cursor_to_the_end() {
         }
     }
     assert_eq!(pages, ORCL_ROWS.div_ceil(700));
-    let want_text: Vec<String> = want.iter().map(|&t| candlestore_export::format_micros(t)).collect();
+    let want_text: Vec<String> =
+        want.iter().map(|&t| candlestore_export::format_micros(t)).collect();
     assert_eq!(seen, want_text);
     // Arrow, cursor in a header; a limit equal to the rows left gives no next page.
-    let r = s.get(&format!("/api/v1/bars/stocks_daily/ORCL?fields=datetime&format=arrow&limit={}", ORCL_ROWS - 1)).await;
+    let r = s
+        .get(&format!(
+            "/api/v1/bars/stocks_daily/ORCL?fields=datetime&format=arrow&limit={}",
+            ORCL_ROWS - 1
+        ))
+        .await;
     let c = r.headers()["x-next-cursor"].to_str().unwrap().to_owned();
-    let r = s.get(&format!("/api/v1/bars/stocks_daily/ORCL?fields=datetime&format=arrow&limit=5&cursor={c}")).await;
+    let r = s
+        .get(&format!(
+            "/api/v1/bars/stocks_daily/ORCL?fields=datetime&format=arrow&limit=5&cursor={c}"
+        ))
+        .await;
     assert!(r.headers().get("x-next-cursor").is_none());
     let body = r.bytes().await.unwrap();
-    let last: Vec<RecordBatch> =
-        arrow::ipc::reader::StreamReader::try_new(&body[..], None).unwrap().map(Result::unwrap).collect();
+    let last: Vec<RecordBatch> = arrow::ipc::reader::StreamReader::try_new(&body[..], None)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     let last = arrow::compute::concat_batches(&last[0].schema(), &last).unwrap();
     assert_eq!(last.num_rows(), 1);
-    assert_eq!(last.column(0).as_primitive::<TimestampMicrosecondType>().value(0), *want.last().unwrap());
+    assert_eq!(
+        last.column(0).as_primitive::<TimestampMicrosecondType>().value(0),
+        *want.last().unwrap()
+    );
     s.stop().await.unwrap();
 }
 
@@ -182,9 +221,9 @@ async fn a_large_range_streams_in_chunks() {
     assert!(r.content_length().is_none(), "a streamed body has no length up front");
     let mut chunks = 0;
     let mut body = Vec::new();
-    let mut stream = r.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        body.extend_from_slice(&chunk.unwrap());
+    let mut r = r;
+    while let Some(chunk) = r.chunk().await.unwrap() {
+        body.extend_from_slice(&chunk);
         chunks += 1;
     }
     assert!(body.len() > 5_000_000, "{} bytes", body.len());

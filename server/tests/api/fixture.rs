@@ -13,18 +13,18 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// 2014-12-31T00:00:00Z, the last NVDA/YHOO bar of the daily files.
-pub const LAST_2014: i64 = 1_419_984_000_000_000;
+pub(crate) const LAST_2014: i64 = 1_419_984_000_000_000;
 /// The server's clock in the shared fixture: two days after the last 2014 bar.
-pub const NOW: i64 = LAST_2014 + 2 * 86_400_000_000;
-pub const ORCL_ROWS: usize = 5036;
-pub const DAILY_2014_ROWS: usize = 252;
+pub(crate) const NOW: i64 = LAST_2014 + 2 * 86_400_000_000;
+pub(crate) const ORCL_ROWS: usize = 5036;
+pub(crate) const DAILY_2014_ROWS: usize = 252;
 
-pub fn testdata(rel: &str) -> PathBuf {
+pub(crate) fn testdata(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(rel)
 }
 
 /// Imports `file` into `table`, adding sector and exchange columns when given.
-pub fn import(store: &Store, table: &str, file: &str, meta: Option<(&str, &str)>) {
+pub(crate) fn import(store: &Store, table: &str, file: &str, meta: Option<(&str, &str)>) {
     let reader = candlestore_ingest::open(&testdata(file), &ImportOptions::default()).unwrap();
     for batch in reader {
         let batch = batch.unwrap();
@@ -42,25 +42,32 @@ pub fn import(store: &Store, table: &str, file: &str, meta: Option<(&str, &str)>
                 RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
             }
         };
-        store.append_with(table, &batch, &AppendOptions::default().with_source("test")).unwrap();
+        let _ = store
+            .append_with(table, &batch, &AppendOptions::default().with_source("test"))
+            .unwrap();
     }
 }
 
-pub struct Shared {
-    pub store: Store,
+pub(crate) struct Shared {
+    pub(crate) store: Store,
     _dir: tempfile::TempDir,
 }
 
 /// NVDA and YHOO 2014 (Technology, NASDAQ), ORCL 1995-2014 (Technology, NYSE), BTCUSDT
 /// hourly; one NVDA bar revised (a correction).
-pub fn shared() -> &'static Shared {
+pub(crate) fn shared() -> &'static Shared {
     static SHARED: OnceLock<Shared> = OnceLock::new();
     SHARED.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("store")).unwrap();
         import(&store, "stocks_daily", "backtrader/nvda-2014.txt", Some(("Technology", "NASDAQ")));
         import(&store, "stocks_daily", "backtrader/yhoo-2014.txt", Some(("Technology", "NASDAQ")));
-        import(&store, "stocks_daily", "backtrader/orcl-1995-2014.txt", Some(("Technology", "NYSE")));
+        import(
+            &store,
+            "stocks_daily",
+            "backtrader/orcl-1995-2014.txt",
+            Some(("Technology", "NYSE")),
+        );
         import(&store, "crypto_hourly", "crypto/BTCUSDT-1h-2022-01.csv", None);
         store.flush().unwrap();
         revise_nvda_close(&store, 20.5);
@@ -70,11 +77,11 @@ pub fn shared() -> &'static Shared {
 }
 
 /// 2014-03-03T00:00:00Z.
-pub const REVISED_AT: i64 = 1_393_804_800_000_000;
+pub(crate) const REVISED_AT: i64 = 1_393_804_800_000_000;
 
 /// Rewrites NVDA's 2014-03-03 bar with another close (a correction of `close` and the
 /// fields derived from it).
-pub fn revise_nvda_close(store: &Store, close: f64) {
+pub(crate) fn revise_nvda_close(store: &Store, close: f64) {
     let bar = store
         .scan("stocks_daily")
         .symbol("NVDA")
@@ -87,55 +94,59 @@ pub fn revise_nvda_close(store: &Store, close: f64) {
     columns[5] = Arc::new(arrow::array::Float64Array::from(vec![close]));
     let revised = RecordBatch::try_new(bar.schema(), columns).unwrap();
     let report = store
-        .append_with("stocks_daily", &revised, &AppendOptions::default().with_batch_id("revision-1"))
+        .append_with(
+            "stocks_daily",
+            &revised,
+            &AppendOptions::default().with_batch_id("revision-1"),
+        )
         .unwrap();
     assert_eq!(report.revised, 1, "{report:?}");
 }
 
 /// A running server and a client for it.
-pub struct Running {
-    pub base: String,
-    pub client: reqwest::Client,
+pub(crate) struct Running {
+    pub(crate) base: String,
+    pub(crate) client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<Result<(), ServeError>>>,
 }
 
 impl Running {
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    pub async fn get(&self, path: &str) -> reqwest::Response {
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.unwrap()
     }
 
-    pub async fn json(&self, path: &str) -> (u16, serde_json::Value) {
+    pub(crate) async fn json(&self, path: &str) -> (u16, serde_json::Value) {
         let r = self.get(path).await;
         let status = r.status().as_u16();
         (status, r.json().await.unwrap())
     }
 
     /// Asks the server to stop and waits until it has (in-flight requests done, store closed).
-    pub async fn stop(mut self) -> Result<(), ServeError> {
+    pub(crate) async fn stop(mut self) -> Result<(), ServeError> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         self.handle.take().unwrap().await.unwrap()
     }
 
-    pub fn trigger_stop(&mut self) {
+    pub(crate) fn trigger_stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
     }
 
-    pub async fn join(mut self) -> Result<(), ServeError> {
+    pub(crate) async fn join(mut self) -> Result<(), ServeError> {
         self.handle.take().unwrap().await.unwrap()
     }
 }
 
 /// Starts a server over `store` on a free port, its clock at [`NOW`].
-pub async fn start(store: Store, config: ServerConfig) -> Running {
+pub(crate) async fn start(store: Store, config: ServerConfig) -> Running {
     let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let server = Server::builder(store, config)
         .with_clock(Arc::new(ManualClock::new(NOW)))
@@ -151,12 +162,17 @@ pub async fn start(store: Store, config: ServerConfig) -> Running {
 }
 
 /// A server over the shared store with public reads.
-pub async fn start_shared() -> Running {
+pub(crate) async fn start_shared() -> Running {
     start(shared().store.clone(), ServerConfig::default().with_public_read(true)).await
 }
 
 /// Asserts an error response: status, code and param.
-pub async fn expect_error(r: reqwest::Response, status: u16, code: &str, param: Option<&str>) -> String {
+pub(crate) async fn expect_error(
+    r: reqwest::Response,
+    status: u16,
+    code: &str,
+    param: Option<&str>,
+) -> String {
     assert_eq!(r.status().as_u16(), status, "{:?}", r.url().to_string());
     assert_eq!(r.headers()["content-type"], "application/json");
     let v: serde_json::Value = r.json().await.unwrap();

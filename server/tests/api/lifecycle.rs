@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use candlestore::Store;
 use candlestore_server::ServerConfig;
-use futures::StreamExt;
 
 use crate::fixture::{ORCL_ROWS, import, revise_nvda_close, start};
 
@@ -22,17 +21,16 @@ async fn shutdown_finishes_in_flight_requests_and_closes_the_store() {
         revise_nvda_close(&store, 33.25);
         let mut s = start(store.clone(), ServerConfig::default().with_public_read(true)).await;
         drop(store);
-        let r = s.get("/api/v1/bars/stocks_daily/ORCL").await;
+        let mut r = s.get("/api/v1/bars/stocks_daily/ORCL").await;
         assert_eq!(r.status(), 200);
-        let mut stream = r.bytes_stream();
-        let mut body = stream.next().await.unwrap().unwrap().to_vec();
+        let mut body = r.chunk().await.unwrap().unwrap().to_vec();
         // Shut down with the response in flight.
         s.trigger_stop();
         tokio::time::sleep(Duration::from_millis(100)).await;
         let refused = reqwest::Client::new().get(s.url("/health")).send().await;
         assert!(refused.is_err(), "a new connection after shutdown began: {refused:?}");
-        while let Some(chunk) = stream.next().await {
-            body.extend_from_slice(&chunk.unwrap());
+        while let Some(chunk) = r.chunk().await.unwrap() {
+            body.extend_from_slice(&chunk);
         }
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["rows"], ORCL_ROWS);
@@ -48,7 +46,11 @@ async fn shutdown_finishes_in_flight_requests_and_closes_the_store() {
         .columns(["close"])
         .to_batch()
         .unwrap();
-    assert_eq!(arrow::array::AsArray::as_primitive::<arrow::datatypes::Float64Type>(close.column(0)).value(0), 33.25);
+    assert_eq!(
+        arrow::array::AsArray::as_primitive::<arrow::datatypes::Float64Type>(close.column(0))
+            .value(0),
+        33.25
+    );
 }
 
 /// Opens the store once the last handle of the stopped server is gone.
@@ -56,7 +58,9 @@ async fn reopen(path: &std::path::Path) -> Store {
     for _ in 0..50 {
         match Store::open(path) {
             Ok(s) => return s,
-            Err(candlestore::Error::Locked { .. }) => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(candlestore::Error::Locked { .. }) => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
             Err(e) => panic!("{e}"),
         }
     }
@@ -83,16 +87,15 @@ async fn a_read_that_fails_mid_stream_cuts_the_body() {
     let store = Store::open(&path).unwrap();
     let s = start(store, ServerConfig::default().with_public_read(true)).await;
     for format in ["json", "csv", "arrow", "parquet"] {
-        let r = s.get(&format!("/api/v1/bars/stocks_daily/ORCL?format={format}")).await;
+        let mut r = s.get(&format!("/api/v1/bars/stocks_daily/ORCL?format={format}")).await;
         assert_eq!(r.status(), 200, "the head is sent before the damaged segment is reached");
-        let mut stream = r.bytes_stream();
-        let mut failed = false;
-        while let Some(chunk) = stream.next().await {
-            if chunk.is_err() {
-                failed = true;
-                break;
+        let failed = loop {
+            match r.chunk().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => break false,
+                Err(_) => break true,
             }
-        }
+        };
         assert!(failed, "{format}: the body ended normally despite the damaged segment");
     }
     let metrics = s.get("/metrics").await.text().await.unwrap();

@@ -5,6 +5,6 @@ mod auth;
 mod bars;
 mod errors;
 mod fixture;
+mod lifecycle;
 mod meta;
 mod query;
-mod lifecycle;

@@ -25,7 +25,12 @@ async fn health_status_and_tables() {
     assert_eq!(daily["data_age_seconds"], 172_800);
     assert_eq!(daily["is_stale"], false);
     // The audit counts are those of a scan of the audit columns.
-    let audit = shared().store.scan("stocks_daily").columns(["is_validated", "gap_detected"]).to_batch().unwrap();
+    let audit = shared()
+        .store
+        .scan("stocks_daily")
+        .columns(["is_validated", "gap_detected"])
+        .to_batch()
+        .unwrap();
     let validated = arrow::array::AsArray::as_boolean(audit.column(0)).true_count() as u64;
     let gaps = arrow::array::AsArray::as_boolean(audit.column(1)).true_count() as u64;
     assert_eq!(daily["audit"]["validated_bars"], validated);
@@ -35,8 +40,9 @@ async fn health_status_and_tables() {
     assert!(daily["storage"]["segments"].as_u64().unwrap() > 0);
     assert!(daily["storage"]["segment_bytes"].as_u64().unwrap() > 0);
     assert_eq!(daily["storage"]["unflushed_rows"], 0);
-    // BTCUSDT hourly ended in 2022: stale at the pinned clock.
-    assert_eq!(tables[0]["is_stale"], true);
+    assert_eq!(tables[0]["newest_bar"], "2022-01-31T23:00:00.000000Z");
+    assert_eq!(tables[0]["timeframe"], "1h");
+    assert_eq!(tables[0]["stale_after_seconds"], 3 * 3600);
     let (_, t) = s.json("/api/v1/tables").await;
     assert_eq!(t["tables"][1]["bars"], daily["bars"]);
     assert!(t["tables"][1].get("audit").is_none());
@@ -47,12 +53,18 @@ async fn health_status_and_tables() {
 async fn the_symbol_master_filters() {
     let s = start_shared().await;
     let symbols = |v: &serde_json::Value| -> Vec<String> {
-        v["symbols"].as_array().unwrap().iter().map(|s| s["symbol"].as_str().unwrap().to_owned()).collect()
+        v["symbols"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["symbol"].as_str().unwrap().to_owned())
+            .collect()
     };
     let (_, all) = s.json("/api/v1/symbols").await;
     assert_eq!(symbols(&all), ["BTCUSDT", "NVDA", "ORCL", "YHOO"]);
     assert_eq!(all["count"], 4);
-    let (_, v) = s.json("/api/v1/symbols?table=stocks_daily&sector=technology&exchange=NASDAQ").await;
+    let (_, v) =
+        s.json("/api/v1/symbols?table=stocks_daily&sector=technology&exchange=NASDAQ").await;
     assert_eq!(symbols(&v), ["NVDA", "YHOO"]);
     let nvda = &v["symbols"][0];
     assert_eq!(nvda["sector"], "Technology");
@@ -94,7 +106,16 @@ async fn corrections_of_a_symbol() {
 async fn metrics_count_requests_rows_and_store_figures() {
     let s = start_shared().await;
     for _ in 0..2 {
-        assert_eq!(s.get("/api/v1/bars/stocks_daily/YHOO?fields=close&format=csv").await.text().await.unwrap().lines().count(), DAILY_2014_ROWS + 1);
+        assert_eq!(
+            s.get("/api/v1/bars/stocks_daily/YHOO?fields=close&format=csv")
+                .await
+                .text()
+                .await
+                .unwrap()
+                .lines()
+                .count(),
+            DAILY_2014_ROWS + 1
+        );
     }
     assert_eq!(s.get("/api/v1/bars/stocks_daily/NOPE").await.status(), 404);
     let r = s.get("/metrics").await;
@@ -102,11 +123,35 @@ async fn metrics_count_requests_rows_and_store_figures() {
     assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
     let text = r.text().await.unwrap();
     let has = |line: &str| text.lines().any(|l| l == line);
-    assert!(has("candlestore_http_requests_total{route=\"/api/v1/bars/{table}/{symbol}\",method=\"GET\",status=\"200\"} 2"), "{text}");
-    assert!(has("candlestore_http_requests_total{route=\"/api/v1/bars/{table}/{symbol}\",method=\"GET\",status=\"404\"} 1"), "{text}");
-    assert!(has(&format!("candlestore_rows_served_total{{format=\"csv\"}} {}", 2 * DAILY_2014_ROWS)), "{text}");
-    assert!(has("candlestore_http_request_duration_seconds_count{route=\"/api/v1/bars/{table}/{symbol}\"} 3"), "{text}");
-    assert!(has(&format!("candlestore_table_bars{{table=\"stocks_daily\"}} {}", ORCL_ROWS + 2 * DAILY_2014_ROWS)), "{text}");
+    assert!(
+        has(
+            "candlestore_http_requests_total{route=\"/api/v1/bars/{table}/{symbol}\",method=\"GET\",status=\"200\"} 2"
+        ),
+        "{text}"
+    );
+    assert!(
+        has(
+            "candlestore_http_requests_total{route=\"/api/v1/bars/{table}/{symbol}\",method=\"GET\",status=\"404\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        has(&format!("candlestore_rows_served_total{{format=\"csv\"}} {}", 2 * DAILY_2014_ROWS)),
+        "{text}"
+    );
+    assert!(
+        has(
+            "candlestore_http_request_duration_seconds_count{route=\"/api/v1/bars/{table}/{symbol}\"} 3"
+        ),
+        "{text}"
+    );
+    assert!(
+        has(&format!(
+            "candlestore_table_bars{{table=\"stocks_daily\"}} {}",
+            ORCL_ROWS + 2 * DAILY_2014_ROWS
+        )),
+        "{text}"
+    );
     assert!(text.contains("candlestore_wal_bytes "), "{text}");
     s.stop().await.unwrap();
 }

@@ -56,7 +56,10 @@ pub(crate) fn load_config(path: Option<&Path>) -> anyhow::Result<ServerConfig> {
 }
 
 /// `--addr`, else the config's, else the default.
-pub(crate) fn address(given: Option<SocketAddr>, config: &ServerConfig) -> anyhow::Result<SocketAddr> {
+pub(crate) fn address(
+    given: Option<SocketAddr>,
+    config: &ServerConfig,
+) -> anyhow::Result<SocketAddr> {
     match given.or(config.addr) {
         Some(a) => Ok(a),
         None => DEFAULT_ADDR.parse().context("the default address"),
@@ -75,7 +78,10 @@ pub(crate) fn serve(
     let keys = config.keys.len();
     serve_until_signal(Server::builder(store, config), addr, |bound| {
         let url = format!("http://{bound}");
-        println!("serving on {url} (read endpoints {}, {keys} API keys); Ctrl-C stops", if public { "public" } else { "need a key" });
+        println!(
+            "serving on {url} (read endpoints {}, {keys} API keys); Ctrl-C stops",
+            if public { "public" } else { "need a key" }
+        );
         for e in examples {
             println!("  {}", e.replace("{url}", &url));
         }
