@@ -11,7 +11,8 @@ fn summaries_count_flushed_and_unflushed_bars() {
     let store = mem_store(&storage);
     let batch =
         bars(&[("AAPL", JAN1_2024, 1.0), ("AAPL", JAN1_2024 + DAY, 2.0), ("MSFT", JAN1_2024, 3.0)]);
-    store.append("stocks_daily", &batch).expect("append");
+    let r = store.append("stocks_daily", &batch).expect("append");
+    assert_eq!(r.inserted, 3);
     let t = store.table_stats("stocks_daily").expect("stats");
     assert_eq!((t.symbols, t.bars, t.newest_bar), (2, 3, Some(JAN1_2024 + DAY)));
     assert_eq!((t.segments, t.unflushed_rows), (0, 3));
@@ -21,7 +22,9 @@ fn summaries_count_flushed_and_unflushed_bars() {
     assert!(store.symbols("crypto_1min").is_err(), "an unknown table");
 
     store.flush().expect("flush");
-    store.append("stocks_daily", &bars(&[("MSFT", JAN1_2024 + 2 * DAY, 4.0)])).expect("append");
+    let r =
+        store.append("stocks_daily", &bars(&[("MSFT", JAN1_2024 + 2 * DAY, 4.0)])).expect("append");
+    assert_eq!(r.inserted, 1);
     let t = store.table_stats("stocks_daily").expect("stats");
     assert_eq!((t.bars, t.unflushed_rows, t.newest_bar), (4, 1, Some(JAN1_2024 + 2 * DAY)));
     assert!(t.segments >= 1 && t.segment_bytes > 0 && t.level0_segments == t.segments);
