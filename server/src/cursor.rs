@@ -29,7 +29,7 @@ impl Cursor {
                 format!("cursor {text:?} {why}: pass the next_cursor of a previous page unchanged"),
             )
         };
-        if text.len() % 2 != 0 || text.len() > 512 {
+        if !text.len().is_multiple_of(2) || text.len() > 512 {
             return Err(bad("is malformed"));
         }
         let bytes: Option<Vec<u8>> = text

@@ -11,6 +11,10 @@ use crate::metrics::Metrics;
 use crate::rate::Limiter;
 use crate::status::{AuditCounts, StatusExtension};
 
+/// What identifies the data a cached figure was computed from: (manifest generation, next
+/// WAL LSN).
+pub(crate) type DataVersion = (u64, Option<u64>);
+
 /// Shared server state.
 pub(crate) struct AppState {
     pub(crate) store: Store,
@@ -20,7 +24,7 @@ pub(crate) struct AppState {
     pub(crate) clock: Arc<dyn Clock>,
     /// Audit counts per table, with the (generation, next LSN) they were computed at: any
     /// commit or append changes that pair, so a cached count is never stale.
-    pub(crate) audit_cache: Mutex<HashMap<String, ((u64, Option<u64>), AuditCounts)>>,
+    pub(crate) audit_cache: Mutex<HashMap<String, (DataVersion, AuditCounts)>>,
     pub(crate) extension: Option<Arc<dyn StatusExtension>>,
 }
 

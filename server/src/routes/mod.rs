@@ -74,7 +74,7 @@ pub(crate) fn query_params(
 /// A table that exists (the name is checked before anything is looked up).
 pub(crate) fn require_table(state: &AppState, param: &str, name: &str) -> Result<String, ApiError> {
     let table = params::table_name(param, name)?;
-    if state.store.tables().iter().any(|t| *t == table) {
+    if state.store.tables().contains(&table) {
         Ok(table)
     } else {
         Err(ApiError::not_found(

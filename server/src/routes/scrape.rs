@@ -23,6 +23,9 @@ pub(super) async fn metrics(
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text))
 }
 
+/// A per-table gauge: name, help text, and its value for a table.
+type Gauge = (&'static str, &'static str, fn(&candlestore::TableStats) -> u64);
+
 #[derive(Debug, thiserror::Error)]
 enum RenderError {
     #[error(transparent)]
@@ -57,7 +60,7 @@ fn render(state: &AppState) -> Result<String, RenderError> {
     )?;
     let tables: Vec<_> =
         store.tables().into_iter().map(|t| store.table_stats(&t)).collect::<Result<_, _>>()?;
-    let per_table: [(&str, &str, fn(&candlestore::TableStats) -> u64); 6] = [
+    let per_table: [Gauge; 6] = [
         ("candlestore_table_bars", "Bars of a table.", |t| t.bars),
         ("candlestore_table_symbols", "Symbols of a table.", |t| t.symbols as u64),
         ("candlestore_table_segments", "Live segments of a table.", |t| t.segments as u64),
