@@ -13,6 +13,7 @@
 //! | `GET /api/v1/bars/{table}/{symbol}?start=&end=&fields=&format=&validated_only=&min_quality=&as_of=&limit=&cursor=` | read |
 //! | `POST /api/v1/query` (JSON body: `table`, one of `symbols`/`sector`/`exchange`, and the options above) | read |
 //! | `GET /api/v1/corrections/{table}/{symbol}?start=&end=` | read |
+//! | `GET /api/v1/quality/{table}/{symbol}?start=&end=` (validation rate, scores, gaps, anomalies, notes) | read |
 //! | `GET /metrics` | read |
 //! | `POST /api/v1/admin/flush`, `POST /api/v1/admin/compact` | admin |
 //!

@@ -5,6 +5,7 @@ mod admin;
 mod bars;
 mod corrections;
 mod meta;
+mod quality;
 mod query;
 mod scrape;
 
@@ -31,6 +32,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/bars/{table}/{symbol}", get(bars::bars))
         .route("/api/v1/query", post(query::query))
         .route("/api/v1/corrections/{table}/{symbol}", get(corrections::corrections))
+        .route("/api/v1/quality/{table}/{symbol}", get(quality::quality))
         .route("/metrics", get(scrape::metrics))
         .route_layer(from_fn_with_state((state.clone(), Scope::Read), auth::require));
     let admin = Router::new()

@@ -155,3 +155,45 @@ async fn metrics_count_requests_rows_and_store_figures() {
     assert!(text.contains("candlestore_wal_bytes "), "{text}");
     s.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quality_summarizes_the_audit_fields() {
+    use arrow::array::{Array, AsArray};
+    let s = start_shared().await;
+    let (status, v) = s.json("/api/v1/quality/stocks_daily/ORCL?start=1995-01-01").await;
+    assert_eq!(status, 200, "{v}");
+    let b = shared()
+        .store
+        .scan("stocks_daily")
+        .symbol("ORCL")
+        .columns([
+            "is_validated",
+            "quality_score",
+            "gap_detected",
+            "volume_anomaly",
+            "data_completeness",
+        ])
+        .to_batch()
+        .unwrap();
+    let n = b.num_rows() as u64;
+    assert_eq!(v["bars"], n);
+    let validated = b.column(0).as_boolean().true_count() as u64;
+    assert_eq!(v["validated_bars"], validated);
+    let scores = b.column(1).as_primitive::<arrow::datatypes::Float64Type>();
+    let mean = scores.values().iter().sum::<f64>() / n as f64;
+    assert!((v["quality_score"]["mean"].as_f64().unwrap() - mean).abs() < 1e-9);
+    assert_eq!(v["gaps"]["count"], b.column(2).as_boolean().true_count());
+    assert_eq!(v["gaps"]["bars"].as_array().unwrap().len(), b.column(2).as_boolean().true_count());
+    assert_eq!(v["volume_anomalies"]["count"], b.column(3).as_boolean().true_count());
+    assert!(v["completeness"]["mean"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["is_stale"], false);
+    assert!(b.column(1).null_count() == 0);
+    let (_, one) =
+        s.json("/api/v1/quality/stocks_daily/NVDA?start=2014-03-03&end=2014-03-03").await;
+    assert_eq!(one["bars"], 1);
+    let r = s.get("/api/v1/quality/stocks_daily/NOPE").await;
+    crate::fixture::expect_error(r, 404, "unknown_symbol", Some("symbol")).await;
+    let r = s.get("/api/v1/quality/stocks_daily/ORCL?end=never").await;
+    crate::fixture::expect_error(r, 400, "invalid_date", Some("end")).await;
+    s.stop().await.unwrap();
+}
