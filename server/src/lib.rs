@@ -14,6 +14,7 @@
 //! | `POST /api/v1/query` (JSON body: `table`, one of `symbols`/`sector`/`exchange`, and the options above) | read |
 //! | `GET /api/v1/corrections/{table}/{symbol}?start=&end=` | read |
 //! | `GET /api/v1/quality/{table}/{symbol}?start=&end=` (validation rate, scores, gaps, anomalies, notes) | read |
+//! | `GET /api/v1/screen/{table}?date=&where=rsi<30,close>sma_200&fields=&format=` (one session, every symbol) | read |
 //! | `GET /metrics` | read |
 //! | `POST /api/v1/admin/flush`, `POST /api/v1/admin/compact` | admin |
 //!
@@ -46,6 +47,7 @@ mod params;
 mod range;
 mod rate;
 mod routes;
+mod screen;
 mod server;
 mod state;
 mod status;

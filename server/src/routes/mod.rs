@@ -8,6 +8,7 @@ mod meta;
 mod quality;
 mod query;
 mod scrape;
+mod screen;
 
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/query", post(query::query))
         .route("/api/v1/corrections/{table}/{symbol}", get(corrections::corrections))
         .route("/api/v1/quality/{table}/{symbol}", get(quality::quality))
+        .route("/api/v1/screen/{table}", get(screen::screen))
         .route("/metrics", get(scrape::metrics))
         .route_layer(from_fn_with_state((state.clone(), Scope::Read), auth::require));
     let admin = Router::new()

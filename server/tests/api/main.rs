@@ -8,3 +8,4 @@ mod fixture;
 mod lifecycle;
 mod meta;
 mod query;
+mod screen;
