@@ -53,7 +53,7 @@ pub use segment::{Partition, SEGMENT_FORMAT_VERSION, SegmentMeta};
 pub use storage::{AppendFile, FsStorage, MemStorage, Storage, SyncPoint};
 pub use store::{
     AppendOptions, AppendReport, FlushReport, RecoveryReport, Store, StoreBuilder, StoreOptions,
-    VerifyReport,
+    StoreStats, SymbolSummary, TableStats, VerifyReport,
 };
 pub use table::{AssetClass, Partitioning, TableName, TableSpec, Timeframe};
 pub use wal::{Durability, Lsn};

@@ -29,8 +29,9 @@ use crate::error::{UsageError, exit_code_for};
                   market-data bars.\n\nA store is a directory. `import` loads CSV (plain or \
                   gzip'd) and Parquet bar files into a table, `fetch` gets bars from a vendor, \
                   `query` reads bars back as CSV, JSON, Parquet or Arrow, `dump`, `verify`, \
-                  `compact` and `repair` look after the store's files, and `gaps` and \
-                  `freshness` check the tables against their trading calendars.",
+                  `compact` and `repair` look after the store's files, `gaps` and \
+                  `freshness` check the tables against their trading calendars, and `serve` \
+                  answers queries over HTTP.",
     after_help = "Exit codes: 0 success, 1 failure (I/O or store error, problems found by \
                   verify, gaps found by gaps, stale symbols found by freshness), 2 usage \
                   error.\nExamples:\n  candlestore import --store bars --table \
@@ -73,6 +74,8 @@ enum Command {
     Gaps(cmd::gaps::GapsArgs),
     /// Report how old each symbol's newest bar is against its calendar; flag stale ones.
     Freshness(cmd::freshness::FreshnessArgs),
+    /// Serve the store over HTTP (JSON, CSV, Arrow, Parquet) until Ctrl-C or SIGTERM.
+    Serve(cmd::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -126,6 +129,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Gaps(args) => cmd::gaps::run(&args, read_only),
         Command::Freshness(args) => cmd::freshness::run(&args, read_only),
+        Command::Serve(args) => cmd::serve::run(&args, read_only),
     }
 }
 

@@ -53,10 +53,7 @@ pub(crate) fn parse_instant(option: &str, text: &str) -> anyhow::Result<Instant>
 
 /// Formats µs since the epoch as F4 text, `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
 pub(crate) fn format_micros(micros: i64) -> String {
-    match DateTime::<Utc>::from_timestamp_micros(micros) {
-        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-        None => format!("{micros}us"),
-    }
+    candlestore_export::format_micros(micros)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod gc;
 mod lookup;
 mod options;
 mod recovery;
+mod stats;
 mod verify;
 
 use std::collections::BTreeMap;
@@ -30,6 +31,7 @@ pub use append::{AppendOptions, AppendReport};
 pub use flush::FlushReport;
 pub(crate) use flush::{NewSegment, TableChange, encode_segment};
 pub use options::{StoreBuilder, StoreOptions};
+pub use stats::{StoreStats, SymbolSummary, TableStats};
 pub use verify::VerifyReport;
 
 /// Store-relative directory of the write-ahead log.

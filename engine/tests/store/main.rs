@@ -4,5 +4,6 @@ mod basic;
 mod concurrent;
 mod crash;
 mod model;
+mod stats;
 mod support;
 mod upsert;

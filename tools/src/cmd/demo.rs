@@ -11,6 +11,7 @@ use candlestore::{CompactionPolicy, Store};
 use clap::Args;
 
 use super::import::{self, ImportArgs};
+use super::serve;
 use crate::time::format_micros;
 
 /// Arguments of `demo`.
@@ -22,7 +23,26 @@ pub(crate) struct DemoArgs {
     /// The repository's `testdata/` directory with the bundled sample files.
     #[arg(long, value_name = "DIR")]
     testdata: Option<PathBuf>,
+    /// Stop after importing and showing the store instead of serving it over HTTP (for CI).
+    #[arg(long)]
+    no_serve: bool,
+    /// Address to serve on (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR", default_value = candlestore_server::DEFAULT_ADDR)]
+    addr: std::net::SocketAddr,
+    /// Server config file (API keys, rate limit); without one, reads are public.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
+
+/// Curl lines printed when the demo starts serving (`{url}` is the base URL).
+const EXAMPLES: [&str; 6] = [
+    "curl {url}/api/v1/status",
+    "curl '{url}/api/v1/symbols?table=stocks_daily&q=AA'",
+    "curl '{url}/api/v1/bars/stocks_daily/AAPL?start=2018-01-01&end=2018-01-31&fields=datetime,close,rsi,sma_50'",
+    "curl '{url}/api/v1/bars/stocks_daily/AAPL?start=2018-01-01&format=csv&limit=5'",
+    "curl -o aapl.parquet '{url}/api/v1/bars/stocks_daily/AAPL?format=parquet'",
+    "curl -X POST {url}/api/v1/query -H 'content-type: application/json' -d '{\"table\":\"stocks_daily\",\"symbols\":[\"AAPL\",\"MSFT\"],\"fields\":\"datetime,close\",\"start\":\"2018-02-01\"}'",
+];
 
 /// (table, file relative to testdata/) of every bundled sample.
 const SAMPLES: [(&str, &str); 6] = [
@@ -105,7 +125,12 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     if !verify.is_ok() {
         return Ok(ExitCode::from(1));
     }
-    Ok(ExitCode::SUCCESS)
+    if args.no_serve {
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!();
+    let config = serve::load_config(args.config.as_deref())?;
+    serve::serve(store, config, args.addr, &EXAMPLES)
 }
 
 fn print_tail(batch: &RecordBatch, n: usize) {

@@ -11,4 +11,5 @@ pub(crate) mod import;
 pub(crate) mod query;
 pub(crate) mod repair;
 pub(crate) mod report;
+pub(crate) mod serve;
 pub(crate) mod verify;

@@ -1,26 +1,12 @@
-//! Writing query results: F4 CSV, JSON, Parquet and Arrow IPC.
+//! Writing query results: F4 CSV, JSON, Parquet and Arrow IPC, through the writers of
+//! `candlestore-export` (shared with the HTTP server).
 
-mod binary;
-mod csv;
-mod json;
-mod repr;
-
-use std::borrow::Cow;
 use std::io::Write;
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, DictionaryArray, Float64Array, Int8Array, Int32Array,
-    Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
-};
-use arrow::datatypes::{
-    ArrowDictionaryKeyType, DataType, Int8Type, Int32Type, SchemaRef, TimeUnit,
-};
-use arrow::util::display::{ArrayFormatter, FormatOptions};
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use candlestore_export::BatchWriter;
 use clap::ValueEnum;
-
-use crate::time::format_micros;
-
-pub(crate) use repr::python_repr;
 
 /// Output format of `query`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -39,7 +25,18 @@ pub(crate) enum Format {
 impl Format {
     /// Whether the format is binary (never written to a terminal).
     pub(crate) fn is_binary(self) -> bool {
-        matches!(self, Format::Parquet | Format::Arrow)
+        candlestore_export::Format::from(self).is_binary()
+    }
+}
+
+impl From<Format> for candlestore_export::Format {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Csv => candlestore_export::Format::Csv,
+            Format::Json => candlestore_export::Format::Json,
+            Format::Parquet => candlestore_export::Format::Parquet,
+            Format::Arrow => candlestore_export::Format::Arrow,
+        }
     }
 }
 
@@ -54,104 +51,16 @@ where
     W: Write + Send,
     I: Iterator<Item = anyhow::Result<RecordBatch>>,
 {
-    match format {
-        Format::Csv => csv::write(&schema, batches, out),
-        Format::Json => json::write(&schema, batches, out),
-        Format::Parquet => binary::write_parquet(schema, batches, out),
-        Format::Arrow => binary::write_arrow(&schema, batches, out),
+    let out = std::io::BufWriter::new(out);
+    let mut writer = BatchWriter::try_new(format.into(), out, &schema)?;
+    for batch in batches {
+        writer.write(&batch?)?;
     }
-}
-
-/// One cell, typed just enough for the text formats.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Cell<'a> {
-    /// Null.
-    Null,
-    /// A string (quoted as needed by the format).
-    Text(Cow<'a, str>),
-    /// A number already written as text (integers in decimal, floats as Python repr).
-    Number(String),
-    /// A boolean.
-    Bool(bool),
-}
-
-/// A column resolved once per batch, so each cell is a cheap lookup.
-pub(crate) enum Column<'a> {
-    Timestamp(&'a TimestampMicrosecondArray),
-    Float(&'a Float64Array),
-    Bool(&'a BooleanArray),
-    Int8(&'a Int8Array),
-    Int32(&'a Int32Array),
-    Int64(&'a Int64Array),
-    Utf8(&'a StringArray),
-    Dict32(&'a DictionaryArray<Int32Type>, &'a StringArray),
-    Dict8(&'a DictionaryArray<Int8Type>, &'a StringArray),
-    Other(&'a ArrayRef, ArrayFormatter<'a>),
-}
-
-impl<'a> Column<'a> {
-    pub(crate) fn new(array: &'a ArrayRef, options: &'a FormatOptions<'a>) -> anyhow::Result<Self> {
-        Ok(match array.data_type() {
-            DataType::Timestamp(TimeUnit::Microsecond, _) => {
-                Column::Timestamp(array.as_primitive())
-            }
-            DataType::Float64 => Column::Float(array.as_primitive()),
-            DataType::Boolean => Column::Bool(array.as_boolean()),
-            DataType::Int8 => Column::Int8(array.as_primitive()),
-            DataType::Int32 => Column::Int32(array.as_primitive()),
-            DataType::Int64 => Column::Int64(array.as_primitive()),
-            DataType::Utf8 => Column::Utf8(array.as_string()),
-            DataType::Dictionary(k, v) if **k == DataType::Int32 && **v == DataType::Utf8 => {
-                let d = array.as_dictionary::<Int32Type>();
-                Column::Dict32(d, d.values().as_string())
-            }
-            DataType::Dictionary(k, v) if **k == DataType::Int8 && **v == DataType::Utf8 => {
-                let d = array.as_dictionary::<Int8Type>();
-                Column::Dict8(d, d.values().as_string())
-            }
-            _ => Column::Other(array, ArrayFormatter::try_new(array.as_ref(), options)?),
-        })
+    let (mut out, rows) = writer.finish()?;
+    if format == Format::Json {
+        // The array, then a newline for terminals and line-oriented tools.
+        out.write_all(b"\n")?;
     }
-
-    pub(crate) fn cell(&self, row: usize) -> Cell<'a> {
-        fn dict<'a, K: ArrowDictionaryKeyType>(
-            d: &DictionaryArray<K>,
-            values: &'a StringArray,
-            row: usize,
-        ) -> Cell<'a>
-        where
-            K::Native: TryInto<usize>,
-        {
-            match d.keys().is_valid(row).then(|| d.keys().value(row).try_into().ok()).flatten() {
-                Some(k) if k < values.len() && values.is_valid(k) => {
-                    Cell::Text(Cow::Borrowed(values.value(k)))
-                }
-                _ => Cell::Null,
-            }
-        }
-        match self {
-            Column::Timestamp(a) => {
-                nullable(*a, row, |a| Cell::Text(Cow::Owned(format_micros(a.value(row)))))
-            }
-            Column::Float(a) => nullable(*a, row, |a| Cell::Number(python_repr(a.value(row)))),
-            Column::Bool(a) => nullable(*a, row, |a| Cell::Bool(a.value(row))),
-            Column::Int8(a) => nullable(*a, row, |a| Cell::Number(a.value(row).to_string())),
-            Column::Int32(a) => nullable(*a, row, |a| Cell::Number(a.value(row).to_string())),
-            Column::Int64(a) => nullable(*a, row, |a| Cell::Number(a.value(row).to_string())),
-            Column::Utf8(a) => nullable(*a, row, |a| Cell::Text(Cow::Borrowed(a.value(row)))),
-            Column::Dict32(d, v) => dict(d, v, row),
-            Column::Dict8(d, v) => dict(d, v, row),
-            Column::Other(a, f) => {
-                if a.is_null(row) {
-                    Cell::Null
-                } else {
-                    Cell::Text(Cow::Owned(f.value(row).to_string()))
-                }
-            }
-        }
-    }
-}
-
-fn nullable<'a, A: Array>(a: &'a A, row: usize, f: impl FnOnce(&'a A) -> Cell<'a>) -> Cell<'a> {
-    if a.is_null(row) { Cell::Null } else { f(a) }
+    out.flush()?;
+    Ok(rows)
 }

@@ -6,50 +6,75 @@
 use std::io::Write;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::Schema;
 use arrow::util::display::FormatOptions;
 
-use super::{Cell, Column};
+use crate::cell::{Cell, columns};
+use crate::error::{ExportError, Result};
 
-pub(super) fn write<W, I>(schema: &SchemaRef, batches: I, out: W) -> anyhow::Result<u64>
-where
-    W: Write,
-    I: Iterator<Item = anyhow::Result<RecordBatch>>,
-{
-    let mut out = std::io::BufWriter::new(out);
-    let mut line = String::new();
-    for (i, field) in schema.fields().iter().enumerate() {
-        if i > 0 {
-            line.push(',');
+/// Writes F4 CSV: the header on creation, then the rows of each batch.
+#[derive(Debug)]
+pub struct CsvWriter<W: Write> {
+    out: W,
+    width: usize,
+    line: String,
+    rows: u64,
+}
+
+impl<W: Write> CsvWriter<W> {
+    /// Writes the header line for `schema`.
+    pub fn try_new(mut out: W, schema: &Schema) -> Result<Self> {
+        let mut line = String::new();
+        for (i, field) in schema.fields().iter().enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
+            push_text(&mut line, field.name());
         }
-        push_text(&mut line, field.name());
+        line.push('\n');
+        out.write_all(line.as_bytes()).map_err(io)?;
+        Ok(Self { out, width: schema.fields().len(), line, rows: 0 })
     }
-    line.push('\n');
-    out.write_all(line.as_bytes())?;
-    let options = FormatOptions::default();
-    let mut rows = 0u64;
-    for batch in batches {
-        let batch = batch?;
-        let columns = batch
-            .columns()
-            .iter()
-            .map(|a| Column::new(a, &options))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+
+    /// Writes the rows of `batch`.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.num_columns() != self.width {
+            return Err(ExportError::SchemaMismatch {
+                expected: self.width,
+                got: batch.num_columns(),
+            });
+        }
+        let options = FormatOptions::default();
+        let columns = columns(batch, &options, "CSV")?;
         for row in 0..batch.num_rows() {
-            line.clear();
+            self.line.clear();
             for (i, column) in columns.iter().enumerate() {
                 if i > 0 {
-                    line.push(',');
+                    self.line.push(',');
                 }
-                push_cell(&mut line, column.cell(row));
+                push_cell(&mut self.line, column.cell(row));
             }
-            line.push('\n');
-            out.write_all(line.as_bytes())?;
+            self.line.push('\n');
+            self.out.write_all(self.line.as_bytes()).map_err(io)?;
         }
-        rows += batch.num_rows() as u64;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
     }
-    out.flush()?;
-    Ok(rows)
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Flushes and returns the output.
+    pub fn finish(mut self) -> Result<W> {
+        self.out.flush().map_err(io)?;
+        Ok(self.out)
+    }
+}
+
+fn io(source: std::io::Error) -> ExportError {
+    ExportError::Io { format: "CSV", source }
 }
 
 fn push_cell(line: &mut String, cell: Cell<'_>) {
@@ -113,9 +138,10 @@ mod tests {
             Arc::new(StringArray::from(vec![Some("say \"hi\""), Some("")])),
         ];
         let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
-        let mut out = Vec::new();
-        let rows = write(&schema, std::iter::once(Ok(batch)), &mut out).unwrap();
-        assert_eq!(rows, 2);
+        let mut w = CsvWriter::try_new(Vec::new(), &schema).unwrap();
+        w.write(&batch).unwrap();
+        assert_eq!(w.rows(), 2);
+        let out = w.finish().unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "datetime,symbol,close,flag,n,note\n\

@@ -3,7 +3,7 @@
 //! at-least-two-digit exponent (F4).
 
 /// `repr(x)` of a Python float: `36301200.0`, `0.1`, `1e-07`, `1.5e+16`, `nan`, `-inf`.
-pub(crate) fn python_repr(x: f64) -> String {
+pub fn python_repr(x: f64) -> String {
     if x.is_nan() {
         return "nan".to_owned();
     }

@@ -1,0 +1,42 @@
+//! What every handler shares.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use candlestore::{Clock, Store};
+use parking_lot::Mutex;
+
+use crate::config::ServerConfig;
+use crate::metrics::Metrics;
+use crate::rate::Limiter;
+use crate::status::{AuditCounts, StatusExtension};
+
+/// What identifies the data a cached figure was computed from: (manifest generation, next
+/// WAL LSN).
+pub(crate) type DataVersion = (u64, Option<u64>);
+
+/// Shared server state.
+pub(crate) struct AppState {
+    pub(crate) store: Store,
+    pub(crate) config: ServerConfig,
+    pub(crate) metrics: Metrics,
+    pub(crate) limiter: Limiter,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Audit counts per table, with the (generation, next LSN) they were computed at: any
+    /// commit or append changes that pair, so a cached count is never stale.
+    pub(crate) audit_cache: Mutex<HashMap<String, (DataVersion, AuditCounts)>>,
+    pub(crate) extension: Option<Arc<dyn StatusExtension>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("store", &self.store.root()).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// The current time, µs since the epoch.
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now_micros()
+    }
+}

@@ -1,0 +1,78 @@
+//! `candlestore serve`: key hashing, serving a store, stopping on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_candlestore"))
+}
+
+fn testdata(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(rel).display().to_string()
+}
+
+#[test]
+fn hash_key_prints_the_sha256() {
+    let o = bin().args(["serve", "--hash-key", "abcdefghijklmnopqrstuvwxyz"]).output().unwrap();
+    assert!(o.status.success());
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        "71c480df93d6ae2f1efad1447c66c9525e316218cf51fc8d9ed832f2daf18b73\n"
+    );
+    let o = bin().args(["serve", "--hash-key", "short"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let o = bin().args(["serve"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "--store is required");
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn serves_a_store_until_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store").display().to_string();
+    let nvda = testdata("backtrader/nvda-2014.txt");
+    let o = bin()
+        .args(["import", "--store", &store, "--table", "stocks_daily", &nvda])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[server]\nrate_limit = { burst = 0 }\n").unwrap();
+    let o = bin()
+        .args(["serve", "--store", &store, "--config", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("server.rate_limit.burst"));
+
+    let mut child = bin()
+        .args(["serve", "--store", &store, "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_owned();
+    let addr = url.trim_start_matches("http://").to_owned();
+    let health = http_get(&addr, "/health");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let csv =
+        http_get(&addr, "/api/v1/bars/stocks_daily/NVDA?fields=datetime,close&format=csv&limit=2");
+    assert!(csv.contains("datetime,close\r\n") || csv.contains("datetime,close\n"), "{csv}");
+    assert!(csv.contains("2014-01-02T00:00:00.000000Z,"), "{csv}");
+    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(rest.iter().any(|l| l.starts_with("stopped")), "{rest:?}");
+}
