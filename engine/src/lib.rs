@@ -22,6 +22,7 @@ mod clock;
 mod compaction;
 mod corrections;
 mod error;
+pub mod export;
 mod index;
 pub mod kernel;
 mod manifest;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use candlestore::{TableName, column_index, is_valid_symbol};
-use candlestore_export::Format;
+use candlestore::export::Format;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::error::ApiError;

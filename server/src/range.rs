@@ -14,7 +14,7 @@ use std::sync::Arc;
 use arrow::array::AsArray;
 use arrow::datatypes::{Schema, SchemaRef, TimestampMicrosecondType};
 use candlestore::{ScanBuilder, Store, bar_schema, column_index};
-use candlestore_export::{BatchWriter, ExportError};
+use candlestore::export::{BatchWriter, ExportError};
 
 use crate::cursor::Cursor;
 use crate::params::Range;

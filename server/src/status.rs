@@ -103,7 +103,7 @@ impl TableStatus {
             timeframe: spec.timeframe.code(),
             symbols: stats.symbols,
             bars: stats.bars,
-            newest_bar: stats.newest_bar.map(candlestore_export::format_micros),
+            newest_bar: stats.newest_bar.map(candlestore::export::format_micros),
             freshness: freshness(spec, stats.newest_bar, now),
             stale_after_seconds: stale_after_seconds(spec),
             audit: audit.map(|a| AuditStatus {

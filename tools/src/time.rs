@@ -53,7 +53,7 @@ pub(crate) fn parse_instant(option: &str, text: &str) -> anyhow::Result<Instant>
 
 /// Formats µs since the epoch as F4 text, `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
 pub(crate) fn format_micros(micros: i64) -> String {
-    candlestore_export::format_micros(micros)
+    candlestore::export::format_micros(micros)
 }
 
 #[cfg(test)]

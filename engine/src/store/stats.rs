@@ -75,7 +75,7 @@ impl Store {
     /// Every symbol of `table` in name order, with its bar count and newest bar. Counts
     /// include unflushed rows when the store is writable (they come from the kernel states);
     /// a read-only store sees what the segments hold.
-    pub fn symbols(&self, table: &str) -> Result<Vec<SymbolSummary>> {
+    pub fn table_symbols(&self, table: &str) -> Result<Vec<SymbolSummary>> {
         let state = self.inner.state.read();
         let tstate = state
             .tables
@@ -90,7 +90,7 @@ impl Store {
     }
 
     /// One symbol of `table` (`None` if the table has no bar of it).
-    pub fn symbol(&self, table: &str, symbol: &str) -> Result<Option<SymbolSummary>> {
+    pub fn table_symbol(&self, table: &str, symbol: &str) -> Result<Option<SymbolSummary>> {
         let state = self.inner.state.read();
         let tstate = state
             .tables
@@ -102,7 +102,7 @@ impl Store {
 
     /// Storage figures of `table`.
     pub fn table_stats(&self, table: &str) -> Result<TableStats> {
-        let symbols = self.symbols(table)?;
+        let symbols = self.table_symbols(table)?;
         let state = self.inner.state.read();
         let tstate = state
             .tables

@@ -1,4 +1,4 @@
-//! `Store::symbols`, `Store::symbol`, `Store::table_stats`, `Store::stats`: the figures the
+//! `Store::table_symbols`, `Store::table_symbol`, `Store::table_stats`, `Store::stats`: the figures the
 //! HTTP server reports, before and after a flush and in a read-only store.
 
 use candlestore::{MemStorage, Store};
@@ -16,10 +16,10 @@ fn summaries_count_flushed_and_unflushed_bars() {
     let t = store.table_stats("stocks_daily").expect("stats");
     assert_eq!((t.symbols, t.bars, t.newest_bar), (2, 3, Some(JAN1_2024 + DAY)));
     assert_eq!((t.segments, t.unflushed_rows), (0, 3));
-    let aapl = store.symbol("stocks_daily", "AAPL").expect("symbol").expect("AAPL");
+    let aapl = store.table_symbol("stocks_daily", "AAPL").expect("symbol").expect("AAPL");
     assert_eq!((aapl.bars, aapl.first_bar, aapl.last_bar), (2, None, Some(JAN1_2024 + DAY)));
-    assert_eq!(store.symbol("stocks_daily", "IBM").expect("symbol"), None);
-    assert!(store.symbols("crypto_1min").is_err(), "an unknown table");
+    assert_eq!(store.table_symbol("stocks_daily", "IBM").expect("symbol"), None);
+    assert!(store.table_symbols("crypto_1min").is_err(), "an unknown table");
 
     store.flush().expect("flush");
     let r =
@@ -29,7 +29,7 @@ fn summaries_count_flushed_and_unflushed_bars() {
     assert_eq!((t.bars, t.unflushed_rows, t.newest_bar), (4, 1, Some(JAN1_2024 + 2 * DAY)));
     assert!(t.segments >= 1 && t.segment_bytes > 0 && t.level0_segments == t.segments);
     let names: Vec<_> = store
-        .symbols("stocks_daily")
+        .table_symbols("stocks_daily")
         .expect("symbols")
         .into_iter()
         .map(|s| (s.symbol, s.bars, s.first_bar))

@@ -7,7 +7,7 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use candlestore_export::{BatchWriter, Format};
+use candlestore::export::{BatchWriter, Format};
 use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 
@@ -107,7 +107,7 @@ pub(super) async fn stream(
         "fields".into(),
         Value::from(req.schema().fields().iter().map(|f| f.name().clone()).collect::<Vec<_>>()),
     );
-    head.insert("newest_bar".into(), newest.map(candlestore_export::format_micros).into());
+    head.insert("newest_bar".into(), newest.map(candlestore::export::format_micros).into());
     head.insert("data_age_seconds".into(), fresh.data_age_seconds.into());
     head.insert("is_stale".into(), fresh.is_stale.into());
     let (tx, rx) = oneshot::channel::<Result<(Option<Cursor>, axum::body::Body), ApiError>>();
@@ -145,7 +145,7 @@ pub(super) async fn stream(
         HeaderValue::from_static(if fresh.is_stale { "true" } else { "false" }),
     );
     if let Some(t) = newest
-        && let Ok(v) = HeaderValue::from_str(&candlestore_export::format_micros(t))
+        && let Ok(v) = HeaderValue::from_str(&candlestore::export::format_micros(t))
     {
         headers.insert(HeaderName::from_static("x-newest-bar"), v);
     }

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use candlestore_export::format_micros;
+use candlestore::export::format_micros;
 use serde::Serialize;
 use serde_json::{Value, json};
 

@@ -53,7 +53,7 @@ pub(super) async fn status(
         let mut body = json!({
             "status": "ok",
             "version": env!("CARGO_PKG_VERSION"),
-            "now": candlestore_export::format_micros(now),
+            "now": candlestore::export::format_micros(now),
             "store": {
                 "root": store.root().map(|p| p.display().to_string()),
                 "read_only": stats.read_only,
@@ -148,7 +148,7 @@ pub(super) async fn symbols(
     for table in tables {
         let symbols = state
             .store
-            .symbols(&table)
+            .table_symbols(&table)
             .map_err(|e| ApiError::internal("reading the symbol list failed", &e))?;
         for s in symbols {
             if !same(&sector, &s.sector) || !same(&exchange, &s.exchange) {
@@ -163,8 +163,8 @@ pub(super) async fn symbols(
                 sector: s.sector,
                 exchange: s.exchange,
                 bars: s.bars,
-                first_bar: s.first_bar.map(candlestore_export::format_micros),
-                last_bar: s.last_bar.map(candlestore_export::format_micros),
+                first_bar: s.first_bar.map(candlestore::export::format_micros),
+                last_bar: s.last_bar.map(candlestore::export::format_micros),
             });
         }
     }

@@ -100,7 +100,7 @@ pub(crate) fn require_symbol(
     name: &str,
 ) -> Result<candlestore::SymbolSummary, ApiError> {
     let symbol = params::symbol_name(param, name)?;
-    match state.store.symbol(table, &symbol) {
+    match state.store.table_symbol(table, &symbol) {
         Ok(Some(s)) => Ok(s),
         Ok(None) => Err(ApiError::not_found(
             "unknown_symbol",

@@ -11,7 +11,7 @@ use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use candlestore_export::format_micros;
+use candlestore::export::format_micros;
 use serde_json::{Value, json};
 
 use super::{blocking, query_params, require_symbol, require_table};

@@ -151,7 +151,7 @@ fn select(state: &AppState, table: &str, body: &QueryBody) -> Result<Vec<SymbolS
     }
     let all = state
         .store
-        .symbols(table)
+        .table_symbols(table)
         .map_err(|e| ApiError::internal("reading the symbol list failed", &e))?;
     let (param, want, by_sector) = match (&body.sector, &body.exchange) {
         (Some(s), _) => ("sector", s, true),

@@ -10,7 +10,7 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use candlestore_export::{BatchWriter, Format};
+use candlestore::export::{BatchWriter, Format};
 use chrono::DateTime;
 use serde_json::{Value, json};
 

@@ -2,7 +2,7 @@
 
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::TimestampMicrosecondType;
-use candlestore_export::{BatchWriter, Format};
+use candlestore::export::{BatchWriter, Format};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::fixture::{DAILY_2014_ROWS, LAST_2014, NOW, ORCL_ROWS, shared, start_shared};
@@ -58,7 +58,7 @@ async fn json_envelope_and_values_match_a_scan() {
     let ts = want.column(0).as_primitive::<TimestampMicrosecondType>();
     let close = want.column(1).as_primitive::<arrow::datatypes::Float64Type>();
     for (i, row) in data.iter().enumerate() {
-        assert_eq!(row["datetime"], candlestore_export::format_micros(ts.value(i)));
+        assert_eq!(row["datetime"], candlestore::export::format_micros(ts.value(i)));
         assert_eq!(row["close"].as_f64().unwrap(), close.value(i));
         assert_eq!(row["symbol"], "NVDA");
     }
@@ -139,7 +139,7 @@ async fn filters_and_time_travel() {
         v["data"].as_array().unwrap().iter().all(|r| r["quality_score"].as_f64().unwrap() >= 0.99)
     );
     // as_of before the revision: the original close comes back.
-    let as_of = candlestore_export::format_micros(
+    let as_of = candlestore::export::format_micros(
         shared().store.corrections("stocks_daily").unwrap()[0].corrected_at - 1,
     );
     let path = format!(
@@ -183,7 +183,7 @@ async fn pages_follow_the_cursor_to_the_end() {
     }
     assert_eq!(pages, ORCL_ROWS.div_ceil(700));
     let want_text: Vec<String> =
-        want.iter().map(|&t| candlestore_export::format_micros(t)).collect();
+        want.iter().map(|&t| candlestore::export::format_micros(t)).collect();
     assert_eq!(seen, want_text);
     // Arrow, cursor in a header; a limit equal to the rows left gives no next page.
     let r = s

@@ -89,7 +89,7 @@ async fn corrections_of_a_symbol() {
     let list = v["corrections"].as_array().unwrap();
     assert_eq!(v["count"], list.len());
     let close = list.iter().find(|c| c["field"] == "close").expect("the close correction");
-    assert_eq!(close["datetime"], candlestore_export::format_micros(REVISED_AT));
+    assert_eq!(close["datetime"], candlestore::export::format_micros(REVISED_AT));
     assert_eq!(close["new_value"], "20.5");
     assert_ne!(close["old_value"], "20.5");
     assert_eq!(close["old_revision"], 1);

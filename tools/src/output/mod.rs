@@ -1,11 +1,11 @@
 //! Writing query results: F4 CSV, JSON, Parquet and Arrow IPC, through the writers of
-//! `candlestore-export` (shared with the HTTP server).
+//! `candlestore::export` (shared with the HTTP server).
 
 use std::io::Write;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use candlestore_export::BatchWriter;
+use candlestore::export::BatchWriter;
 use clap::ValueEnum;
 
 /// Output format of `query`.
@@ -25,17 +25,17 @@ pub(crate) enum Format {
 impl Format {
     /// Whether the format is binary (never written to a terminal).
     pub(crate) fn is_binary(self) -> bool {
-        candlestore_export::Format::from(self).is_binary()
+        candlestore::export::Format::from(self).is_binary()
     }
 }
 
-impl From<Format> for candlestore_export::Format {
+impl From<Format> for candlestore::export::Format {
     fn from(f: Format) -> Self {
         match f {
-            Format::Csv => candlestore_export::Format::Csv,
-            Format::Json => candlestore_export::Format::Json,
-            Format::Parquet => candlestore_export::Format::Parquet,
-            Format::Arrow => candlestore_export::Format::Arrow,
+            Format::Csv => candlestore::export::Format::Csv,
+            Format::Json => candlestore::export::Format::Json,
+            Format::Parquet => candlestore::export::Format::Parquet,
+            Format::Arrow => candlestore::export::Format::Arrow,
         }
     }
 }

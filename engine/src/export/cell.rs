@@ -9,9 +9,9 @@ use arrow::array::{
 use arrow::datatypes::{ArrowDictionaryKeyType, DataType, Int8Type, Int32Type, TimeUnit};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 
-use crate::error::{ExportError, Result};
-use crate::repr::python_repr;
-use crate::time::format_micros;
+use crate::export::error::{ExportError, Result};
+use crate::export::repr::python_repr;
+use crate::export::time::format_micros;
 
 /// Resolves every column of `batch` once (the text writers then look cells up per row).
 pub(crate) fn columns<'a>(

@@ -2,7 +2,7 @@
 
 use std::str::FromStr;
 
-use crate::error::ExportError;
+use crate::export::error::ExportError;
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

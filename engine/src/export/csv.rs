@@ -9,8 +9,8 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::Schema;
 use arrow::util::display::FormatOptions;
 
-use crate::cell::{Cell, columns};
-use crate::error::{ExportError, Result};
+use crate::export::cell::{Cell, columns};
+use crate::export::error::{ExportError, Result};
 
 /// Writes F4 CSV: the header on creation, then the rows of each batch.
 #[derive(Debug)]

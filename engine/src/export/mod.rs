@@ -1,6 +1,4 @@
-//! # candlestore-export
-//!
-//! Writes query results, batch by batch, in the formats the `candlestore` tool and the HTTP
+//! Export formats: writes query results, batch by batch, in the formats the `candlestore` tool and the HTTP
 //! server share: the F4 exchange CSV (`*.fields.csv`), a JSON array of objects, the Arrow IPC
 //! stream format and Parquet (zstd). Every writer takes one [`RecordBatch`] at a time and
 //! never holds more than one batch (Parquet: one bounded row group), so a large range streams
@@ -10,7 +8,7 @@
 //! use std::sync::Arc;
 //! use arrow::array::{Float64Array, RecordBatch};
 //! use arrow::datatypes::{DataType, Field, Schema};
-//! use candlestore_export::{BatchWriter, Format};
+//! use candlestore::export::{BatchWriter, Format};
 //!
 //! let schema = Arc::new(Schema::new(vec![Field::new("close", DataType::Float64, true)]));
 //! let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Float64Array::from(vec![0.1]))])?;

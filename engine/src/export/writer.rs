@@ -5,11 +5,11 @@ use std::io::Write;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 
-use crate::binary::{ArrowStreamWriter, ParquetStreamWriter};
-use crate::csv::CsvWriter;
-use crate::error::Result;
-use crate::format::Format;
-use crate::json::JsonWriter;
+use crate::export::binary::{ArrowStreamWriter, ParquetStreamWriter};
+use crate::export::csv::CsvWriter;
+use crate::export::error::Result;
+use crate::export::format::Format;
+use crate::export::json::JsonWriter;
 
 /// A writer for any [`Format`], fed one batch at a time.
 #[derive(Debug)]

@@ -7,8 +7,8 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::Schema;
 use arrow::util::display::FormatOptions;
 
-use crate::cell::{Cell, columns};
-use crate::error::{ExportError, Result};
+use crate::export::cell::{Cell, columns};
+use crate::export::error::{ExportError, Result};
 
 /// Writes one JSON array: `[` on creation, an object per row, `]` on [`JsonWriter::finish`]
 /// (no trailing newline, so the array can sit inside an envelope).

@@ -11,7 +11,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 
-use crate::error::{ExportError, Result};
+use crate::export::error::{ExportError, Result};
 
 /// Rows per Parquet row group. The writer buffers one row group's encoded pages before
 /// writing it out, so this bounds its memory (97 columns x 64 Ki rows is a few tens of MB
