@@ -31,6 +31,7 @@ mod schema;
 mod segment;
 mod storage;
 mod store;
+mod symbols;
 mod table;
 mod wal;
 mod write;
@@ -52,8 +53,12 @@ pub use schema::{
 pub use segment::{Partition, SEGMENT_FORMAT_VERSION, SegmentMeta};
 pub use storage::{AppendFile, FsStorage, MemStorage, Storage, SyncPoint};
 pub use store::{
-    AppendOptions, AppendReport, FlushReport, RecoveryReport, Store, StoreBuilder, StoreOptions,
+    AppendOptions, AppendReport, FlaggedRow, FlushReport, MAX_FLAGGED_KEPT, RecoveryReport, Store, StoreBuilder, StoreOptions,
     VerifyReport,
+};
+pub use symbols::{
+    InstrumentType, Provider, SYMBOLS_MAGIC, SYMBOLS_MIN_VERSION, SYMBOLS_VERSION, SymbolFilter,
+    SymbolRecord, SymbolUpsertReport, SymbolsError, provider_symbol,
 };
 pub use table::{AssetClass, Partitioning, TableName, TableSpec, Timeframe};
 pub use wal::{Durability, Lsn};

@@ -64,6 +64,8 @@ enum Command {
     Compact(cmd::compact::CompactArgs),
     /// Repair a write-ahead log corrupted in the middle (the explicit, data-dropping path).
     Repair(cmd::repair::RepairArgs),
+    /// The symbol master: import reference files, list and filter symbols, map to provider tickers.
+    Symbols(cmd::symbols::SymbolsArgs),
 }
 
 fn main() -> ExitCode {
@@ -109,6 +111,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             refuse("repair")?;
             cmd::repair::run(&args)
         }
+        Command::Symbols(args) => cmd::symbols::run(&args, read_only),
     }
 }
 

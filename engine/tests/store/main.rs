@@ -5,4 +5,5 @@ mod concurrent;
 mod crash;
 mod model;
 mod support;
+mod symbols;
 mod upsert;

@@ -7,4 +7,5 @@ pub(crate) mod dump;
 pub(crate) mod import;
 pub(crate) mod query;
 pub(crate) mod repair;
+pub(crate) mod symbols;
 pub(crate) mod verify;
