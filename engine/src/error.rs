@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 pub use crate::index::IndexError;
-pub use crate::symbols::SymbolsError;
+use crate::symbols::SymbolsError;
 pub use crate::wal::WalError;
 
 /// Errors of the manifest (the set of live segments).

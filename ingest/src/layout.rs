@@ -102,7 +102,7 @@ pub fn detect(path: &Path, first_lines: &[&str]) -> Result<Layout, ImportError> 
         _ => return Err(ImportError::EmptyFile { path: path.to_path_buf() }),
     };
     if is_cdd_banner(first) {
-        return match first_lines.get(1).map(|l| detect(path, &[l])) {
+        return match first_lines.get(1).map(|l| detect(path, &[*l])) {
             Some(Ok(Layout::CryptoDataDownload { .. })) => {
                 Ok(Layout::CryptoDataDownload { banner: true })
             }

@@ -52,6 +52,7 @@ impl SymbolMaster {
         self.records.values()
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.records.len()
     }

@@ -45,8 +45,12 @@ const METADATA_COLUMNS: [&str; 10] = [
 ];
 
 fn detect(names: &[String]) -> Option<ReferenceLayout> {
-    let is = |want: &[&str]| names.len() == want.len() && names.iter().zip(want).all(|(a, b)| a == b);
-    let starts = |want: &[&str]| names.len() >= want.len() && names.iter().zip(want).all(|(a, b)| a == b);
+    let is = |want: &[&str]| {
+        names.len() == want.len() && names.iter().zip(want).all(|(a, b)| a.as_str() == *b)
+    };
+    let starts = |want: &[&str]| {
+        names.len() >= want.len() && names.iter().zip(want).all(|(a, b)| a.as_str() == *b)
+    };
     Some(if starts(required(ReferenceLayout::Sp500Constituents)) {
         ReferenceLayout::Sp500Constituents
     } else if is(required(ReferenceLayout::Sp500Legacy)) {
@@ -106,7 +110,7 @@ pub(super) fn read(
                     path: path.to_path_buf(),
                     layout: l.name(),
                     header: joined,
-                    column: missing,
+                    column: *missing,
                 });
             }
             l
@@ -195,13 +199,12 @@ impl<'a> RowParser<'a> {
         self.col[slot].and_then(|i| fields.get(i).copied())
     }
 
-    fn error(&self, line: u64, fields: &[&str], role: &str, reason: String) -> ReferenceError {
+    fn error(&self, line: u64, role: &str, reason: String) -> ReferenceError {
         let column = ROLES
             .iter()
             .position(|r| *r == role)
             .and_then(|slot| self.col[slot])
             .and_then(|i| self.labels.get(i).cloned());
-        let _ = fields;
         ReferenceError::Row { path: self.path.to_path_buf(), line, column, reason }
     }
 
@@ -209,14 +212,14 @@ impl<'a> RowParser<'a> {
         match self.get(fields, role).map(str::trim) {
             Some("Y") => Ok(true),
             Some("N") | Some("") | None => Ok(false),
-            Some(other) => Err(self.error(line, fields, role, format!("expected Y or N, found {other:?}"))),
+            Some(other) => Err(self.error(line, role, format!("expected Y or N, found {other:?}"))),
         }
     }
 
     fn parse(&self, line: u64, fields: &[&str]) -> Result<Parsed, ReferenceError> {
         let raw_symbol = self.get(fields, "symbol").unwrap_or("");
         let symbol =
-            engine_symbol(raw_symbol).map_err(|reason| self.error(line, fields, "symbol", reason))?;
+            engine_symbol(raw_symbol).map_err(|reason| self.error(line, "symbol", reason))?;
         let mut r = SymbolRecord::new(symbol);
         r.name = self.get(fields, "name").or_else(|| self.get(fields, "security")).and_then(text);
         use ReferenceLayout as L;
@@ -239,7 +242,7 @@ impl<'a> RowParser<'a> {
                 let venue = if self.layout == L::OtherListed {
                     let code = self.get(fields, "exchange").unwrap_or("");
                     venue_of_code(code).ok_or_else(|| {
-                        self.error(line, fields, "exchange", format!("unknown exchange code {code:?} (known: A, N, P, Z, V, Q)"))
+                        self.error(line, "exchange", format!("unknown exchange code {code:?} (known: A, N, P, Z, V, Q)"))
                     })?
                 } else {
                     NASDAQ
@@ -271,7 +274,7 @@ impl<'a> RowParser<'a> {
         r.industry = self.get(fields, "industry").and_then(text);
         if let Some(cap) = self.get(fields, "marketcap").and_then(text) {
             let v: f64 = cap.parse().map_err(|_| {
-                self.error(line, fields, "marketcap", format!("{cap:?} is not a number"))
+                self.error(line, "marketcap", format!("{cap:?} is not a number"))
             })?;
             r.market_cap = Some(v);
         }
@@ -285,13 +288,13 @@ impl<'a> RowParser<'a> {
         r.currency = self.get(fields, "currency").and_then(text);
         if let Some(c) = self.get(fields, "country").and_then(text) {
             let code = country_code(&c).ok_or_else(|| {
-                self.error(line, fields, "country", format!("{c:?} is not a known country name or ISO 3166-1 alpha-2 code"))
+                self.error(line, "country", format!("{c:?} is not a known country name or ISO 3166-1 alpha-2 code"))
             })?;
             r.country = Some(code.to_owned());
         }
         if let Some(t) = self.get(fields, "type").and_then(text) {
             r.instrument_type = Some(t.parse().map_err(|e: candlestore::SymbolsError| {
-                self.error(line, fields, "type", e.to_string())
+                self.error(line, "type", e.to_string())
             })?);
         }
         Ok(())

@@ -8,7 +8,7 @@ use crate::{read_all, testdata, utc};
 
 #[test]
 fn lean_daily_deci_cents_without_trailing_newline() {
-    let path = testdata("lean/aapl.tail30.csv");
+    let path = testdata("lean/aapl.csv");
     let mut reader = open(&path, &ImportOptions::default()).unwrap();
     assert_eq!(reader.layout(), Layout::LeanDaily);
     let rows = read_all(&mut reader, 1 << 16);
@@ -28,7 +28,7 @@ fn cryptodatadownload_newest_first_mixed_epoch_units() {
     assert_eq!(reader.layout(), Layout::CryptoDataDownload { banner: false });
     let mut lines = Vec::new();
     let mut rows = crate::Rows::default();
-    for b in reader.by_ref() {
+    while let Some(b) = reader.next() {
         let b = b.unwrap();
         rows.push(&b);
         lines.extend_from_slice(reader.batch_lines());

@@ -273,7 +273,7 @@ fn map(args: &MapArgs, read_only: bool) -> anyhow::Result<ExitCode> {
     let ticker = match record.as_ref().and_then(|r| r.provider_symbols.get(&provider)) {
         Some(t) => t.clone(),
         None => {
-            let kind = kind.or(record.and_then(|r| r.instrument_type)).unwrap_or(default_kind);
+            let kind = kind.or(record.as_ref().and_then(|r| r.instrument_type)).unwrap_or(default_kind);
             provider_symbol(&args.symbol, kind, provider)?
         }
     };
