@@ -53,8 +53,8 @@ pub use schema::{
 pub use segment::{Partition, SEGMENT_FORMAT_VERSION, SegmentMeta};
 pub use storage::{AppendFile, FsStorage, MemStorage, Storage, SyncPoint};
 pub use store::{
-    AppendOptions, AppendReport, FlaggedRow, FlushReport, MAX_FLAGGED_KEPT, RecoveryReport, Store, StoreBuilder, StoreOptions,
-    VerifyReport,
+    AppendOptions, AppendReport, FlaggedRow, FlushReport, MAX_FLAGGED_KEPT, RecoveryReport, Store,
+    StoreBuilder, StoreOptions, VerifyReport,
 };
 pub use symbols::{
     InstrumentType, Provider, SYMBOLS_MAGIC, SYMBOLS_MIN_VERSION, SYMBOLS_VERSION, SymbolFilter,

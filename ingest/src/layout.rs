@@ -106,7 +106,10 @@ pub fn detect(path: &Path, first_lines: &[&str]) -> Result<Layout, ImportError> 
             Some(Ok(Layout::CryptoDataDownload { .. })) => {
                 Ok(Layout::CryptoDataDownload { banner: true })
             }
-            _ => Err(ImportError::UnknownLayout { path: path.to_path_buf(), header: first.to_owned() }),
+            _ => Err(ImportError::UnknownLayout {
+                path: path.to_path_buf(),
+                header: first.to_owned(),
+            }),
         };
     }
     if let Ok(fields) = split_line(first)

@@ -126,7 +126,11 @@ impl Reorder {
     }
 
     /// Takes one batch from the reader; returns the batch to emit now, if any.
-    pub(crate) fn push(&mut self, batch: RecordBatch, lines: Vec<u64>) -> Result<Option<Lined>, ImportError> {
+    pub(crate) fn push(
+        &mut self,
+        batch: RecordBatch,
+        lines: Vec<u64>,
+    ) -> Result<Option<Lined>, ImportError> {
         if matches!(self.mode, Mode::Undecided) {
             self.mode = if is_descending(&batch) { Mode::Holding } else { Mode::InOrder };
         }
@@ -164,7 +168,11 @@ impl Reorder {
                 RecordBatch::try_new(spill_schema(), columns).map_err(|e| self.err(0, e))?;
             let spill = self.spill.as_mut().and_then(|s| s.writer.as_mut());
             if let Some(w) = spill {
-                w.write(&with_lines).map_err(|e| ImportError::Arrow { path: self.path.clone(), line: 0, source: e })?;
+                w.write(&with_lines).map_err(|e| ImportError::Arrow {
+                    path: self.path.clone(),
+                    line: 0,
+                    source: e,
+                })?;
             }
         }
         Ok(())
@@ -179,12 +187,19 @@ impl Reorder {
         self.mode = Mode::Draining;
         if let Some(spill) = &mut self.spill {
             if let Some(mut w) = spill.writer.take() {
-                w.finish().map_err(|e| ImportError::Arrow { path: self.path.clone(), line: 0, source: e })?;
+                w.finish().map_err(|e| ImportError::Arrow {
+                    path: self.path.clone(),
+                    line: 0,
+                    source: e,
+                })?;
             }
             let file = File::open(&spill.path)
                 .map_err(|source| ImportError::Io { path: spill.path.clone(), source })?;
-            let reader = FileReader::try_new(file, None)
-                .map_err(|e| ImportError::Arrow { path: self.path.clone(), line: 0, source: e })?;
+            let reader = FileReader::try_new(file, None).map_err(|e| ImportError::Arrow {
+                path: self.path.clone(),
+                line: 0,
+                source: e,
+            })?;
             spill.next = reader.num_batches();
             spill.reader = Some(reader);
         }
@@ -214,8 +229,10 @@ impl Reorder {
             None => return Ok(None),
         };
         let n = batch.num_columns();
-        let lines = batch.column(n - 1).as_primitive::<arrow::datatypes::UInt64Type>().values().to_vec();
-        let bars = RecordBatch::try_new(bar_schema(), batch.columns()[..n - 1].to_vec()).map_err(arrow)?;
+        let lines =
+            batch.column(n - 1).as_primitive::<arrow::datatypes::UInt64Type>().values().to_vec();
+        let bars =
+            RecordBatch::try_new(bar_schema(), batch.columns()[..n - 1].to_vec()).map_err(arrow)?;
         Ok(Some((bars, lines)))
     }
 }
@@ -224,7 +241,9 @@ impl Reorder {
 fn uuid_like() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
     t ^ NEXT.fetch_add(1, Ordering::Relaxed).rotate_left(48)
 }
 
@@ -280,7 +299,10 @@ mod tests {
         let mut r = Reorder::new(Path::new("f.csv"));
         let out = drain(
             &mut r,
-            vec![(batch(&["A", "A"], &[40, 30]), vec![2, 3]), (batch(&["A", "A"], &[20, 10]), vec![4, 5])],
+            vec![
+                (batch(&["A", "A"], &[40, 30]), vec![2, 3]),
+                (batch(&["A", "A"], &[20, 10]), vec![4, 5]),
+            ],
         );
         assert!(r.newest_first());
         let ts: Vec<i64> = out.iter().flat_map(|(b, _)| ts_of(b)).collect();
@@ -292,7 +314,10 @@ mod tests {
     #[test]
     fn ascending_files_pass_through() {
         let mut r = Reorder::new(Path::new("f.csv"));
-        let out = drain(&mut r, vec![(batch(&["A", "A"], &[1, 2]), vec![2, 3]), (batch(&["A"], &[3]), vec![4])]);
+        let out = drain(
+            &mut r,
+            vec![(batch(&["A", "A"], &[1, 2]), vec![2, 3]), (batch(&["A"], &[3]), vec![4])],
+        );
         assert!(!r.newest_first());
         assert_eq!(out.len(), 2);
         assert_eq!(ts_of(&out[0].0), [1, 2]);

@@ -114,8 +114,7 @@ pub(crate) fn parse_datetime(s: &str) -> Result<RawTime, String> {
     {
         // Float epoch (`1502946000.0`, CryptoDataDownload's older rows): unit by the integer
         // part's magnitude, fraction kept to the microsecond.
-        let whole: i64 =
-            int.parse().map_err(|_| format!("epoch value {s:?} is out of range"))?;
+        let whole: i64 = int.parse().map_err(|_| format!("epoch value {s:?} is out of range"))?;
         let unit = epoch_to_micros(whole) / whole.max(1);
         let digits = &frac[..frac.len().min(9)];
         let frac_value: i64 = if digits.is_empty() { 0 } else { digits.parse().unwrap_or(0) };
@@ -151,13 +150,18 @@ pub(crate) fn parse_lean(s: &str) -> Result<RawTime, String> {
     if t.len() != 14 || t.as_bytes()[8] != b' ' {
         return Err(bad());
     }
-    let (y, m, d) = (digits(&t.as_bytes()[0..4]), digits(&t.as_bytes()[4..6]), digits(&t.as_bytes()[6..8]));
+    let (y, m, d) =
+        (digits(&t.as_bytes()[0..4]), digits(&t.as_bytes()[4..6]), digits(&t.as_bytes()[6..8]));
     let date = match (y, m, d) {
         (Some(y), Some(m), Some(d)) => NaiveDate::from_ymd_opt(y as i32, m, d).ok_or_else(bad)?,
         _ => return Err(bad()),
     };
     let time = parse_time(&t[9..]).ok_or_else(bad)?;
-    Ok(if time == NaiveTime::MIN { RawTime::Date(date) } else { RawTime::Naive(date.and_time(time)) })
+    Ok(if time == NaiveTime::MIN {
+        RawTime::Date(date)
+    } else {
+        RawTime::Naive(date.and_time(time))
+    })
 }
 
 /// Resolves [`RawTime`] to UTC microseconds (F2.2) and checks the accepted year range.
@@ -290,7 +294,9 @@ mod tests {
 
     #[test]
     fn rejects_garbage_and_out_of_range() {
-        for bad in ["", "abc", "2020-13-01", "2020-01-02 25:00:00", "02/01/2020", "1e9", ".5", "1.x"] {
+        for bad in
+            ["", "abc", "2020-13-01", "2020-01-02 25:00:00", "02/01/2020", "1e9", ".5", "1.x"]
+        {
             assert!(parse_datetime(bad).is_err(), "{bad:?}");
         }
         let st = Stamper::new(chrono_tz::UTC, None);

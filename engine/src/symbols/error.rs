@@ -27,9 +27,7 @@ pub enum SymbolsError {
         max: u32,
     },
     /// The checksum does not match the bytes.
-    #[error(
-        "{path}: symbol master checksum mismatch (expected {expected:#010x}, got {got:#010x})"
-    )]
+    #[error("{path}: symbol master checksum mismatch (expected {expected:#010x}, got {got:#010x})")]
     ChecksumMismatch {
         /// The file.
         path: PathBuf,

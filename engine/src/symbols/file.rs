@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::SymbolMaster;
 use super::error::SymbolsError;
 use super::record::SymbolRecord;
-use super::SymbolMaster;
 use crate::error::{Error, Result};
 use crate::storage::{Storage, display_path};
 
@@ -246,8 +246,11 @@ mod tests {
         let truncated = golden[..golden.len() - 10].to_vec();
         let mut future = golden.clone();
         future[8..12].copy_from_slice(&2u32.to_le_bytes());
-        let fixtures =
-            [("corrupt-crc.symbols", crc), ("truncated.symbols", truncated), ("future-version.symbols", future)];
+        let fixtures = [
+            ("corrupt-crc.symbols", crc),
+            ("truncated.symbols", truncated),
+            ("future-version.symbols", future),
+        ];
         for (name, bytes) in fixtures {
             let path = Path::new(dir).join(name);
             if std::env::var_os("CANDLESTORE_BLESS").is_some() {

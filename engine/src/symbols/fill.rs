@@ -8,8 +8,8 @@ use arrow::array::{
 };
 use arrow::datatypes::{Field, Int32Type};
 
-use super::record::SymbolRecord;
 use super::SymbolMaster;
+use super::record::SymbolRecord;
 use crate::error::Result;
 use crate::schema::col;
 use crate::write::{Normalized, ORIGIN_KEY, ORIGIN_MASTER};
@@ -61,15 +61,14 @@ pub(crate) fn fill_from_master(input: &mut Normalized, master: &SymbolMaster) ->
         if values.null_count() == values.len() {
             continue;
         }
-        let keys: Int32Array = symbols
-            .keys()
-            .iter()
-            .map(|k| k.filter(|&k| values.is_valid(k as usize)))
-            .collect();
+        let keys: Int32Array =
+            symbols.keys().iter().map(|k| k.filter(|&k| values.is_valid(k as usize))).collect();
         let array = DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values))?;
         replaced.push((c, Arc::new(array)));
     }
-    if !input.provided[MARKET_CAP] && records.iter().any(|r| r.is_some_and(|r| r.market_cap.is_some())) {
+    if !input.provided[MARKET_CAP]
+        && records.iter().any(|r| r.is_some_and(|r| r.market_cap.is_some()))
+    {
         let caps: Float64Array = symbols
             .keys()
             .iter()
@@ -107,13 +106,23 @@ mod tests {
 
     #[test]
     fn metadata_positions_match_the_schema() {
-        let names: Vec<&str> = [SECTOR, INDUSTRY, MARKET_CAP, EXCHANGE, MIC_CODE, CURRENCY, COUNTRY, TYPE]
-            .iter()
-            .map(|&c| field_defs()[c].name)
-            .collect();
+        let names: Vec<&str> =
+            [SECTOR, INDUSTRY, MARKET_CAP, EXCHANGE, MIC_CODE, CURRENCY, COUNTRY, TYPE]
+                .iter()
+                .map(|&c| field_defs()[c].name)
+                .collect();
         assert_eq!(
             names,
-            ["sector", "industry", "market_cap", "exchange", "mic_code", "currency", "country", "type"]
+            [
+                "sector",
+                "industry",
+                "market_cap",
+                "exchange",
+                "mic_code",
+                "currency",
+                "country",
+                "type"
+            ]
         );
     }
 }

@@ -160,13 +160,17 @@ impl SymbolRecord {
                 return Err(bad(field, format!("{v:?} must be 1-256 bytes without outer spaces")));
             }
         }
-        let code = |field: &'static str, value: &Option<String>, len: usize, what: &str| {
-            match value {
-                Some(v) if v.len() != len || !v.bytes().all(|b| b.is_ascii_uppercase() || (len == 4 && b.is_ascii_digit())) => {
-                    Err(bad(field, format!("{v:?} is not {what}")))
-                }
-                _ => Ok(()),
+        let code = |field: &'static str, value: &Option<String>, len: usize, what: &str| match value
+        {
+            Some(v)
+                if v.len() != len
+                    || !v
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || (len == 4 && b.is_ascii_digit())) =>
+            {
+                Err(bad(field, format!("{v:?} is not {what}")))
             }
+            _ => Ok(()),
         };
         code("mic_code", &self.mic_code, 4, "an ISO 10383 MIC (4 upper-case letters or digits)")?;
         code("currency", &self.currency, 3, "an ISO 4217 code (3 upper-case letters)")?;
@@ -222,7 +226,8 @@ pub struct SymbolFilter {
 impl SymbolFilter {
     /// Whether `r` passes.
     pub fn matches(&self, r: &SymbolRecord) -> bool {
-        let eq = |a: &Option<String>, b: &str| a.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(b));
+        let eq =
+            |a: &Option<String>, b: &str| a.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(b));
         if let Some(s) = &self.sector
             && !eq(&r.sector, s)
         {

@@ -170,16 +170,9 @@ pub(crate) fn apply(
                 }
             }
             // The rewritten row: provided columns from the input, the rest carried over.
-            let merged: Vec<ArrayRef> =
-                (0..FIELD_COUNT)
-                    .map(|c| {
-                        if provided[c] {
-                            new.column(c).clone()
-                        } else {
-                            old.column(c).clone()
-                        }
-                    })
-                    .collect();
+            let merged: Vec<ArrayRef> = (0..FIELD_COUNT)
+                .map(|c| if provided[c] { new.column(c).clone() } else { old.column(c).clone() })
+                .collect();
             let merged = RecordBatch::try_new(n.schema(), merged)?;
             let merged = filter_record_batch(&merged, &changed)?;
             let kept_old = filter_record_batch(&old, &changed)?;

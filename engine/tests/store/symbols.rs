@@ -80,8 +80,9 @@ fn appended_rows_take_metadata_from_the_master() {
     let storage = MemStorage::new();
     let store = mem_store(&storage);
     store.upsert_symbols([aapl()]).unwrap();
-    let report =
-        store.append("stocks_daily", &bars(&[("AAPL", JAN1_2024, 10.0), ("IBM", JAN1_2024, 20.0)])).unwrap();
+    let report = store
+        .append("stocks_daily", &bars(&[("AAPL", JAN1_2024, 10.0), ("IBM", JAN1_2024, 20.0)]))
+        .unwrap();
     assert_eq!(report.inserted, 2);
     let batch = scan_all(&store);
     assert_eq!(texts(&batch, "symbol"), [Some("AAPL".into()), Some("IBM".into())]);
@@ -89,16 +90,24 @@ fn appended_rows_take_metadata_from_the_master() {
     assert_eq!(texts(&batch, "mic_code"), [Some("XNAS".into()), None]);
     assert_eq!(texts(&batch, "type"), [Some("stock".into()), None]);
     assert_eq!(texts(&batch, "country"), [Some("US".into()), None]);
-    let cap = batch.column(batch.schema().index_of("market_cap").unwrap()).as_primitive::<Float64Type>();
+    let cap =
+        batch.column(batch.schema().index_of("market_cap").unwrap()).as_primitive::<Float64Type>();
     assert_eq!((cap.value(0), cap.is_null(1)), (3.0e12, true));
     // data_completeness counts the filled fields: 8 more non-null of 97.
     let dc = batch
         .column(batch.schema().index_of("data_completeness").unwrap())
         .as_primitive::<Float64Type>();
-    assert!((dc.value(0) - dc.value(1) - 8.0 / 97.0).abs() < 1e-12, "{} vs {}", dc.value(0), dc.value(1));
+    assert!(
+        (dc.value(0) - dc.value(1) - 8.0 / 97.0).abs() < 1e-12,
+        "{} vs {}",
+        dc.value(0),
+        dc.value(1)
+    );
 
     // Scans by sector and exchange find the filled rows, in memtables and after a flush.
-    let tech = |s: &Store| rows_of(&s.scan("stocks_daily").sector("Information Technology").collect().unwrap());
+    let tech = |s: &Store| {
+        rows_of(&s.scan("stocks_daily").sector("Information Technology").collect().unwrap())
+    };
     assert_eq!(tech(&store).len(), 1);
     store.flush().unwrap();
     assert_eq!(tech(&store).len(), 1);
@@ -130,7 +139,9 @@ fn caller_values_win_and_stored_rows_keep_theirs() {
     fields.push(arrow::datatypes::Field::new("sector", DataType::Utf8, true));
     let mut columns = plain.columns().to_vec();
     columns.push(std::sync::Arc::new(arrow::array::StringArray::from(vec![Some("Own")])));
-    let own = RecordBatch::try_new(std::sync::Arc::new(arrow::datatypes::Schema::new(fields)), columns).unwrap();
+    let own =
+        RecordBatch::try_new(std::sync::Arc::new(arrow::datatypes::Schema::new(fields)), columns)
+            .unwrap();
     store.append("stocks_daily", &own).unwrap();
     let batch = scan_all(&store);
     assert_eq!(texts(&batch, "sector")[2].as_deref(), Some("Own"));
@@ -162,9 +173,12 @@ fn wal_replay_restores_the_metadata_the_rows_were_written_with() {
 #[test]
 fn sector_scans_fall_back_to_the_master_for_rows_written_before_it() {
     let store = mem_store(&MemStorage::new());
-    store.append("stocks_daily", &bars(&[("AAPL", JAN1_2024, 10.0), ("IBM", JAN1_2024, 20.0)])).unwrap();
+    store
+        .append("stocks_daily", &bars(&[("AAPL", JAN1_2024, 10.0), ("IBM", JAN1_2024, 20.0)]))
+        .unwrap();
     store.flush().unwrap();
-    let tech = || rows_of(&store.scan("stocks_daily").sector("Information Technology").collect().unwrap());
+    let tech =
+        || rows_of(&store.scan("stocks_daily").sector("Information Technology").collect().unwrap());
     assert!(tech().is_empty());
     store.upsert_symbols([aapl()]).unwrap();
     let rows = tech();

@@ -32,7 +32,8 @@ pub(crate) fn venue_of_code(code: &str) -> Option<Venue> {
 
 /// A venue named in words or by MIC (`metadata.csv` writes `NASDAQ`, `NYSE`, ...).
 pub(crate) fn venue_of_name(name: &str) -> Option<Venue> {
-    let n: String = name.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_uppercase();
+    let n: String =
+        name.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_uppercase();
     Some(match n.as_str() {
         "NASDAQ" | "XNAS" | "NASDAQGS" | "NASDAQGM" | "NASDAQCM" => NASDAQ,
         "NYSE" | "XNYS" => NYSE,

@@ -24,7 +24,9 @@ impl Header {
 /// The columns each fixed layout must have (normalized names), in order of detection.
 fn required(layout: ReferenceLayout) -> &'static [&'static str] {
     match layout {
-        ReferenceLayout::Sp500Constituents => &["symbol", "security", "gicssector", "gicssubindustry"],
+        ReferenceLayout::Sp500Constituents => {
+            &["symbol", "security", "gicssector", "gicssubindustry"]
+        }
         ReferenceLayout::Sp500Legacy => &["symbol", "name", "sector"],
         ReferenceLayout::NasdaqListedSymbols => {
             &["symbol", "companyname", "securityname", "marketcategory", "testissue", "etf"]
@@ -40,8 +42,16 @@ fn required(layout: ReferenceLayout) -> &'static [&'static str] {
 }
 
 const METADATA_COLUMNS: [&str; 10] = [
-    "symbol", "name", "sector", "industry", "marketcap", "exchange", "miccode", "currency",
-    "country", "type",
+    "symbol",
+    "name",
+    "sector",
+    "industry",
+    "marketcap",
+    "exchange",
+    "miccode",
+    "currency",
+    "country",
+    "type",
 ];
 
 fn detect(names: &[String]) -> Option<ReferenceLayout> {
@@ -78,8 +88,7 @@ pub(super) fn read(
     input: Box<dyn Read>,
     forced: Option<ReferenceLayout>,
 ) -> Result<ReferenceFile, ReferenceError> {
-    let mut reader =
-        csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(input);
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(input);
     let mut rows = reader.records();
     let csv_error = |e: csv::Error| {
         let line = e.position().map_or(0, csv::Position::line);
@@ -96,7 +105,10 @@ pub(super) fn read(
     let header = match rows.next() {
         Some(h) => h.map_err(csv_error)?,
         None => {
-            return Err(ReferenceError::UnknownLayout { path: path.to_path_buf(), header: String::new() });
+            return Err(ReferenceError::UnknownLayout {
+                path: path.to_path_buf(),
+                header: String::new(),
+            });
         }
     };
     let raw_header: Vec<&str> = header.iter().collect();
@@ -170,8 +182,20 @@ struct RowParser<'a> {
 
 /// Slots of `RowParser::col`, by role.
 const ROLES: [&str; 14] = [
-    "symbol", "name", "sector", "industry", "marketcap", "exchange", "miccode", "currency",
-    "country", "type", "etf", "testissue", "security", "securityname",
+    "symbol",
+    "name",
+    "sector",
+    "industry",
+    "marketcap",
+    "exchange",
+    "miccode",
+    "currency",
+    "country",
+    "type",
+    "etf",
+    "testissue",
+    "security",
+    "securityname",
 ];
 
 impl<'a> RowParser<'a> {
@@ -181,7 +205,12 @@ impl<'a> RowParser<'a> {
                 (_, "symbol") => &["symbol", "actsymbol"],
                 (ReferenceLayout::Sp500Constituents, "sector") => &["gicssector"],
                 (ReferenceLayout::Sp500Constituents, "industry") => &["gicssubindustry"],
-                (ReferenceLayout::NasdaqListedSymbols | ReferenceLayout::NyseListed | ReferenceLayout::OtherListed, "name") => &["companyname"],
+                (
+                    ReferenceLayout::NasdaqListedSymbols
+                    | ReferenceLayout::NyseListed
+                    | ReferenceLayout::OtherListed,
+                    "name",
+                ) => &["companyname"],
                 (_, r) => return header.find(r),
             };
             names.iter().find_map(|n| header.find(n))
@@ -242,14 +271,19 @@ impl<'a> RowParser<'a> {
                 let venue = if self.layout == L::OtherListed {
                     let code = self.get(fields, "exchange").unwrap_or("");
                     venue_of_code(code).ok_or_else(|| {
-                        self.error(line, "exchange", format!("unknown exchange code {code:?} (known: A, N, P, Z, V, Q)"))
+                        self.error(
+                            line,
+                            "exchange",
+                            format!("unknown exchange code {code:?} (known: A, N, P, Z, V, Q)"),
+                        )
                     })?
                 } else {
                     NASDAQ
                 };
                 listing(&mut r, venue);
                 let etf = self.yes_no(line, fields, "etf")?;
-                r.instrument_type = Some(if etf { InstrumentType::Etf } else { InstrumentType::Stock });
+                r.instrument_type =
+                    Some(if etf { InstrumentType::Etf } else { InstrumentType::Stock });
             }
             L::NasdaqListed => {
                 r.name = self.get(fields, "securityname").and_then(text);
@@ -269,13 +303,18 @@ impl<'a> RowParser<'a> {
     }
 
     /// The F3.1 metadata CSV: every value as written, codes checked.
-    fn metadata(&self, line: u64, fields: &[&str], r: &mut SymbolRecord) -> Result<(), ReferenceError> {
+    fn metadata(
+        &self,
+        line: u64,
+        fields: &[&str],
+        r: &mut SymbolRecord,
+    ) -> Result<(), ReferenceError> {
         r.sector = self.get(fields, "sector").and_then(text);
         r.industry = self.get(fields, "industry").and_then(text);
         if let Some(cap) = self.get(fields, "marketcap").and_then(text) {
-            let v: f64 = cap.parse().map_err(|_| {
-                self.error(line, "marketcap", format!("{cap:?} is not a number"))
-            })?;
+            let v: f64 = cap
+                .parse()
+                .map_err(|_| self.error(line, "marketcap", format!("{cap:?} is not a number")))?;
             r.market_cap = Some(v);
         }
         r.exchange = self.get(fields, "exchange").and_then(text);
@@ -288,14 +327,19 @@ impl<'a> RowParser<'a> {
         r.currency = self.get(fields, "currency").and_then(text);
         if let Some(c) = self.get(fields, "country").and_then(text) {
             let code = country_code(&c).ok_or_else(|| {
-                self.error(line, "country", format!("{c:?} is not a known country name or ISO 3166-1 alpha-2 code"))
+                self.error(
+                    line,
+                    "country",
+                    format!("{c:?} is not a known country name or ISO 3166-1 alpha-2 code"),
+                )
             })?;
             r.country = Some(code.to_owned());
         }
         if let Some(t) = self.get(fields, "type").and_then(text) {
-            r.instrument_type = Some(t.parse().map_err(|e: candlestore::SymbolsError| {
-                self.error(line, "type", e.to_string())
-            })?);
+            r.instrument_type =
+                Some(t.parse().map_err(|e: candlestore::SymbolsError| {
+                    self.error(line, "type", e.to_string())
+                })?);
         }
         Ok(())
     }

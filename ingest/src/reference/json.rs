@@ -49,8 +49,7 @@ fn record(item: Item, venue: Option<Venue>) -> Result<SymbolRecord, String> {
     r.sector = text(&item.sector);
     r.industry = text(&item.industry);
     if let Some(cap) = text(&item.market_cap) {
-        let v: f64 =
-            cap.parse().map_err(|_| format!("marketCap {cap:?} is not a number"))?;
+        let v: f64 = cap.parse().map_err(|_| format!("marketCap {cap:?} is not a number"))?;
         // The screener writes 0.00 for instruments it has no capitalisation for.
         r.market_cap = (v > 0.0).then_some(v);
     }

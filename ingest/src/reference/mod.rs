@@ -115,7 +115,8 @@ pub fn read_reference(
         path: path.to_path_buf(),
         source: std::io::Error::other(e.to_string()),
     })?;
-    let first_byte = input.reader.fill_buf().map_err(io)?.iter().copied().find(|b| !b.is_ascii_whitespace());
+    let first_byte =
+        input.reader.fill_buf().map_err(io)?.iter().copied().find(|b| !b.is_ascii_whitespace());
     let reader: Box<dyn Read> = Box::new(input.reader);
     let is_json = first_byte == Some(b'[');
     match (layout, is_json) {
@@ -153,7 +154,12 @@ impl Collected {
     }
 
     pub(crate) fn finish(self, layout: ReferenceLayout) -> ReferenceFile {
-        ReferenceFile { layout, records: self.records, rows_read: self.rows_read, skipped: self.skipped }
+        ReferenceFile {
+            layout,
+            records: self.records,
+            rows_read: self.rows_read,
+            skipped: self.skipped,
+        }
     }
 }
 

@@ -73,7 +73,11 @@ fn short_listings() {
     let f = read("reference/listings/nyse-listed.head.csv");
     assert_eq!(f.layout, ReferenceLayout::NyseListed);
     let aa = find(&f, "AA");
-    assert_eq!(aa.name.as_deref(), Some("Alcoa Corporation Common Stock"), "trailing space trimmed");
+    assert_eq!(
+        aa.name.as_deref(),
+        Some("Alcoa Corporation Common Stock"),
+        "trailing space trimmed"
+    );
     assert_eq!((aa.exchange.as_deref(), aa.mic_code.as_deref()), (Some("NYSE"), Some("XNYS")));
     assert!(f.records.iter().any(|r| r.symbol == "AAC.U"));
 }
@@ -138,7 +142,10 @@ fn a_malformed_row_names_file_line_and_column() {
     assert!(err.to_string().contains("meta.csv, line 3"), "{err}");
     let (_d, p) = temp("meta.csv", "symbol,type\nAAA,equity\n");
     let err = read_reference(&p, None).unwrap_err();
-    assert!(matches!(&err, ReferenceError::Row { line: 2, column: Some(c), .. } if c == "type"), "{err}");
+    assert!(
+        matches!(&err, ReferenceError::Row { line: 2, column: Some(c), .. } if c == "type"),
+        "{err}"
+    );
     let (_d, p) = temp("meta.csv", "symbol,country\nAAA,Atlantis\n");
     assert!(read_reference(&p, None).unwrap_err().to_string().contains("Atlantis"));
     let (_d, p) = temp("meta.csv", "symbol,sector\nAAA,Energy\nBBB\n");
@@ -172,11 +179,13 @@ fn repeated_symbols_keep_the_first_row() {
 fn unknown_and_mismatched_layouts() {
     let (_d, p) = temp("x.csv", "foo,bar\n1,2\n");
     assert!(matches!(read_reference(&p, None).unwrap_err(), ReferenceError::UnknownLayout { .. }));
-    let err = read_reference(&testdata("reference/metadata.csv"), Some(ReferenceLayout::OtherListed))
-        .unwrap_err();
+    let err =
+        read_reference(&testdata("reference/metadata.csv"), Some(ReferenceLayout::OtherListed))
+            .unwrap_err();
     assert!(matches!(err, ReferenceError::HeaderMismatch { column: "actsymbol", .. }), "{err}");
-    let err = read_reference(&testdata("reference/metadata.csv"), Some(ReferenceLayout::ScreenerJson))
-        .unwrap_err();
+    let err =
+        read_reference(&testdata("reference/metadata.csv"), Some(ReferenceLayout::ScreenerJson))
+            .unwrap_err();
     assert!(matches!(err, ReferenceError::UnknownLayout { .. }));
     for l in ReferenceLayout::ALL {
         assert_eq!(ReferenceLayout::from_name(l.name()), Some(l));

@@ -103,7 +103,11 @@ fn yahoo_download_null_rows_are_rejected_with_their_line() {
 fn a_malformed_lean_row_is_rejected_not_guessed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("spy.csv");
-    std::fs::write(&path, "19980102 00:00,975000,975600,953700,975600,3831400\n19980105 00:00,x,1,1,1,1").unwrap();
+    std::fs::write(
+        &path,
+        "19980102 00:00,975000,975600,953700,975600,3831400\n19980105 00:00,x,1,1,1,1",
+    )
+    .unwrap();
     let mut reader = open(&path, &ImportOptions::default()).unwrap();
     let rows = read_all(&mut reader, 1 << 16);
     assert_eq!(rows.len(), 1);

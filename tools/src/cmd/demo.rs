@@ -46,7 +46,8 @@ const REFERENCE: [&str; 4] = [
 
 /// Loads [`REFERENCE`] into the store's symbol master.
 fn load_symbols(store_dir: &Path, testdata: &Path) -> anyhow::Result<()> {
-    let store = Store::open(store_dir).with_context(|| format!("opening {}", store_dir.display()))?;
+    let store =
+        Store::open(store_dir).with_context(|| format!("opening {}", store_dir.display()))?;
     for file in REFERENCE {
         let reference = candlestore_ingest::read_reference(&testdata.join(file), None)?;
         let report = store.upsert_symbols(reference.records)?;

@@ -219,14 +219,22 @@ fn line_of(batch: &RecordBatch, lines: &[u64], symbol: &str, datetime: i64) -> O
 }
 
 /// Rows stored with `is_validated = false`, with their line and the checks they failed.
-fn note_flagged(outcome: &mut FileOutcome, batch: &RecordBatch, lines: &[u64], report: &AppendReport) {
+fn note_flagged(
+    outcome: &mut FileOutcome,
+    batch: &RecordBatch,
+    lines: &[u64],
+    report: &AppendReport,
+) {
     outcome.flagged += report.flagged;
     for f in report.flagged_rows.iter().take(SHOWN.saturating_sub(outcome.flagged_notes.len())) {
         let at = line_of(batch, lines, &f.symbol, f.datetime)
             .map_or_else(String::new, |l| format!("line {l}, "));
-        outcome
-            .flagged_notes
-            .push(format!("{at}{} {}: {}", f.symbol, format_micros(f.datetime), f.notes));
+        outcome.flagged_notes.push(format!(
+            "{at}{} {}: {}",
+            f.symbol,
+            format_micros(f.datetime),
+            f.notes
+        ));
     }
 }
 

@@ -195,8 +195,16 @@ fn list(args: &ListArgs, read_only: bool) -> anyhow::Result<ExitCode> {
 }
 
 const CSV_HEADER: [&str; 10] = [
-    "symbol", "name", "sector", "industry", "market_cap", "exchange", "mic_code", "currency",
-    "country", "type",
+    "symbol",
+    "name",
+    "sector",
+    "industry",
+    "market_cap",
+    "exchange",
+    "mic_code",
+    "currency",
+    "country",
+    "type",
 ];
 
 fn cells(r: &SymbolRecord) -> [String; 10] {
@@ -238,16 +246,30 @@ fn write_table(out: &mut impl Write, records: &[SymbolRecord]) -> anyhow::Result
     let shown = [0usize, 2, 5, 6, 9, 1];
     let rows: Vec<[String; 10]> = records.iter().map(cells).collect();
     let clip = |s: &str, n: usize| -> String {
-        if s.chars().count() > n { format!("{}…", s.chars().take(n - 1).collect::<String>()) } else { s.to_owned() }
+        if s.chars().count() > n {
+            format!("{}…", s.chars().take(n - 1).collect::<String>())
+        } else {
+            s.to_owned()
+        }
     };
     let widths: Vec<usize> = shown
         .iter()
         .map(|&c| {
-            rows.iter().map(|r| r[c].chars().count().min(40)).chain([CSV_HEADER[c].len()]).max().unwrap_or(0)
+            rows.iter()
+                .map(|r| r[c].chars().count().min(40))
+                .chain([CSV_HEADER[c].len()])
+                .max()
+                .unwrap_or(0)
         })
         .collect();
     let line = |cols: Vec<String>| -> String {
-        cols.iter().zip(&widths).map(|(c, w)| format!("{c:w$}")).collect::<Vec<_>>().join("  ").trim_end().to_owned()
+        cols.iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
     };
     writeln!(out, "{}", line(shown.iter().map(|&c| CSV_HEADER[c].to_owned()).collect()))?;
     for r in &rows {
@@ -258,13 +280,18 @@ fn write_table(out: &mut impl Write, records: &[SymbolRecord]) -> anyhow::Result
 }
 
 fn map(args: &MapArgs, read_only: bool) -> anyhow::Result<ExitCode> {
-    let provider: Provider =
-        args.provider.parse().map_err(|e: candlestore::SymbolsError| UsageError::new(e.to_string()))?;
+    let provider: Provider = args
+        .provider
+        .parse()
+        .map_err(|e: candlestore::SymbolsError| UsageError::new(e.to_string()))?;
     let kind: Option<InstrumentType> = match &args.kind {
-        Some(k) => Some(k.parse().map_err(|e: candlestore::SymbolsError| UsageError::new(e.to_string()))?),
+        Some(k) => {
+            Some(k.parse().map_err(|e: candlestore::SymbolsError| UsageError::new(e.to_string()))?)
+        }
         None => None,
     };
-    let default_kind = if provider == Provider::Binance { InstrumentType::Crypto } else { InstrumentType::Stock };
+    let default_kind =
+        if provider == Provider::Binance { InstrumentType::Crypto } else { InstrumentType::Stock };
     let record = match &args.store {
         Some(dir) => open_store(dir, Access::Read { read_only })?.symbol(&args.symbol),
         None => None,
@@ -273,7 +300,8 @@ fn map(args: &MapArgs, read_only: bool) -> anyhow::Result<ExitCode> {
     let ticker = match record.as_ref().and_then(|r| r.provider_symbols.get(&provider)) {
         Some(t) => t.clone(),
         None => {
-            let kind = kind.or(record.as_ref().and_then(|r| r.instrument_type)).unwrap_or(default_kind);
+            let kind =
+                kind.or(record.as_ref().and_then(|r| r.instrument_type)).unwrap_or(default_kind);
             provider_symbol(&args.symbol, kind, provider)?
         }
     };
