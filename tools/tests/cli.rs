@@ -655,10 +655,10 @@ fn symbols_import_list_and_map() {
         out.contains("(layout sp500): 22 rows, 22 records: 22 added, 0 changed, 0 unchanged"),
         "{out}"
     );
-    // BRK.B is in both files: the listing adds exchange and MIC to the S&P record.
+    // A and BRK.B are in both files: the listing adds exchange and MIC to the S&P records.
     assert!(
         out.contains(
-            "(layout other-listed): 11 rows, 11 records: 10 added, 1 changed, 0 unchanged"
+            "(layout other-listed): 11 rows, 11 records: 9 added, 2 changed, 0 unchanged"
         ),
         "{out}"
     );

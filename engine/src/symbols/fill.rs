@@ -25,7 +25,10 @@ const COUNTRY: usize = 13;
 const TYPE: usize = 14;
 
 /// The dictionary-encoded metadata columns and how to read each from a record.
-const TEXT_COLUMNS: [(usize, fn(&SymbolRecord) -> Option<&str>); 7] = [
+/// Reads one text field of a record.
+type Getter = fn(&SymbolRecord) -> Option<&str>;
+
+const TEXT_COLUMNS: [(usize, Getter); 7] = [
     (SECTOR, |r| r.sector.as_deref()),
     (INDUSTRY, |r| r.industry.as_deref()),
     (EXCHANGE, |r| r.exchange.as_deref()),

@@ -12,7 +12,7 @@ pub(crate) mod fill;
 mod provider;
 mod record;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub use error::SymbolsError;
 pub use file::{SYMBOLS_MAGIC, SYMBOLS_MIN_VERSION, SYMBOLS_VERSION};
@@ -70,10 +70,10 @@ impl SymbolMaster {
         input: impl IntoIterator<Item = SymbolRecord>,
     ) -> Result<(SymbolMaster, SymbolUpsertReport), SymbolsError> {
         let mut next = self.clone();
-        let mut touched: BTreeMap<String, ()> = BTreeMap::new();
+        let mut touched: BTreeSet<String> = BTreeSet::new();
         for record in input {
             record.validate()?;
-            touched.insert(record.symbol.clone(), ());
+            touched.insert(record.symbol.clone());
             match next.records.get_mut(&record.symbol) {
                 Some(existing) => existing.merge(record),
                 None => {
@@ -82,7 +82,7 @@ impl SymbolMaster {
             }
         }
         let mut report = SymbolUpsertReport::default();
-        for symbol in touched.keys() {
+        for symbol in &touched {
             match (self.records.get(symbol), next.records.get(symbol)) {
                 (None, _) => report.added += 1,
                 (Some(old), Some(new)) if old == new => report.unchanged += 1,

@@ -122,7 +122,7 @@ pub(super) fn read(
                     path: path.to_path_buf(),
                     layout: l.name(),
                     header: joined,
-                    column: *missing,
+                    column: missing,
                 });
             }
             l
