@@ -657,9 +657,7 @@ fn symbols_import_list_and_map() {
     );
     // A and BRK.B are in both files: the listing adds exchange and MIC to the S&P records.
     assert!(
-        out.contains(
-            "(layout other-listed): 11 rows, 11 records: 9 added, 2 changed, 0 unchanged"
-        ),
+        out.contains("(layout other-listed): 11 rows, 11 records: 9 added, 2 changed, 0 unchanged"),
         "{out}"
     );
     let again = ok(&["symbols", "import", "--store", &store, &sp]);

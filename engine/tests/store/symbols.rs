@@ -79,7 +79,7 @@ fn invalid_records_are_refused_whole() {
 fn appended_rows_take_metadata_from_the_master() {
     let storage = MemStorage::new();
     let store = mem_store(&storage);
-    store.upsert_symbols([aapl()]).unwrap();
+    let _ = store.upsert_symbols([aapl()]).unwrap();
     let report = store
         .append("stocks_daily", &bars(&[("AAPL", JAN1_2024, 10.0), ("IBM", JAN1_2024, 20.0)]))
         .unwrap();
@@ -117,17 +117,17 @@ fn appended_rows_take_metadata_from_the_master() {
 #[test]
 fn caller_values_win_and_stored_rows_keep_theirs() {
     let store = mem_store(&MemStorage::new());
-    store.upsert_symbols([aapl()]).unwrap();
-    store.append("stocks_daily", &bars(&[("AAPL", JAN1_2024, 10.0)])).unwrap();
+    let _ = store.upsert_symbols([aapl()]).unwrap();
+    let _ = store.append("stocks_daily", &bars(&[("AAPL", JAN1_2024, 10.0)])).unwrap();
     // The master changes: the stored row keeps the sector it was written with, and
     // re-appending the same bar is unchanged, not a revision.
     let mut moved = SymbolRecord::new("AAPL");
     moved.sector = Some("Consumer Electronics".into());
-    store.upsert_symbols([moved]).unwrap();
+    let _ = store.upsert_symbols([moved]).unwrap();
     let again = store.append("stocks_daily", &bars(&[("AAPL", JAN1_2024, 10.0)])).unwrap();
     assert_eq!((again.unchanged, again.revised), (1, 0));
     // A new bar takes the new value.
-    store.append("stocks_daily", &bars(&[("AAPL", JAN1_2024 + DAY, 11.0)])).unwrap();
+    let _ = store.append("stocks_daily", &bars(&[("AAPL", JAN1_2024 + DAY, 11.0)])).unwrap();
     let batch = scan_all(&store);
     assert_eq!(
         texts(&batch, "sector"),
@@ -142,7 +142,7 @@ fn caller_values_win_and_stored_rows_keep_theirs() {
     let own =
         RecordBatch::try_new(std::sync::Arc::new(arrow::datatypes::Schema::new(fields)), columns)
             .unwrap();
-    store.append("stocks_daily", &own).unwrap();
+    let _ = store.append("stocks_daily", &own).unwrap();
     let batch = scan_all(&store);
     assert_eq!(texts(&batch, "sector")[2].as_deref(), Some("Own"));
     assert_eq!(texts(&batch, "mic_code")[2].as_deref(), Some("XNAS"), "other columns still filled");
@@ -152,11 +152,11 @@ fn caller_values_win_and_stored_rows_keep_theirs() {
 fn wal_replay_restores_the_metadata_the_rows_were_written_with() {
     let storage = MemStorage::new();
     let store = mem_store(&storage);
-    store.upsert_symbols([aapl()]).unwrap();
-    store.append("stocks_daily", &bars(&[("AAPL", JAN1_2024, 10.0)])).unwrap();
+    let _ = store.upsert_symbols([aapl()]).unwrap();
+    let _ = store.append("stocks_daily", &bars(&[("AAPL", JAN1_2024, 10.0)])).unwrap();
     let mut moved = SymbolRecord::new("AAPL");
     moved.sector = Some("Consumer Electronics".into());
-    store.upsert_symbols([moved]).unwrap();
+    let _ = store.upsert_symbols([moved]).unwrap();
     drop(store);
     storage.crash();
     // Not flushed: the row comes back from the WAL with the sector of its append, not the
@@ -173,14 +173,14 @@ fn wal_replay_restores_the_metadata_the_rows_were_written_with() {
 #[test]
 fn sector_scans_fall_back_to_the_master_for_rows_written_before_it() {
     let store = mem_store(&MemStorage::new());
-    store
+    let _ = store
         .append("stocks_daily", &bars(&[("AAPL", JAN1_2024, 10.0), ("IBM", JAN1_2024, 20.0)]))
         .unwrap();
     store.flush().unwrap();
     let tech =
         || rows_of(&store.scan("stocks_daily").sector("Information Technology").collect().unwrap());
     assert!(tech().is_empty());
-    store.upsert_symbols([aapl()]).unwrap();
+    let _ = store.upsert_symbols([aapl()]).unwrap();
     let rows = tech();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].0, "AAPL");
@@ -194,7 +194,7 @@ fn provider_tickers_use_overrides_then_rules() {
     let mut btc = SymbolRecord::new("BTC");
     btc.instrument_type = Some(InstrumentType::Crypto);
     btc.provider_symbols.insert(Provider::Binance, "BTCFDUSD".into());
-    store.upsert_symbols([btc]).unwrap();
+    let _ = store.upsert_symbols([btc]).unwrap();
     assert_eq!(store.provider_symbol("BTC", Provider::Binance, None).unwrap(), "BTCFDUSD");
     assert_eq!(store.provider_symbol("BTC", Provider::Yahoo, None).unwrap(), "BTC-USD");
     assert_eq!(store.provider_symbol("BTC", Provider::Polygon, None).unwrap(), "X:BTCUSD");
@@ -210,7 +210,7 @@ fn provider_tickers_use_overrides_then_rules() {
 fn a_corrupt_symbol_master_stops_the_open() {
     let storage = MemStorage::new();
     let store = mem_store(&storage);
-    store.upsert_symbols([aapl()]).unwrap();
+    let _ = store.upsert_symbols([aapl()]).unwrap();
     drop(store);
     storage.corrupt(Path::new("_meta/SYMBOLS"), 40).unwrap();
     let err = Store::builder_with_storage(std::sync::Arc::new(storage.clone())).open().unwrap_err();
@@ -222,7 +222,7 @@ fn a_corrupt_symbol_master_stops_the_open() {
 fn read_only_stores_refuse_upserts_but_list() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    store.upsert_symbols([aapl()]).unwrap();
+    let _ = store.upsert_symbols([aapl()]).unwrap();
     drop(store);
     let ro = Store::builder(dir.path()).read_only().open().unwrap();
     assert_eq!(ro.symbols().len(), 1);
