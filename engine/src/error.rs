@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 pub use crate::index::IndexError;
+use crate::symbols::SymbolsError;
 pub use crate::wal::WalError;
 
 /// Errors of the manifest (the set of live segments).
@@ -174,6 +175,9 @@ pub enum Error {
     /// Segment error.
     #[error(transparent)]
     Segment(#[from] SegmentError),
+    /// Symbol master error.
+    #[error(transparent)]
+    Symbols(#[from] SymbolsError),
     /// The store directory is used by another process.
     #[error("store {path} is locked by another process (lock file {lock})")]
     Locked {

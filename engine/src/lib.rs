@@ -32,6 +32,7 @@ mod schema;
 mod segment;
 mod storage;
 mod store;
+mod symbols;
 mod table;
 mod wal;
 mod write;
@@ -53,8 +54,12 @@ pub use schema::{
 pub use segment::{Partition, SEGMENT_FORMAT_VERSION, SegmentMeta};
 pub use storage::{AppendFile, FsStorage, MemStorage, Storage, SyncPoint};
 pub use store::{
-    AppendOptions, AppendReport, FlushReport, RecoveryReport, Store, StoreBuilder, StoreOptions,
-    StoreStats, SymbolSummary, TableStats, VerifyReport,
+    AppendOptions, AppendReport, FlaggedRow, FlushReport, MAX_FLAGGED_KEPT, RecoveryReport, Store,
+    StoreBuilder, StoreOptions, StoreStats, SymbolSummary, TableStats, VerifyReport,
+};
+pub use symbols::{
+    InstrumentType, Provider, SYMBOLS_MAGIC, SYMBOLS_MIN_VERSION, SYMBOLS_VERSION, SymbolFilter,
+    SymbolRecord, SymbolUpsertReport, SymbolsError, provider_symbol,
 };
 pub use table::{AssetClass, Partitioning, TableName, TableSpec, Timeframe};
 pub use wal::{Durability, Lsn};

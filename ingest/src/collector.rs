@@ -59,6 +59,10 @@ pub(crate) struct BarCollector {
     sink: Option<RejectSink>,
     dups: DuplicateTracker,
     last_line: u64,
+    /// Source line of each pending row.
+    lines: Vec<u64>,
+    /// Source lines of the rows of the batch last taken.
+    last_lines: Vec<u64>,
 }
 
 impl BarCollector {
@@ -79,6 +83,8 @@ impl BarCollector {
             sink,
             dups: DuplicateTracker::default(),
             last_line: 0,
+            lines: Vec::with_capacity(cap),
+            last_lines: Vec::new(),
         })
     }
 
@@ -118,6 +124,7 @@ impl BarCollector {
             });
         }
         self.stats.rows_accepted += 1;
+        self.lines.push(line);
         self.symbol.append_value(bar.symbol);
         self.datetime.append_value(bar.datetime);
         for (b, v) in self.ohlcv.iter_mut().zip(bar.ohlcv) {
@@ -134,6 +141,11 @@ impl BarCollector {
         Ok(())
     }
 
+    /// The source line (Parquet: row number) of each row of the batch last taken.
+    pub(crate) fn last_lines(&self) -> &[u64] {
+        &self.last_lines
+    }
+
     /// Rows waiting in the current batch.
     pub(crate) fn pending(&self) -> usize {
         self.datetime.len()
@@ -148,6 +160,7 @@ impl BarCollector {
         if self.pending() == 0 {
             return Ok(None);
         }
+        self.last_lines = std::mem::take(&mut self.lines);
         let mut columns: Vec<ArrayRef> =
             vec![Arc::new(self.symbol.finish()), Arc::new(self.datetime.finish())];
         columns.extend(self.ohlcv.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
@@ -180,6 +193,10 @@ pub(crate) fn parse_value(s: &str) -> Result<f64, String> {
     if t.is_empty() {
         return Err("empty field".to_owned());
     }
+    if t.eq_ignore_ascii_case("null") {
+        // Yahoo download CSVs write a whole row of `null` for a day without data.
+        return Err("null value (no data for this bar)".to_owned());
+    }
     match t.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
         Ok(_) => Err(format!("not a finite number: {t:?}")),
@@ -197,6 +214,7 @@ mod tests {
         assert_eq!(parse_value("-3"), Ok(-3.0));
         assert_eq!(parse_value("1e3"), Ok(1000.0));
         assert_eq!(parse_value(""), Err("empty field".to_owned()));
+        assert!(parse_value("null").unwrap_err().starts_with("null value"));
         assert!(parse_value("NaN").unwrap_err().contains("finite"));
         assert!(parse_value("inf").unwrap_err().contains("finite"));
         assert!(parse_value("1,5").unwrap_err().contains("non-numeric"));

@@ -15,7 +15,7 @@ use crate::error::ImportError;
 use crate::layout::{self, Columns, Layout, TimeCols};
 use crate::options::ImportOptions;
 use crate::source::{ByteCounter, open_text};
-use crate::timestamp::{RawTime, Stamper, parse_date, parse_datetime, parse_time};
+use crate::timestamp::{RawTime, Stamper, parse_date, parse_datetime, parse_lean, parse_time};
 
 /// Splits one CSV line into fields (RFC 4180 quoting, `""` escapes). The error is the
 /// reject reason.
@@ -102,6 +102,10 @@ impl SymbolSource {
 struct RowParser {
     columns: Columns,
     symbol: SymbolSource,
+    /// Prices are divided by this (LEAN deci-cents: 10,000).
+    price_divisor: f64,
+    /// Drop `/` from symbols (`BTC/USDT` → `BTCUSDT`, CryptoDataDownload).
+    join_pair: bool,
     stamper: Stamper,
     symbol_buf: String,
 }
@@ -128,6 +132,7 @@ impl RowParser {
         let mut ohlcv = [0.0; 5];
         for (k, &i) in self.columns.values.iter().enumerate() {
             match parse_value(&fields[i]) {
+                Ok(v) if k < 4 => ohlcv[k] = v / self.price_divisor,
                 Ok(v) => ohlcv[k] = v,
                 Err(reason) => return Err((self.label(i), reason)),
             }
@@ -146,6 +151,9 @@ impl RowParser {
                 } else {
                     self.symbol_buf.push_str(&raw.to_uppercase());
                 }
+                if self.join_pair {
+                    self.symbol_buf.retain(|c| c != '/');
+                }
                 self.symbol_buf.as_str()
             }
         };
@@ -155,7 +163,7 @@ impl RowParser {
     fn max_index(&self) -> usize {
         let c = &self.columns;
         let t = match c.time {
-            TimeCols::Datetime(i) => i,
+            TimeCols::Datetime(i) | TimeCols::Lean(i) => i,
             TimeCols::DateTime { date, time } => date.max(time),
         };
         let s = match self.symbol {
@@ -168,6 +176,7 @@ impl RowParser {
     fn parse_time(&self, fields: &[Cow<'_, str>]) -> Result<i64, (usize, String)> {
         let raw = match self.columns.time {
             TimeCols::Datetime(i) => parse_datetime(&fields[i]).map_err(|r| (i, r))?,
+            TimeCols::Lean(i) => parse_lean(&fields[i]).map_err(|r| (i, r))?,
             TimeCols::DateTime { date, time } => {
                 let (d, t) = (fields[date].trim(), fields[time].trim());
                 let d = match parse_date(d) {
@@ -184,7 +193,7 @@ impl RowParser {
             }
         };
         let col = match self.columns.time {
-            TimeCols::Datetime(i) => i,
+            TimeCols::Datetime(i) | TimeCols::Lean(i) => i,
             TimeCols::DateTime { date, .. } => date,
         };
         self.stamper.stamp(raw).map_err(|r| (col, r))
@@ -237,7 +246,8 @@ impl CsvBarReader {
             (Some(_), Some(l)) if !layout::clean(l).trim().is_empty() => Layout::Mapped,
             _ => layout::detect(path, &refs)?,
         };
-        let header: Vec<String> = match refs.first() {
+        let header_line = refs.get(layout.preamble_lines().saturating_sub(1) as usize);
+        let header: Vec<String> = match header_line {
             Some(l) if layout.has_header() => split_line(layout::clean(l))
                 .map_err(|_| ImportError::UnknownLayout {
                     path: path.to_path_buf(),
@@ -253,6 +263,8 @@ impl CsvBarReader {
         let parser = RowParser {
             columns,
             symbol,
+            price_divisor: layout.price_divisor(),
+            join_pair: matches!(layout, Layout::CryptoDataDownload { .. }),
             stamper: Stamper::new(opts.tz(), opts.daily),
             symbol_buf: String::new(),
         };
@@ -302,7 +314,7 @@ impl CsvBarReader {
         }
         self.line_no += 1;
         let line = self.line_no;
-        if line == 1 && self.layout.has_header() {
+        if line <= self.layout.preamble_lines() {
             return Ok(());
         }
         let text = match std::str::from_utf8(&self.buf) {

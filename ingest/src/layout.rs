@@ -18,6 +18,10 @@ pub enum Layout {
     /// Yahoo-style daily (backtrader's `orcl-1995-2014.txt`):
     /// `Date,Open,High,Low,Close,Adj Close,Volume`. `Adj Close` is not used.
     YahooDaily,
+    /// The old Yahoo Finance export (PyAlgoTrade's `*-yahoofinance.csv`):
+    /// `Date,Open,High,Low,Close,Volume,Adj Close`, usually newest row first. `Adj Close` is
+    /// not used.
+    YahooExport,
     /// backtrader daily/weekly/monthly: `Date,Open,High,Low,Close,Volume,OpenInterest`.
     BacktraderDaily,
     /// backtrader intraday: date and time in two fields. Either the header says
@@ -29,6 +33,17 @@ pub enum Layout {
         /// Whether the first line is a header (`open_time,open,high,...`).
         header: bool,
     },
+    /// QuantConnect LEAN daily equity file: no header, `YYYYMMDD 00:00,open,high,low,close,volume`
+    /// with prices in deci-cents (divided by 10,000 here); symbol from the file name.
+    LeanDaily,
+    /// CryptoDataDownload: an optional banner line (`https://www.CryptoDataDownload.com`),
+    /// then `unix,date,symbol,open,high,low,close,Volume <base>,Volume <quote>,tradecount`,
+    /// newest row first; `unix` in milliseconds or float seconds; the symbol `BTC/USDT` is
+    /// stored as `BTCUSDT`.
+    CryptoDataDownload {
+        /// Whether a banner line precedes the header.
+        banner: bool,
+    },
     /// Any CSV whose header names the fields (`symbol,datetime,open,high,low,close,volume`,
     /// any order, case-insensitive, extra columns ignored, symbol optional).
     Generic,
@@ -39,10 +54,44 @@ pub enum Layout {
 }
 
 impl Layout {
-    /// Whether the first line of the file is a header.
+    /// Whether the file has a header line.
     pub fn has_header(self) -> bool {
-        !matches!(self, Layout::BinanceKline { header: false })
+        !matches!(self, Layout::BinanceKline { header: false } | Layout::LeanDaily)
     }
+
+    /// How many lines precede the data (banner and header).
+    pub fn preamble_lines(self) -> u64 {
+        match self {
+            Layout::CryptoDataDownload { banner: true } => 2,
+            l if l.has_header() => 1,
+            _ => 0,
+        }
+    }
+
+    /// Divisor of the four prices (LEAN writes deci-cents).
+    pub(crate) fn price_divisor(self) -> f64 {
+        match self {
+            Layout::LeanDaily => 10_000.0,
+            _ => 1.0,
+        }
+    }
+}
+
+/// Whether `line` is the banner CryptoDataDownload puts above the header.
+pub(crate) fn is_cdd_banner(line: &str) -> bool {
+    let l = clean(line).trim().to_ascii_lowercase();
+    l.contains("cryptodatadownload") && !l.contains(',')
+}
+
+/// `YYYYMMDD HH:MM` (LEAN).
+pub(crate) fn is_lean_time(s: &str) -> bool {
+    let b = s.trim().as_bytes();
+    b.len() == 14
+        && b[..8].iter().all(u8::is_ascii_digit)
+        && b[8] == b' '
+        && b[9..11].iter().all(u8::is_ascii_digit)
+        && b[11] == b':'
+        && b[12..].iter().all(u8::is_ascii_digit)
 }
 
 /// Detects the layout of a CSV file from its first lines (the header and, when present, the
@@ -52,6 +101,23 @@ pub fn detect(path: &Path, first_lines: &[&str]) -> Result<Layout, ImportError> 
         Some(l) if !clean(l).trim().is_empty() => clean(l),
         _ => return Err(ImportError::EmptyFile { path: path.to_path_buf() }),
     };
+    if is_cdd_banner(first) {
+        return match first_lines.get(1).map(|l| detect(path, &[*l])) {
+            Some(Ok(Layout::CryptoDataDownload { .. })) => {
+                Ok(Layout::CryptoDataDownload { banner: true })
+            }
+            _ => Err(ImportError::UnknownLayout {
+                path: path.to_path_buf(),
+                header: first.to_owned(),
+            }),
+        };
+    }
+    if let Ok(fields) = split_line(first)
+        && fields.len() == 6
+        && is_lean_time(&fields[0])
+    {
+        return Ok(Layout::LeanDaily);
+    }
     let unknown =
         || ImportError::UnknownLayout { path: path.to_path_buf(), header: first.to_owned() };
     let header: Vec<String> =
@@ -66,6 +132,12 @@ pub fn detect(path: &Path, first_lines: &[&str]) -> Result<Layout, ImportError> 
     let layout = match names.as_slice() {
         ["date", o @ .., "volume", "name"] if *o == OHLC => Layout::Sp500FiveYear,
         ["date", o @ .., "adjclose", "volume"] if *o == OHLC => Layout::YahooDaily,
+        ["date", o @ .., "volume", "adjclose"] if *o == OHLC => Layout::YahooExport,
+        ["unix", "date", "symbol", o @ .., v1, v2, "tradecount"]
+            if *o == OHLC && v1.starts_with("volume") && v2.starts_with("volume") =>
+        {
+            Layout::CryptoDataDownload { banner: false }
+        }
         ["date", "time", o @ .., "volume", "openinterest"] if *o == OHLC => {
             Layout::BacktraderIntraday
         }
@@ -110,6 +182,8 @@ pub(crate) enum TimeCols {
         /// Time column index.
         time: usize,
     },
+    /// LEAN's `YYYYMMDD HH:MM` (`00:00` on daily bars: a date).
+    Lean(usize),
 }
 
 /// Column indices of each bar field in a row.
@@ -162,6 +236,15 @@ impl Columns {
                 fixed(Some(6), TimeCols::Datetime(0), [1, 2, 3, 4, 5], 7, header)
             }
             Layout::YahooDaily => fixed(None, TimeCols::Datetime(0), [1, 2, 3, 4, 6], 7, header),
+            Layout::YahooExport => fixed(None, TimeCols::Datetime(0), [1, 2, 3, 4, 5], 7, header),
+            Layout::LeanDaily => {
+                let labels = ["datetime", "open", "high", "low", "close", "volume"];
+                let labels = labels.iter().map(|s| (*s).to_owned()).collect();
+                fixed(None, TimeCols::Lean(0), [1, 2, 3, 4, 5], 6, labels)
+            }
+            Layout::CryptoDataDownload { .. } => {
+                fixed(Some(2), TimeCols::Datetime(0), [3, 4, 5, 6, 7], 10, header)
+            }
             Layout::BacktraderDaily => {
                 fixed(None, TimeCols::Datetime(0), [1, 2, 3, 4, 5], 7, header)
             }
@@ -279,9 +362,10 @@ pub fn symbol_from_file_name(path: &Path, layout: Layout) -> Option<String> {
         _ => name,
     };
     let symbol = match layout {
-        Layout::YahooDaily | Layout::BinanceKline { .. } => {
+        Layout::YahooDaily | Layout::YahooExport | Layout::BinanceKline { .. } => {
             stem.split('-').next().unwrap_or(stem).to_uppercase()
         }
+        Layout::LeanDaily => stem.to_uppercase(),
         _ => stem.to_owned(),
     };
     (!symbol.is_empty()).then_some(symbol)

@@ -29,6 +29,9 @@
 //!   flagged later.
 //! * A repeated (symbol, datetime) inside one file keeps the first row and reports the others
 //!   as duplicates; nothing is merged.
+//! * Reference files for the symbol master (S&P 500 constituents, Nasdaq/NYSE listings,
+//!   screener JSON, the F3.1 metadata CSV) are read by [`read_reference`] into
+//!   [`SymbolRecord`](candlestore::SymbolRecord)s.
 //! * Symbols come from the file's symbol column (upper-cased), else from
 //!   [`ImportOptions::symbol`], else from the file name ([`symbol_from_file_name`]).
 //!
@@ -69,9 +72,11 @@ mod freshness;
 mod gaps;
 mod layout;
 mod options;
+mod order;
 mod parquet_reader;
 mod provider;
 mod reader;
+mod reference;
 mod reject;
 mod source;
 mod timestamp;
@@ -106,4 +111,5 @@ pub use provider::resilience::{
     BreakerState, CircuitBreaker, RateLimiter, RetryPolicy, parse_retry_after,
 };
 pub use reader::{BarReader, open};
+pub use reference::{ReferenceError, ReferenceFile, ReferenceLayout, SkippedRow, read_reference};
 pub use reject::{ImportStats, MAX_REJECTS_KEPT, Reject, RejectSink};

@@ -116,7 +116,8 @@ impl ParquetBarReader {
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let cols = resolve_by_names(path, &refs, opts.mapping.as_ref())?;
         let time_src = match cols.time {
-            TimeCols::Datetime(i) => i,
+            // resolve_by_names never yields Lean (a fixed CSV layout); read it as one column.
+            TimeCols::Datetime(i) | TimeCols::Lean(i) => i,
             TimeCols::DateTime { date, .. } => {
                 // Separate date and time columns are a CSV habit; Parquet files carry one.
                 let f = schema.field(date);

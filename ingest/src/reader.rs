@@ -8,6 +8,7 @@ use crate::csv_reader::CsvBarReader;
 use crate::error::ImportError;
 use crate::layout::Layout;
 use crate::options::ImportOptions;
+use crate::order::Reorder;
 use crate::parquet_reader::ParquetBarReader;
 use crate::reject::ImportStats;
 use crate::source::is_parquet;
@@ -23,17 +24,24 @@ pub fn open(path: &Path, opts: &ImportOptions) -> Result<BarReader, ImportError>
     } else {
         Inner::Csv(Box::new(CsvBarReader::open(path, opts)?))
     };
-    Ok(BarReader { inner })
+    Ok(BarReader { inner, order: Reorder::new(path), lines: Vec::new(), ended: false })
 }
 
 /// Streams `RecordBatch`es with the schema of [`bar_schema`](crate::bar_schema), at most
 /// `batch_rows` rows each. Rejected rows never appear in a batch; see [`BarReader::stats`].
+///
+/// A file whose rows run newest first is emitted oldest first (see
+/// [`BarReader::newest_first`]): its batches are held to the end of the file (spilling to a
+/// temp file beyond a million rows) and handed out reversed.
 ///
 /// After an `Err` item the iterator ends. The reject file is flushed when the iterator
 /// returns `None` for the first time.
 #[derive(Debug)]
 pub struct BarReader {
     inner: Inner,
+    order: Reorder,
+    lines: Vec<u64>,
+    ended: bool,
 }
 
 #[derive(Debug)]
@@ -48,6 +56,24 @@ impl BarReader {
         match &self.inner {
             Inner::Csv(r) => r.layout(),
             Inner::Parquet(_) => Layout::Parquet,
+        }
+    }
+
+    /// Whether the file's rows run newest first (decided from its first batch); its bars are
+    /// then emitted oldest first.
+    pub fn newest_first(&self) -> bool {
+        self.order.newest_first()
+    }
+
+    /// The source line (Parquet: 1-based row number) of each row of the batch last returned.
+    pub fn batch_lines(&self) -> &[u64] {
+        &self.lines
+    }
+
+    fn last_lines(&self) -> Vec<u64> {
+        match &self.inner {
+            Inner::Csv(r) => r.collector().last_lines().to_vec(),
+            Inner::Parquet(r) => r.collector().last_lines().to_vec(),
         }
     }
 
@@ -81,9 +107,51 @@ impl Iterator for BarReader {
     type Item = Result<RecordBatch, ImportError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        match &mut self.inner {
-            Inner::Csv(r) => r.next(),
-            Inner::Parquet(r) => r.next(),
+        loop {
+            match self.order.pop() {
+                Ok(Some((batch, lines))) => {
+                    self.lines = lines;
+                    return Some(Ok(batch));
+                }
+                Ok(None) if self.ended => return None,
+                Ok(None) => {}
+                Err(e) => {
+                    self.ended = true;
+                    return Some(Err(e));
+                }
+            }
+            let item = match &mut self.inner {
+                Inner::Csv(r) => r.next(),
+                Inner::Parquet(r) => r.next(),
+            };
+            match item {
+                Some(Ok(batch)) => {
+                    let lines = self.last_lines();
+                    match self.order.push(batch, lines) {
+                        Ok(Some((batch, lines))) => {
+                            self.lines = lines;
+                            return Some(Ok(batch));
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            self.ended = true;
+                            return Some(Err(e));
+                        }
+                    }
+                }
+                Some(Err(e)) => {
+                    // The rows held so far are not emitted: the file could only be read in
+                    // part, and a partial newest-first file would be its newest rows only.
+                    self.ended = true;
+                    return Some(Err(e));
+                }
+                None => {
+                    self.ended = true;
+                    if let Err(e) = self.order.finish() {
+                        return Some(Err(e));
+                    }
+                }
+            }
         }
     }
 }

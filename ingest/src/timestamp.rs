@@ -107,6 +107,20 @@ pub(crate) fn parse_datetime(s: &str) -> Result<RawTime, String> {
             .map(|v| RawTime::Epoch(epoch_to_micros(v)))
             .map_err(|_| format!("integer timestamp {s:?} is out of range"));
     }
+    if let Some((int, frac)) = s.split_once('.')
+        && !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        // Float epoch (`1502946000.0`, CryptoDataDownload's older rows): unit by the integer
+        // part's magnitude, fraction kept to the microsecond.
+        let whole: i64 = int.parse().map_err(|_| format!("epoch value {s:?} is out of range"))?;
+        let unit = epoch_to_micros(whole) / whole.max(1);
+        let digits = &frac[..frac.len().min(9)];
+        let frac_value: i64 = if digits.is_empty() { 0 } else { digits.parse().unwrap_or(0) };
+        let scale = 10i64.pow(digits.len() as u32);
+        return Ok(RawTime::Epoch(epoch_to_micros(whole) + frac_value * unit / scale.max(1)));
+    }
     if let Some(d) = parse_date(s) {
         return Ok(RawTime::Date(d));
     }
@@ -127,6 +141,27 @@ pub(crate) fn parse_datetime(s: &str) -> Result<RawTime, String> {
         }
     }
     Err(format!("unparseable date/time {s:?}"))
+}
+
+/// Parses LEAN's `YYYYMMDD HH:MM`; `00:00` is a date (a daily bar, stamped per F2.2).
+pub(crate) fn parse_lean(s: &str) -> Result<RawTime, String> {
+    let t = s.trim();
+    let bad = || format!("unparseable LEAN date/time {t:?} (expected YYYYMMDD HH:MM)");
+    if t.len() != 14 || t.as_bytes()[8] != b' ' {
+        return Err(bad());
+    }
+    let (y, m, d) =
+        (digits(&t.as_bytes()[0..4]), digits(&t.as_bytes()[4..6]), digits(&t.as_bytes()[6..8]));
+    let date = match (y, m, d) {
+        (Some(y), Some(m), Some(d)) => NaiveDate::from_ymd_opt(y as i32, m, d).ok_or_else(bad)?,
+        _ => return Err(bad()),
+    };
+    let time = parse_time(&t[9..]).ok_or_else(bad)?;
+    Ok(if time == NaiveTime::MIN {
+        RawTime::Date(date)
+    } else {
+        RawTime::Naive(date.and_time(time))
+    })
 }
 
 /// Resolves [`RawTime`] to UTC microseconds (F2.2) and checks the accepted year range.
@@ -216,6 +251,9 @@ mod tests {
             ("1640995200", "2022-01-01T00:00:00Z"),
             ("1640995200000", "2022-01-01T00:00:00Z"),
             ("1735689600000000", "2025-01-01T00:00:00Z"),
+            ("1502946000.0", "2017-08-17T05:00:00Z"),
+            ("1502946000.25", "2017-08-17T05:00:00.25Z"),
+            ("1623283200000.0", "2021-06-10T00:00:00Z"),
         ];
         for (input, want) in cases {
             let got = st.stamp(parse_datetime(input).unwrap()).unwrap();
@@ -236,6 +274,18 @@ mod tests {
     }
 
     #[test]
+    fn lean_times() {
+        let st = Stamper::new(chrono_tz::America::New_York, None);
+        let got = st.stamp(parse_lean("19980102 00:00").unwrap()).unwrap();
+        assert_eq!(got, utc("1998-01-02T00:00:00Z"), "a daily bar is its date at 00:00 UTC");
+        let got = st.stamp(parse_lean("20131007 09:31").unwrap()).unwrap();
+        assert_eq!(got, utc("2013-10-07T13:31:00Z"));
+        for bad in ["1998010200:00", "19981302 00:00", "1998-01-02 00:00", "19980102 0000"] {
+            assert!(parse_lean(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn forced_daily_stamps_the_local_date() {
         let st = Stamper::new(chrono_tz::UTC, Some(true));
         let got = st.stamp(parse_datetime("2020-01-02T23:00:00-05:00").unwrap()).unwrap();
@@ -244,7 +294,9 @@ mod tests {
 
     #[test]
     fn rejects_garbage_and_out_of_range() {
-        for bad in ["", "abc", "2020-13-01", "2020-01-02 25:00:00", "02/01/2020", "1e9"] {
+        for bad in
+            ["", "abc", "2020-13-01", "2020-01-02 25:00:00", "02/01/2020", "1e9", ".5", "1.x"]
+        {
             assert!(parse_datetime(bad).is_err(), "{bad:?}");
         }
         let st = Stamper::new(chrono_tz::UTC, None);

@@ -76,6 +76,8 @@ enum Command {
     Freshness(cmd::freshness::FreshnessArgs),
     /// Serve the store over HTTP (JSON, CSV, Arrow, Parquet) until Ctrl-C or SIGTERM.
     Serve(cmd::serve::ServeArgs),
+    /// The symbol master: import reference files, list and filter symbols, map to provider tickers.
+    Symbols(cmd::symbols::SymbolsArgs),
 }
 
 fn main() -> ExitCode {
@@ -130,6 +132,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gaps(args) => cmd::gaps::run(&args, read_only),
         Command::Freshness(args) => cmd::freshness::run(&args, read_only),
         Command::Serve(args) => cmd::serve::run(&args, read_only),
+        Command::Symbols(args) => cmd::symbols::run(&args, read_only),
     }
 }
 

@@ -130,6 +130,12 @@ fn sp500_sample_reports_rejects_with_lines() {
     assert!(out.contains("... and 5 more"), "{out}");
     assert!(out.contains("accepted:           32937 (32937 inserted"), "{out}");
     assert_eq!(std::fs::read_to_string(&rejects).unwrap().lines().count(), 11);
+    // Rows stored with a failed F3.16 check (AOS 2014-05-19 has high < low) are counted as
+    // flagged and listed with their line in the file.
+    let flagged = out.lines().skip_while(|l| !l.contains("flagged:")).collect::<Vec<_>>();
+    let count: u64 = flagged[0].split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(count > 0, "{out}");
+    assert!(flagged[1].trim_start().starts_with("line "), "{out}");
 
     let aapl = query(&store, &["--symbol", "AAPL", "--fields", "symbol,datetime,close"]);
     let rows: Vec<&str> = aapl.lines().skip(1).collect();
@@ -631,4 +637,121 @@ fn verify_fields_recomputes_the_stored_fields() {
     let out = ok(&["verify", "--store", &store, "--fields"]);
     assert!(out.contains("stocks_daily: derived fields ok"), "{out}");
     assert!(out.contains("no problems found"), "{out}");
+}
+
+fn symbols(store: &str, sub: &str, extra: &[&str]) -> String {
+    let mut args = vec!["symbols", sub, "--store", store];
+    args.extend(extra);
+    ok(&args)
+}
+
+#[test]
+fn symbols_import_list_and_map() {
+    let (_dir, store) = store();
+    let sp = testdata("reference/sp500_constituents_2026.head.csv");
+    let other = testdata("reference/listings/other-listed.excerpt.csv");
+    let out = ok(&["symbols", "import", "--store", &store, &sp, &other]);
+    assert!(
+        out.contains("(layout sp500): 22 rows, 22 records: 22 added, 0 changed, 0 unchanged"),
+        "{out}"
+    );
+    // A and BRK.B are in both files: the listing adds exchange and MIC to the S&P records.
+    assert!(
+        out.contains("(layout other-listed): 11 rows, 11 records: 9 added, 2 changed, 0 unchanged"),
+        "{out}"
+    );
+    // Re-importing the last file changes nothing. (Re-importing the S&P file would change
+    // the names of A and BRK.B back: the file imported last wins on the fields it knows.)
+    let again = ok(&["symbols", "import", "--store", &store, &other]);
+    assert!(again.contains("0 added, 0 changed, 11 unchanged"), "{again}");
+
+    let csv = symbols(&store, "list", &["--exchange", "XNYS", "--format", "csv"]);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("symbol,name,sector,industry,market_cap,exchange,mic_code,currency,country,type")
+    );
+    let brk = csv.lines().find(|l| l.starts_with("BRK.B,")).expect("BRK.B listed");
+    assert!(brk.contains(",Financials,") && brk.contains(",NYSE,XNYS,USD,"), "{brk}");
+    let json = symbols(&store, "list", &["--sector", "information technology", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let syms: Vec<&str> =
+        v.as_array().unwrap().iter().map(|r| r["symbol"].as_str().unwrap()).collect();
+    assert!(syms.contains(&"ADBE") && !syms.contains(&"MMM"), "{syms:?}");
+    let table = symbols(&store, "list", &["--q", "berkshire"]);
+    assert!(table.contains("BRK.B") && table.contains("(1 symbols)"), "{table}");
+
+    assert_eq!(ok(&["symbols", "map", "BTC", "--provider", "binance"]), "BTCUSDT\n");
+    assert_eq!(
+        ok(&["symbols", "map", "BTC", "--provider", "polygon", "--type", "crypto"]),
+        "X:BTCUSD\n"
+    );
+    assert_eq!(
+        ok(&["symbols", "map", "BRK.B", "--provider", "yahoo", "--store", &store]),
+        "BRK-B\n"
+    );
+    let err = fails(2, &["symbols", "map", "AAPL", "--provider", "alpaca"]);
+    assert!(err.contains("alpaca"), "{err}");
+    let err = fails(1, &["symbols", "map", "AAPL", "--provider", "binance", "--type", "stock"]);
+    assert!(err.contains("crypto"), "{err}");
+}
+
+#[test]
+fn symbols_import_errors_name_file_and_line() {
+    let (dir, store) = store();
+    let bad = dir.path().join("meta.csv");
+    std::fs::write(&bad, "symbol,sector,country\nAAA,Energy,US\nBBB,Energy,Atlantis\n").unwrap();
+    let o = run(&["symbols", "import", "--store", &store, bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("meta.csv, line 3, column \"country\""), "{err}");
+    let err = fails(
+        2,
+        &["symbols", "import", "--store", &store, "--layout", "nope", bad.to_str().unwrap()],
+    );
+    assert!(err.contains("--layout"), "{err}");
+    let err =
+        fails(2, &["--read-only", "symbols", "import", "--store", &store, bad.to_str().unwrap()]);
+    assert!(err.contains("read-only"), "{err}");
+}
+
+#[test]
+fn imported_bars_carry_the_symbol_masters_metadata() {
+    let (_dir, store) = store();
+    ok(&["symbols", "import", "--store", &store, &testdata("reference/metadata.csv")]);
+    import(&store, &["backtrader/orcl-1995-2014.txt"], &[]);
+    let csv = query(
+        &store,
+        &["--symbol", "ORCL", "--fields", "symbol,sector,exchange,mic_code,country,type"],
+    );
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), ORCL_ROWS);
+    assert!(rows.iter().all(|r| *r == "ORCL,Technology,NYSE,XNYS,US,stock"), "{}", rows[0]);
+}
+
+#[test]
+fn import_stores_newest_first_and_lean_files_in_order() {
+    let (_dir, store) = store();
+    let out = import(&store, &["yahoo/orcl-2000-yahoofinance.csv", "lean/aapl.csv"], &[]);
+    assert!(
+        out.contains("order:              newest first in the file; stored oldest first"),
+        "{out}"
+    );
+    assert!(out.contains("layout yahoo_export"), "{out}");
+    assert!(out.contains("layout lean_daily"), "{out}");
+    assert!(
+        out.contains("accepted:           252 (252 inserted, 0 revised, 0 unchanged)"),
+        "{out}"
+    );
+    // Appended in time order: no stored bar had to be recomputed, so none has revision 2.
+    let csv = query(&store, &["--symbol", "ORCL", "--fields", "datetime,close,revision"]);
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 252);
+    assert!(rows[0].starts_with("2000-01-03T00:00:00.000000Z,"), "{}", rows[0]);
+    assert!(rows.iter().all(|r| r.ends_with(",1")), "{csv}");
+    let aapl = query(&store, &["--symbol", "AAPL", "--fields", "datetime,close"]);
+    assert!(
+        aapl.lines().nth(1).unwrap().starts_with("2021-02-18T00:00:00.000000Z,129.71"),
+        "{aapl}"
+    );
 }

@@ -98,11 +98,25 @@ fn gather(
 }
 
 /// Symbols of a table whose metadata satisfies `keep`, in name order.
+/// The table's symbols whose sector (or exchange) is `want`: the value their rows carry, or,
+/// for symbols whose rows carry none (written before the symbol master knew them), the
+/// master's.
 fn symbols_where(
     table: &crate::store::TableState,
-    keep: impl Fn(&crate::store::SymbolMeta) -> bool,
+    master: &crate::symbols::SymbolMaster,
+    stored: impl Fn(&crate::store::SymbolMeta) -> Option<&str>,
+    mastered: impl Fn(&crate::symbols::SymbolRecord) -> Option<&str>,
+    want: &str,
 ) -> Vec<String> {
-    table.symbols.iter().filter(|(_, m)| keep(m)).map(|(k, _)| k.clone()).collect()
+    table
+        .symbols
+        .iter()
+        .filter(|(name, meta)| match stored(meta) {
+            Some(v) => v == want,
+            None => master.get(name).and_then(&mastered) == Some(want),
+        })
+        .map(|(k, _)| k.clone())
+        .collect()
 }
 
 fn close_group(group: &mut Vec<Chunk>) -> Chunk {
@@ -147,12 +161,20 @@ impl Plan {
                 v.dedup();
                 Some(v)
             }
-            SymbolSelection::Sector(s) => {
-                Some(symbols_where(table_state, |m| m.sector.as_deref() == Some(s)))
-            }
-            SymbolSelection::Exchange(e) => {
-                Some(symbols_where(table_state, |m| m.exchange.as_deref() == Some(e)))
-            }
+            SymbolSelection::Sector(s) => Some(symbols_where(
+                table_state,
+                &store.inner.symbols.read(),
+                |m| m.sector.as_deref(),
+                |r| r.sector.as_deref(),
+                s,
+            )),
+            SymbolSelection::Exchange(e) => Some(symbols_where(
+                table_state,
+                &store.inner.symbols.read(),
+                |m| m.exchange.as_deref(),
+                |r| r.exchange.as_deref(),
+                e,
+            )),
         };
         // Few symbols: read each symbol's row ranges; many: read whole segments once.
         let symbol_major = symbol_list.as_ref().is_some_and(|l| l.len() <= 32);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use arrow::compute::filter_record_batch;
-use arrow::datatypes::{Field, Int32Type, Schema};
+use arrow::datatypes::{Field, Int32Type, Schema, TimestampMicrosecondType};
 use arrow::ipc::reader::StreamReader;
 use arrow::ipc::writer::StreamWriter;
 
@@ -14,6 +14,7 @@ use super::lookup::Lookup;
 use super::{Store, SymbolMeta};
 use crate::error::{Error, Result, RowError};
 use crate::schema::{FIELD_COUNT, col};
+use crate::symbols::fill::{fill_from_master, mark_origin};
 use crate::table::TableName;
 use crate::wal::{Durability, Lsn};
 use crate::write::{Applied, InvalidRows, Normalized, WriteContext, apply, conform, validate};
@@ -72,10 +73,29 @@ pub struct AppendReport {
     pub recomputed: usize,
     /// Rows skipped as invalid (only with [`InvalidRows::Skip`]).
     pub rejected: Vec<RowError>,
+    /// Rows of this append (inserted or revised) stored with `is_validated = false`: they
+    /// failed an F3.16 check (OHLC inconsistency, price gap, volume anomaly, ...).
+    pub flagged: usize,
+    /// The first [`MAX_FLAGGED_KEPT`] flagged rows, in the order written.
+    pub flagged_rows: Vec<FlaggedRow>,
     /// Batch id of the write.
     pub batch_id: String,
     /// WAL position of the write (`None` if nothing was written).
     pub lsn: Option<u64>,
+}
+
+/// How many [`FlaggedRow`]s an [`AppendReport`] keeps; `flagged` keeps counting.
+pub const MAX_FLAGGED_KEPT: usize = 20;
+
+/// A row stored with `is_validated = false`, and why (its `validation_notes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlaggedRow {
+    /// The symbol.
+    pub symbol: String,
+    /// The bar's `datetime` (µs UTC).
+    pub datetime: i64,
+    /// The failed checks, as in `validation_notes`.
+    pub notes: String,
 }
 
 const RECORD_APPEND: u8 = 1;
@@ -174,7 +194,10 @@ fn provided_columns(input: &Normalized) -> Result<RecordBatch> {
     let schema = input.batch.schema();
     let (fields, columns): (Vec<Field>, Vec<_>) = (0..FIELD_COUNT)
         .filter(|&c| input.provided[c])
-        .map(|c| (schema.field(c).clone(), input.batch.column(c).clone()))
+        .map(|c| {
+            let field = mark_origin(schema.field(c).clone(), input.from_master[c]);
+            (field, input.batch.column(c).clone())
+        })
         .unzip();
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
 }
@@ -216,6 +239,9 @@ impl Store {
                 }
             }
         }
+        // The master as of this call; a concurrent upsert_symbols applies to later appends.
+        let master = self.inner.symbols.read().clone();
+        fill_from_master(&mut input, &master)?;
         let batch_id = options.batch_id.clone().unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         let mut report =
             AppendReport { rejected, batch_id: batch_id.clone(), ..Default::default() };
@@ -250,6 +276,7 @@ impl Store {
             if applied.batch.num_rows() == 0 {
                 return Ok(report);
             }
+            note_flagged(&mut report, &applied.batch, applied.recomputed, &input.batch);
             let record = encode_record(table, &batch_id, now, source, &wal_batch)?;
             let wal = self.inner.wal.get().ok_or(Error::ReadOnly)?;
             let lsn = wal.append(&record)?;
@@ -345,6 +372,65 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Counts the appended rows of `written` (the rows of `input`; with `recomputed > 0` also
+/// other stored bars, which are not this append's) whose `is_validated` is false.
+fn note_flagged(
+    report: &mut AppendReport,
+    written: &RecordBatch,
+    recomputed: usize,
+    input: &RecordBatch,
+) {
+    let valid = written.column(col::IS_VALIDATED).as_boolean();
+    if valid.null_count() == 0 && valid.true_count() == valid.len() {
+        return;
+    }
+    // Only when some series was recomputed do rows of other bars appear: tell them apart by
+    // key (rare; the common path does no hashing).
+    let own: Option<std::collections::HashSet<(String, i64)>> = (recomputed > 0).then(|| {
+        let syms = input.column(col::SYMBOL).as_dictionary::<Int32Type>();
+        let names = syms.values().as_string::<i32>();
+        let ts = input.column(col::DATETIME).as_primitive::<TimestampMicrosecondType>();
+        (0..input.num_rows())
+            .map(|i| (names.value(syms.keys().value(i) as usize).to_owned(), ts.value(i)))
+            .collect()
+    });
+    let syms = written.column(col::SYMBOL).as_dictionary::<Int32Type>();
+    let names = syms.values().as_string::<i32>();
+    let ts = written.column(col::DATETIME).as_primitive::<TimestampMicrosecondType>();
+    let notes = written.column(col::VALIDATION_NOTES);
+    for i in 0..written.num_rows() {
+        if !valid.is_valid(i) || valid.value(i) {
+            continue;
+        }
+        let symbol = names.value(syms.keys().value(i) as usize);
+        if let Some(own) = &own
+            && !own.contains(&(symbol.to_owned(), ts.value(i)))
+        {
+            continue;
+        }
+        report.flagged += 1;
+        if report.flagged_rows.len() < MAX_FLAGGED_KEPT {
+            report.flagged_rows.push(FlaggedRow {
+                symbol: symbol.to_owned(),
+                datetime: ts.value(i),
+                notes: text_at(notes.as_ref(), i).unwrap_or_default(),
+            });
+        }
+    }
+}
+
+/// A string or dictionary-of-string cell as text.
+fn text_at(array: &dyn Array, i: usize) -> Option<String> {
+    if array.is_null(i) {
+        return None;
+    }
+    if let Some(d) = array.as_dictionary_opt::<Int32Type>() {
+        let values = d.values().as_string::<i32>();
+        return Some(values.value(d.keys().value(i) as usize).to_owned());
+    }
+    array.as_string_opt::<i32>().map(|s| s.value(i).to_owned())
 }
 
 /// The kernel computes its columns itself: values a caller provides for them are not used

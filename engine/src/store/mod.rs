@@ -8,6 +8,7 @@ mod lookup;
 mod options;
 mod recovery;
 mod stats;
+mod symbols;
 mod verify;
 
 use std::collections::BTreeMap;
@@ -27,7 +28,7 @@ use crate::storage::{Storage, display_path};
 use crate::table::{TableName, TableSpec};
 use crate::wal::WalWriter;
 
-pub use append::{AppendOptions, AppendReport};
+pub use append::{AppendOptions, AppendReport, FlaggedRow, MAX_FLAGGED_KEPT};
 pub use flush::FlushReport;
 pub(crate) use flush::{NewSegment, TableChange, encode_segment};
 pub use options::{StoreBuilder, StoreOptions};
@@ -122,6 +123,10 @@ pub(crate) struct Inner {
     /// Frozen memtables of a flush that failed, with its checkpoint, to commit first.
     pub(crate) failed_flush: Mutex<Option<(Vec<flush::Frozen>, crate::wal::Lsn)>>,
     pub(crate) recovery: RecoveryReport,
+    /// The symbol master as last persisted (`_meta/SYMBOLS`); replaced whole by an upsert.
+    pub(crate) symbols: RwLock<Arc<crate::symbols::SymbolMaster>>,
+    /// Serializes symbol-master upserts (read, merge, write file, swap).
+    pub(crate) symbols_lock: Mutex<()>,
     _lock: Option<std::fs::File>,
 }
 

@@ -151,6 +151,7 @@ impl Store {
         if !read_only {
             recovery.orphans_removed = remove_orphans(storage.as_ref(), &manifest)?;
         }
+        let symbols = crate::symbols::file::load(storage.as_ref())?;
         let checkpoint = Lsn(manifest.checkpoint_lsn.max(1));
         let (version, tables) = load_version(storage.as_ref(), manifest, !read_only)?;
         let cache_bytes = options.cache_bytes;
@@ -169,6 +170,8 @@ impl Store {
                 gc: gc::Graveyard::default(),
                 failed_flush: Mutex::new(None),
                 recovery: Default::default(),
+                symbols: RwLock::new(Arc::new(symbols)),
+                symbols_lock: Mutex::new(()),
                 _lock: lock,
             }),
         };

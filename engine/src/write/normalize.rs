@@ -35,9 +35,19 @@ pub enum InvalidRows {
 pub(crate) struct Normalized {
     /// 97 columns; non-provided ones are all-null.
     pub(crate) batch: RecordBatch,
-    /// Which columns the caller provided.
+    /// Which columns the caller provided (or the symbol master filled).
     pub(crate) provided: [bool; FIELD_COUNT],
+    /// Provided columns whose values came from the symbol master, not the caller: they apply
+    /// to new keys only; a stored row keeps its own values (F3.1: "at the time the row is
+    /// written"). Carried through the WAL as field metadata ([`ORIGIN_KEY`]).
+    pub(crate) from_master: [bool; FIELD_COUNT],
 }
+
+/// Field-metadata key marking a column filled from the symbol master (value
+/// [`ORIGIN_MASTER`]); written into WAL records so replay applies the same rule.
+pub(crate) const ORIGIN_KEY: &str = "candlestore:origin";
+/// See [`ORIGIN_KEY`].
+pub(crate) const ORIGIN_MASTER: &str = "master";
 
 /// Whether `s` is a valid engine ticker: 1-64 chars of ASCII letters, digits and
 /// `. - _ = / ^ :`. Tickers are conventionally upper case (the importers upper-case them);
@@ -64,7 +74,15 @@ pub(crate) fn conform(input: &RecordBatch) -> Result<Normalized> {
         schema.fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect::<Vec<_>>(),
     ));
     let batch = RecordBatch::try_new(relaxed, columns)?;
-    Ok(Normalized { batch, provided })
+    let mut from_master = [false; FIELD_COUNT];
+    for field in input.schema().fields() {
+        if field.metadata().get(ORIGIN_KEY).map(String::as_str) == Some(ORIGIN_MASTER)
+            && let Some(idx) = column_index(field.name())
+        {
+            from_master[idx] = true;
+        }
+    }
+    Ok(Normalized { batch, provided, from_master })
 }
 
 /// The caller's columns cast to their F1 types, by position, and which were provided. Fails

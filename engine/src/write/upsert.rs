@@ -127,8 +127,12 @@ pub(crate) fn apply(
     if !matched.is_empty() {
         let old = gather_rows(existing.sources(), matched.iter().map(|f| (f.source, f.row)))?;
         let new = take_record_batch(n, &UInt32Array::from(matched_rows))?;
+        // Master-filled columns do not touch stored rows: those keep the metadata they were
+        // written with.
+        let provided: [bool; FIELD_COUNT] =
+            std::array::from_fn(|c| input.provided[c] && !input.from_master[c]);
         let compared: Vec<usize> =
-            (0..FIELD_COUNT).filter(|&c| input.provided[c] && !is_lineage(c)).collect();
+            (0..FIELD_COUNT).filter(|&c| provided[c] && !is_lineage(c)).collect();
         let mut diffs: Vec<(usize, BooleanArray)> = Vec::with_capacity(compared.len());
         for &c in &compared {
             diffs.push((c, distinct(new.column(c), old.column(c))?));
@@ -166,16 +170,9 @@ pub(crate) fn apply(
                 }
             }
             // The rewritten row: provided columns from the input, the rest carried over.
-            let merged: Vec<ArrayRef> =
-                (0..FIELD_COUNT)
-                    .map(|c| {
-                        if input.provided[c] {
-                            new.column(c).clone()
-                        } else {
-                            old.column(c).clone()
-                        }
-                    })
-                    .collect();
+            let merged: Vec<ArrayRef> = (0..FIELD_COUNT)
+                .map(|c| if provided[c] { new.column(c).clone() } else { old.column(c).clone() })
+                .collect();
             let merged = RecordBatch::try_new(n.schema(), merged)?;
             let merged = filter_record_batch(&merged, &changed)?;
             let kept_old = filter_record_batch(&old, &changed)?;
@@ -201,7 +198,7 @@ pub(crate) fn apply(
                     .collect(),
             };
             in_segment.extend(kept_found);
-            parts.push(audit::fill(merged, &input.provided, &lineage)?);
+            parts.push(audit::fill(merged, &provided, &lineage)?);
         }
     }
 

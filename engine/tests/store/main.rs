@@ -6,4 +6,5 @@ mod crash;
 mod model;
 mod stats;
 mod support;
+mod symbols;
 mod upsert;

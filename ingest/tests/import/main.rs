@@ -1,6 +1,7 @@
 //! Integration tests of the importers: real files from `testdata/` and small crafted inputs.
 
 mod crafted;
+mod layouts;
 mod parquet;
 mod real_files;
 

@@ -54,6 +54,31 @@ const SAMPLES: [(&str, &str); 6] = [
     ("crypto_1min", "crypto/AVAXUSDT-1m-2024-02-01.csv.gz"),
 ];
 
+/// Reference files loaded into the symbol master first, so the imported bars carry sector,
+/// exchange, MIC, currency and type (F3.1). Later files win on fields they both know: GICS
+/// sectors from the S&P list replace the metadata file's.
+const REFERENCE: [&str; 4] = [
+    "reference/metadata.csv",
+    "reference/sp500_constituents.csv",
+    "reference/listings/nasdaq-listed-symbols.demo.csv",
+    "reference/listings/other-listed.demo.csv",
+];
+
+/// Loads [`REFERENCE`] into the store's symbol master.
+fn load_symbols(store_dir: &Path, testdata: &Path) -> anyhow::Result<()> {
+    let store =
+        Store::open(store_dir).with_context(|| format!("opening {}", store_dir.display()))?;
+    for file in REFERENCE {
+        let reference = candlestore_ingest::read_reference(&testdata.join(file), None)?;
+        let report = store.upsert_symbols(reference.records)?;
+        println!(
+            "== symbols {file}: {} added, {} changed, {} unchanged",
+            report.added, report.changed, report.unchanged
+        );
+    }
+    Ok(())
+}
+
 fn testdata_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(dir) = given {
         return Ok(dir.to_path_buf());
@@ -68,6 +93,7 @@ fn testdata_dir(given: Option<&Path>) -> anyhow::Result<PathBuf> {
 
 pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let testdata = testdata_dir(args.testdata.as_deref())?;
+    load_symbols(&args.store, &testdata)?;
     for (table, file) in SAMPLES {
         println!("== import {file} -> {table}");
         let code =
@@ -100,6 +126,20 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         names.dedup();
         println!("   {table:14} {:>7} bars, {:>3} symbols", batch.num_rows(), names.len());
     }
+    let tech = store
+        .scan("stocks_daily")
+        .sector("Information Technology")
+        .columns(["symbol", "exchange", "mic_code"])
+        .to_batch()?;
+    let tech_symbols = arrow::compute::cast(tech.column(0), &arrow::datatypes::DataType::Utf8)?;
+    let mut tech_names: Vec<&str> = tech_symbols.as_string::<i32>().iter().flatten().collect();
+    tech_names.sort_unstable();
+    tech_names.dedup();
+    println!(
+        "== sector scan: stocks_daily, sector \"Information Technology\": {} bars of {}",
+        tech.num_rows(),
+        tech_names.join(" ")
+    );
     let last = store
         .scan("stocks_daily")
         .symbol("AAPL")

@@ -21,8 +21,10 @@ const SHOWN: usize = 5;
 /// Arguments of `import`.
 #[derive(Debug, Args)]
 #[command(after_help = "Layouts are detected from each file's header (Yahoo/backtrader daily \
-    and intraday, the Kaggle S&P 500 file, Binance klines, any CSV naming symbol/datetime/open/\
-    high/low/close/volume, Parquet); --map reads any other CSV. Rows with a missing or \
+    and intraday, Yahoo exports, the Kaggle S&P 500 file, Binance klines, QuantConnect LEAN \
+    daily, CryptoDataDownload with or without its banner line, any CSV naming symbol/datetime/\
+    open/high/low/close/volume, Parquet); --map reads any other CSV. Newest-first files are \
+    stored oldest first. Rows failing an F3.16 check are stored and counted as flagged. Rows with a missing or \
     non-numeric value or an unreadable date are rejected and listed with their line numbers; \
     re-importing a file changes nothing and reports its rows as unchanged.\nExit code 0 when \
     every row was either stored or rejected with a reason; 1 on an I/O or store error.\n\
@@ -88,6 +90,9 @@ struct FileOutcome {
     stored: AppendReport,
     store_rejects: Vec<String>,
     store_rejected: usize,
+    /// Stored rows that failed an F3.16 check (`is_validated = false`).
+    flagged: usize,
+    flagged_notes: Vec<String>,
 }
 
 pub(crate) fn run(args: &ImportArgs) -> anyhow::Result<ExitCode> {
@@ -186,7 +191,9 @@ fn import_file(
             bar.finish_and_clear();
             FileError::Store(e.into())
         })?;
-        note_store_rejects(&mut outcome, &batch, &report.rejected);
+        let lines = reader.batch_lines();
+        note_store_rejects(&mut outcome, &batch, lines, &report.rejected);
+        note_flagged(&mut outcome, &batch, lines, &report);
         outcome.stored.inserted += report.inserted;
         outcome.stored.revised += report.revised;
         outcome.stored.unchanged += report.unchanged;
@@ -202,8 +209,42 @@ fn import_file(
     }
 }
 
-/// Rows the engine refused (after the importer accepted them), described by key.
-fn note_store_rejects(outcome: &mut FileOutcome, batch: &RecordBatch, rejected: &[RowError]) {
+/// The source line of the row of `batch` with this key, if the reader reported lines.
+fn line_of(batch: &RecordBatch, lines: &[u64], symbol: &str, datetime: i64) -> Option<u64> {
+    let sym = batch.column_by_name("symbol")?.as_string_opt::<i32>()?;
+    let ts = batch.column_by_name("datetime")?.as_primitive_opt::<TimestampMicrosecondType>()?;
+    (0..batch.num_rows())
+        .find(|&i| ts.value(i) == datetime && sym.value(i) == symbol)
+        .and_then(|i| lines.get(i).copied())
+}
+
+/// Rows stored with `is_validated = false`, with their line and the checks they failed.
+fn note_flagged(
+    outcome: &mut FileOutcome,
+    batch: &RecordBatch,
+    lines: &[u64],
+    report: &AppendReport,
+) {
+    outcome.flagged += report.flagged;
+    for f in report.flagged_rows.iter().take(SHOWN.saturating_sub(outcome.flagged_notes.len())) {
+        let at = line_of(batch, lines, &f.symbol, f.datetime)
+            .map_or_else(String::new, |l| format!("line {l}, "));
+        outcome.flagged_notes.push(format!(
+            "{at}{} {}: {}",
+            f.symbol,
+            format_micros(f.datetime),
+            f.notes
+        ));
+    }
+}
+
+/// Rows the engine refused (after the importer accepted them), described by line and key.
+fn note_store_rejects(
+    outcome: &mut FileOutcome,
+    batch: &RecordBatch,
+    lines: &[u64],
+    rejected: &[RowError],
+) {
     outcome.store_rejected += rejected.len();
     let symbol = batch.schema().index_of("symbol").ok().map(|i| batch.column(i).clone());
     let datetime = batch.schema().index_of("datetime").ok().map(|i| batch.column(i).clone());
@@ -218,7 +259,8 @@ fn note_store_rejects(outcome: &mut FileOutcome, batch: &RecordBatch, rejected: 
             .and_then(|a| a.as_primitive_opt::<TimestampMicrosecondType>())
             .filter(|a| e.row < a.len())
             .map_or("?".to_owned(), |a| format_micros(a.value(e.row)));
-        outcome.store_rejects.push(format!("{sym} {ts}: {} {}", e.column, e.problem));
+        let at = lines.get(e.row).map_or_else(String::new, |l| format!("line {l}, "));
+        outcome.store_rejects.push(format!("{at}{sym} {ts}: {} {}", e.column, e.problem));
     }
 }
 
@@ -241,6 +283,9 @@ fn print_summary(
         layout_name(layout).unwrap_or("other")
     );
     println!("  rows read:          {}", stats.rows_read);
+    if reader.newest_first() {
+        println!("  order:              newest first in the file; stored oldest first");
+    }
     println!(
         "  accepted:           {} ({} inserted, {} revised, {} unchanged)",
         s.inserted + s.revised + s.unchanged,
@@ -248,6 +293,11 @@ fn print_summary(
         s.revised,
         s.unchanged
     );
+    println!(
+        "  flagged:            {} (stored with is_validated = false: a failed F3.16 check)",
+        outcome.flagged
+    );
+    list(outcome.flagged_notes.iter().cloned(), outcome.flagged as u64);
     println!("  rejected:           {}", stats.rows_rejected);
     list(invalid.iter().map(ToString::to_string), stats.rows_rejected);
     println!(
@@ -281,6 +331,9 @@ fn layout_name(layout: Layout) -> Option<&'static str> {
     Some(match layout {
         Layout::Sp500FiveYear => "sp500_five_year",
         Layout::YahooDaily => "yahoo_daily",
+        Layout::YahooExport => "yahoo_export",
+        Layout::LeanDaily => "lean_daily",
+        Layout::CryptoDataDownload { .. } => "cryptodatadownload",
         Layout::BacktraderDaily => "backtrader_daily",
         Layout::BacktraderIntraday => "backtrader_intraday",
         Layout::BinanceKline { .. } => "binance_kline",

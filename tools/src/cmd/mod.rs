@@ -12,4 +12,5 @@ pub(crate) mod query;
 pub(crate) mod repair;
 pub(crate) mod report;
 pub(crate) mod serve;
+pub(crate) mod symbols;
 pub(crate) mod verify;
