@@ -101,7 +101,7 @@ pub use options::{ColumnMapping, DEFAULT_BATCH_ROWS, ImportOptions};
 pub use provider::clock::{Clock, FixedClock, SystemClock};
 pub use provider::config::{ProviderConfig, ProvidersConfig};
 pub use provider::connector::Connector;
-pub use provider::error::{ConfigError, FetchError, ProviderFailure};
+pub use provider::error::{FetchError, ProviderConfigError, ProviderFailure};
 pub use provider::fallback::{Connectors, FallbackRequest};
 pub use provider::fetched::{
     BarReject, FetchMeta, Fetched, IncompleteBar, Quota, QuotaKind, extras_schema,

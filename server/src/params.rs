@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use candlestore::{TableName, column_index, is_valid_symbol};
 use candlestore::export::Format;
+use candlestore::{TableName, column_index, is_valid_symbol};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::error::ApiError;

@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use arrow::array::AsArray;
 use arrow::datatypes::{Schema, SchemaRef, TimestampMicrosecondType};
-use candlestore::{ScanBuilder, Store, bar_schema, column_index};
 use candlestore::export::{BatchWriter, ExportError};
+use candlestore::{ScanBuilder, Store, bar_schema, column_index};
 
 use crate::cursor::Cursor;
 use crate::params::Range;

@@ -24,7 +24,7 @@ use std::time::Duration;
 use reqwest::Url;
 use serde::Deserialize;
 
-use crate::provider::error::ConfigError;
+use crate::provider::error::ProviderConfigError;
 use crate::provider::request::{AssetClass, ProviderKind};
 
 /// The settings of one provider.
@@ -142,11 +142,12 @@ impl ProvidersConfig {
     }
 
     /// Defaults, then `path` if given, then the process environment.
-    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+    pub fn load(path: Option<&Path>) -> Result<Self, ProviderConfigError> {
         let mut config = match path {
             Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|source| ConfigError::Read { path: p.to_path_buf(), source })?;
+                let text = std::fs::read_to_string(p).map_err(|source| {
+                    ProviderConfigError::Read { path: p.to_path_buf(), source }
+                })?;
                 Self::from_toml(&text, &p.display().to_string())?
             }
             None => Self::default(),
@@ -157,9 +158,9 @@ impl ProvidersConfig {
 
     /// Defaults overridden by the `[providers.*]` sections of `text`; `origin` names the file
     /// in errors.
-    pub fn from_toml(text: &str, origin: &str) -> Result<Self, ConfigError> {
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, ProviderConfigError> {
         let file: File = toml::from_str(text)
-            .map_err(|source| ConfigError::Toml { origin: origin.to_owned(), source })?;
+            .map_err(|source| ProviderConfigError::Toml { origin: origin.to_owned(), source })?;
         let mut config = Self::default();
         for (name, section) in file.providers {
             let kind: ProviderKind = name.parse()?;
@@ -174,7 +175,7 @@ impl ProvidersConfig {
     pub fn apply_env(
         &mut self,
         lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<(), ConfigError> {
+    ) -> Result<(), ProviderConfigError> {
         for kind in ProviderKind::ALL {
             let var = |what: &str| format!("CANDLESTORE_{}_{what}", kind.env_name());
             let url_var = var("BASE_URL");
@@ -190,8 +191,8 @@ impl ProvidersConfig {
 }
 
 impl Section {
-    fn apply(self, c: &mut ProviderConfig, origin: &str) -> Result<(), ConfigError> {
-        let invalid = |key: &str, value: String, reason: &str| ConfigError::InvalidValue {
+    fn apply(self, c: &mut ProviderConfig, origin: &str) -> Result<(), ProviderConfigError> {
+        let invalid = |key: &str, value: String, reason: &str| ProviderConfigError::InvalidValue {
             origin: origin.to_owned(),
             key: key.to_owned(),
             value,
@@ -228,7 +229,7 @@ impl Section {
             c.asset_classes = classes
                 .iter()
                 .map(|s| s.parse())
-                .collect::<Result<_, ConfigError>>()
+                .collect::<Result<_, ProviderConfigError>>()
                 .map_err(|e| invalid("asset_classes", classes.join(","), &e.to_string()))?;
         }
         if let Some(n) = self.breaker_failures {
@@ -244,8 +245,8 @@ impl Section {
     }
 }
 
-fn parse_base_url(value: &str, origin: &str, key: &str) -> Result<Url, ConfigError> {
-    let invalid = |reason: String| ConfigError::InvalidValue {
+fn parse_base_url(value: &str, origin: &str, key: &str) -> Result<Url, ProviderConfigError> {
+    let invalid = |reason: String| ProviderConfigError::InvalidValue {
         origin: origin.to_owned(),
         key: key.to_owned(),
         value: value.to_owned(),

@@ -199,7 +199,7 @@ pub struct ProviderFailure {
 /// A problem with the connector configuration (file or environment).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ConfigError {
+pub enum ProviderConfigError {
     /// The config file could not be read.
     #[error("cannot read config file {path}: {source}", path = path.display())]
     Read {

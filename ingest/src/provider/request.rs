@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use chrono::NaiveDate;
 
-use crate::provider::error::{ConfigError, FetchError};
+use crate::provider::error::{FetchError, ProviderConfigError};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
@@ -71,13 +71,13 @@ impl fmt::Display for ProviderKind {
 }
 
 impl FromStr for ProviderKind {
-    type Err = ConfigError;
+    type Err = ProviderConfigError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         ProviderKind::ALL
             .into_iter()
             .find(|k| k.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| ConfigError::UnknownProvider { name: s.to_owned() })
+            .ok_or_else(|| ProviderConfigError::UnknownProvider { name: s.to_owned() })
     }
 }
 
@@ -125,14 +125,14 @@ impl fmt::Display for Timeframe {
 }
 
 impl FromStr for Timeframe {
-    type Err = ConfigError;
+    type Err = ProviderConfigError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim() {
             "1d" => Ok(Timeframe::Day1),
             "1h" => Ok(Timeframe::Hour1),
             "1m" => Ok(Timeframe::Minute1),
-            other => Err(ConfigError::UnknownTimeframe { name: other.to_owned() }),
+            other => Err(ProviderConfigError::UnknownTimeframe { name: other.to_owned() }),
         }
     }
 }
@@ -167,14 +167,14 @@ impl fmt::Display for AssetClass {
 }
 
 impl FromStr for AssetClass {
-    type Err = ConfigError;
+    type Err = ProviderConfigError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim() {
             "equity" => Ok(AssetClass::Equity),
             "crypto" => Ok(AssetClass::Crypto),
             "fx" => Ok(AssetClass::Fx),
-            other => Err(ConfigError::UnknownAssetClass { name: other.to_owned() }),
+            other => Err(ProviderConfigError::UnknownAssetClass { name: other.to_owned() }),
         }
     }
 }
@@ -271,7 +271,7 @@ mod tests {
         assert!("TwelveData".parse::<ProviderKind>().is_ok());
         assert!(matches!(
             "iex".parse::<ProviderKind>(),
-            Err(ConfigError::UnknownProvider { name }) if name == "iex"
+            Err(ProviderConfigError::UnknownProvider { name }) if name == "iex"
         ));
         for t in [Timeframe::Day1, Timeframe::Hour1, Timeframe::Minute1] {
             assert_eq!(t.name().parse::<Timeframe>().unwrap(), t);
