@@ -1,6 +1,8 @@
-//! File importers, trading calendars, gap detection and freshness for candlestore. The importers
-//! read CSV (plain or gzip'd) and Parquet files of OHLCV bars, streamed as Arrow
-//! [`RecordBatch`](arrow::record_batch::RecordBatch)es of validated bars.
+//! Ingest for candlestore: file importers for CSV (plain or gzip'd) and Parquet files of OHLCV
+//! bars, streamed as Arrow [`RecordBatch`](arrow::record_batch::RecordBatch)es of validated
+//! bars; trading calendars, gap detection and freshness; and async vendor connectors
+//! ([`Connector`], [`Connectors`]) fetching bars from Polygon, Binance, Yahoo Finance and
+//! Twelve Data.
 //!
 //! ```no_run
 //! use candlestore_ingest::{ImportOptions, open};
@@ -68,6 +70,7 @@ mod gaps;
 mod layout;
 mod options;
 mod parquet_reader;
+mod provider;
 mod reader;
 mod reject;
 mod source;
@@ -90,5 +93,17 @@ pub use gaps::{
 };
 pub use layout::{Layout, detect, symbol_from_file_name};
 pub use options::{ColumnMapping, DEFAULT_BATCH_ROWS, ImportOptions};
+pub use provider::clock::{Clock, FixedClock, SystemClock};
+pub use provider::config::{ProviderConfig, ProvidersConfig};
+pub use provider::connector::Connector;
+pub use provider::error::{ConfigError, FetchError, ProviderFailure};
+pub use provider::fallback::{Connectors, FallbackRequest};
+pub use provider::fetched::{
+    BarReject, FetchMeta, Fetched, IncompleteBar, Quota, QuotaKind, extras_schema,
+};
+pub use provider::request::{AssetClass, FetchRequest, ProviderKind, Timeframe};
+pub use provider::resilience::{
+    BreakerState, CircuitBreaker, RateLimiter, RetryPolicy, parse_retry_after,
+};
 pub use reader::{BarReader, open};
 pub use reject::{ImportStats, MAX_REJECTS_KEPT, Reject, RejectSink};

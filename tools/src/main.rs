@@ -27,10 +27,10 @@ use crate::error::{UsageError, exit_code_for};
     about,
     long_about = "Command-line tool for candlestore, an embedded storage engine for OHLCV \
                   market-data bars.\n\nA store is a directory. `import` loads CSV (plain or \
-                  gzip'd) and Parquet bar files into a table, `query` reads bars back as CSV, \
-                  JSON, Parquet or Arrow, `dump`, `verify`, `compact` and `repair` look \
-                  after the store's files, and `gaps` and `freshness` check the tables \
-                  against their trading calendars.",
+                  gzip'd) and Parquet bar files into a table, `fetch` gets bars from a vendor, \
+                  `query` reads bars back as CSV, JSON, Parquet or Arrow, `dump`, `verify`, \
+                  `compact` and `repair` look after the store's files, and `gaps` and \
+                  `freshness` check the tables against their trading calendars.",
     after_help = "Exit codes: 0 success, 1 failure (I/O or store error, problems found by \
                   verify, gaps found by gaps, stale symbols found by freshness), 2 usage \
                   error.\nExamples:\n  candlestore import --store bars --table \
@@ -55,6 +55,8 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Import CSV (plain or .gz) or Parquet bar files into a table.
     Import(cmd::import::ImportArgs),
+    /// Fetch bars from a vendor (Polygon, Binance, Yahoo, Twelve Data) into a table or a CSV.
+    Fetch(cmd::fetch::FetchArgs),
     /// Compute the 97 fields of a bar file without a store (F4 CSV or Parquet out).
     Compute(cmd::compute::ComputeArgs),
     /// Read bars of one or more symbols as CSV, JSON, Parquet or Arrow IPC.
@@ -103,6 +105,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => {
             refuse("import")?;
             cmd::import::run(&args)
+        }
+        Command::Fetch(args) => {
+            if args.writes_store() {
+                refuse("fetch")?;
+            }
+            cmd::fetch::run(&args)
         }
         Command::Compute(args) => cmd::compute::run(&args),
         Command::Query(args) => cmd::query::run(&args, read_only),

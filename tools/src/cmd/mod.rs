@@ -6,6 +6,7 @@ pub(crate) mod demo;
 pub(crate) mod dump;
 pub(crate) mod freshness;
 pub(crate) mod gaps;
+pub(crate) mod fetch;
 pub(crate) mod import;
 pub(crate) mod query;
 pub(crate) mod repair;
