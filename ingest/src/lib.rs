@@ -58,6 +58,7 @@
 //! # Ok::<(), candlestore_ingest::CalendarError>(())
 //! ```
 
+mod backfill;
 mod calendar;
 mod collector;
 mod config;
@@ -76,6 +77,15 @@ mod reject;
 mod source;
 mod timestamp;
 
+pub use backfill::error::BackfillError;
+pub use backfill::frame::StateFileError;
+pub use backfill::job::{
+    Backfill, BackfillSpec, BackfillSummary, Outcome, SymbolOutcome, SymbolPlan,
+};
+pub use backfill::log::{FetchRecord, fetch_log_path, read_fetch_log};
+pub use backfill::plan::{FetchChunk, max_days_per_request, plan_chunks};
+pub use backfill::state::{JobState, JobStatus, SymbolJob};
+pub use backfill::tickers::{TickerMap, default_provider_ticker, default_tickers};
 pub use calendar::{
     BarAlignment, BarStarts, Calendar, CalendarError, Closure, Day, Holiday, Session, SessionHours,
 };
