@@ -65,23 +65,35 @@ pub(crate) async fn fetch(
         let response = c.get(&url, sym, run).await?;
         run.pages += 1;
         let last_open = parse_page(&response.body, req, run.pages, run)?;
-        // A full page may have more behind it; the next one starts after its last kline.
-        match last_open {
-            Some((count, last)) if count == LIMIT && last < end_ms => {
-                if last < start_ms {
-                    return Err(FetchError::Pagination {
-                        provider: KIND,
-                        symbol: sym.to_owned(),
-                        detail: format!(
-                            "page {} went back in time (startTime {start_ms}, last kline {last})",
-                            run.pages
-                        ),
-                    });
-                }
-                start_ms = last + 1;
+        match next_start(last_open, start_ms, end_ms) {
+            Ok(Some(next)) => start_ms = next,
+            Ok(None) => return Ok(()),
+            Err(detail) => {
+                return Err(FetchError::Pagination {
+                    provider: KIND,
+                    symbol: sym.to_owned(),
+                    detail: format!("page {}: {detail}", run.pages),
+                });
             }
-            _ => return Ok(()),
         }
+    }
+}
+
+/// Where the page after one holding (klines, last open time) starts: a full page may have
+/// more behind it, starting after its last kline; a short page ends the range.
+fn next_start(
+    page: Option<(usize, i64)>,
+    start_ms: i64,
+    end_ms: i64,
+) -> Result<Option<i64>, String> {
+    match page {
+        Some((count, last)) if count == LIMIT && last < end_ms => {
+            if last < start_ms {
+                return Err(format!("went back in time (startTime {start_ms}, last kline {last})"));
+            }
+            Ok(Some(last + 1))
+        }
+        _ => Ok(None),
     }
 }
 
@@ -203,6 +215,17 @@ mod tests {
         let mut run = Run::for_test(&r, 1_634_944_380_000_000);
         parse_page(SPOT, &r, 1, &mut run).unwrap();
         assert_eq!(run.collected.len(), 10);
+    }
+
+    #[test]
+    fn full_pages_continue_after_their_last_kline() {
+        assert_eq!(next_start(Some((LIMIT, 5_000)), 1_000, 10_000), Ok(Some(5_001)));
+        assert_eq!(next_start(Some((LIMIT - 1, 5_000)), 1_000, 10_000), Ok(None), "short page");
+        assert_eq!(next_start(Some((LIMIT, 10_000)), 1_000, 10_000), Ok(None), "range done");
+        assert_eq!(next_start(None, 1_000, 10_000), Ok(None), "empty page");
+        assert!(
+            next_start(Some((LIMIT, 500)), 1_000, 10_000).unwrap_err().contains("back in time")
+        );
     }
 
     #[test]

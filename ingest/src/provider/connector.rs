@@ -378,6 +378,20 @@ mod tests {
     }
 
     #[test]
+    fn fetch_futures_can_be_spawned() {
+        fn assert_send<T: Send>(_: &T) {}
+        fn assert_sync<T: Send + Sync>() {}
+        assert_sync::<Connector>();
+        assert_sync::<crate::Connectors>();
+        let c = connector("http://127.0.0.1:9");
+        let day = chrono::NaiveDate::from_ymd_opt(2020, 1, 2).unwrap();
+        let req = FetchRequest::new("A", "A", crate::Timeframe::Day1, day, day);
+        // Never polled: only its type matters (a backfill spawns fetches on a multi-thread
+        // runtime).
+        assert_send(&c.fetch(&req));
+    }
+
+    #[test]
     fn quota_headers_and_excerpts() {
         let mut h = HeaderMap::new();
         h.insert("x-mbx-used-weight-1m", "41".parse().unwrap());

@@ -74,27 +74,38 @@ pub(crate) async fn fetch(
         let response = c.get(&url, sym, run).await?;
         run.pages += 1;
         let oldest = parse(&response.body, req, run.pages, run)?;
-        // A full page is the newest OUTPUTSIZE values of the range; ask again for older ones.
-        match oldest {
-            Some((count, oldest)) if count >= OUTPUTSIZE => {
-                let earlier = if req.timeframe.is_daily() {
-                    (oldest.date() - chrono::Days::new(1)).format("%Y-%m-%d 23:59:59")
-                } else {
-                    (oldest - chrono::TimeDelta::seconds(1)).format("%Y-%m-%d %H:%M:%S")
-                }
-                .to_string();
-                if earlier >= end || run.pages >= MAX_PAGES {
-                    return Err(FetchError::Pagination {
-                        provider: KIND,
-                        symbol: sym.to_owned(),
-                        detail: format!("page {} did not move end_date back from {end}", run.pages),
-                    });
-                }
-                end = earlier;
+        match earlier_end(oldest, req.timeframe.is_daily(), &end) {
+            Ok(Some(earlier)) if run.pages < MAX_PAGES => end = earlier,
+            Ok(None) => return Ok(()),
+            Ok(Some(_)) | Err(_) => {
+                return Err(FetchError::Pagination {
+                    provider: KIND,
+                    symbol: sym.to_owned(),
+                    detail: format!("page {} did not move end_date back from {end}", run.pages),
+                });
             }
-            _ => return Ok(()),
         }
     }
+}
+
+/// The `end_date` of the page before one holding (values, oldest local datetime): a full page
+/// is the newest OUTPUTSIZE values of the range, so older ones end just before its oldest.
+/// `Err` when that would not move the end back (a loop).
+fn earlier_end(
+    page: Option<(usize, NaiveDateTime)>,
+    daily: bool,
+    end: &str,
+) -> Result<Option<String>, ()> {
+    let Some((_, oldest)) = page.filter(|(count, _)| *count >= OUTPUTSIZE) else {
+        return Ok(None);
+    };
+    let earlier = if daily {
+        (oldest.date() - chrono::Days::new(1)).format("%Y-%m-%d 23:59:59")
+    } else {
+        (oldest - chrono::TimeDelta::seconds(1)).format("%Y-%m-%d %H:%M:%S")
+    }
+    .to_string();
+    if earlier.as_str() >= end { Err(()) } else { Ok(Some(earlier)) }
 }
 
 /// Parses one answer into `run`; returns (values on the page, oldest local datetime).
@@ -264,6 +275,23 @@ mod tests {
         assert_eq!(ts.value(29), 1_692_889_740_000_000);
         assert_eq!(batch.column(2).as_primitive::<Float64Type>().value(29), 177.9101);
         assert_eq!(batch.column(6).as_primitive::<Float64Type>().value(29), 293189.0);
+    }
+
+    #[test]
+    fn full_pages_ask_for_older_values() {
+        let t = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+        let end = "2023-08-25 23:59:59";
+        assert_eq!(
+            earlier_end(Some((OUTPUTSIZE, t("2023-08-24 10:40:00"))), false, end),
+            Ok(Some("2023-08-24 10:39:59".to_owned()))
+        );
+        assert_eq!(
+            earlier_end(Some((OUTPUTSIZE, t("2023-08-24 00:00:00"))), true, end),
+            Ok(Some("2023-08-23 23:59:59".to_owned()))
+        );
+        assert_eq!(earlier_end(Some((30, t("2023-08-24 10:40:00"))), false, end), Ok(None));
+        assert_eq!(earlier_end(None, false, end), Ok(None));
+        assert_eq!(earlier_end(Some((OUTPUTSIZE, t("2023-08-26 10:00:00"))), false, end), Err(()));
     }
 
     #[test]

@@ -34,7 +34,7 @@ const SHOWN: usize = 5;
     bar still open at fetch time is reported and not stored.\nExit code 0 on success, 1 when \
     the fetch or the write fails (nothing is written then), 2 on usage errors.\nExamples:\n  \
     candlestore fetch --provider binance --symbol BTC --provider-symbol BTCUSDT --timeframe 1h \
-    --start 2024-01-01 --end 2024-01-07 --store bars --table crypto_1h\n  candlestore fetch \
+    --start 2024-01-01 --end 2024-01-07 --store bars --table crypto_hourly\n  candlestore fetch \
     --provider yahoo --symbol AAPL --start 2020-01-01 --end 2020-12-31 --output aapl.csv"
 )]
 pub(crate) struct FetchArgs {
