@@ -74,6 +74,7 @@ mod parquet_reader;
 mod provider;
 mod reader;
 mod reject;
+mod schedule;
 mod source;
 mod timestamp;
 
@@ -90,7 +91,7 @@ pub use calendar::{
     BarAlignment, BarStarts, Calendar, CalendarError, Closure, Day, Holiday, Session, SessionHours,
 };
 pub use collector::bar_schema;
-pub use config::{ConfigError, FreshnessConfig, parse_duration};
+pub use config::{ConfigError as FreshnessConfigError, FreshnessConfig, parse_duration};
 pub use coverage::{
     CoverageError, TableFreshness, TableGaps, freshness_report, gap_report, stored_timestamps,
     table_calendar,
@@ -115,5 +116,6 @@ pub use provider::request::{AssetClass, FetchRequest, ProviderKind, Timeframe};
 pub use provider::resilience::{
     BreakerState, CircuitBreaker, RateLimiter, RetryPolicy, parse_retry_after,
 };
+pub use schedule::{Decision, ScheduleConfig, ScheduleError, ScheduleState, decide};
 pub use reader::{BarReader, open};
 pub use reject::{ImportStats, MAX_REJECTS_KEPT, Reject, RejectSink};

@@ -71,6 +71,12 @@ enum Command {
     Repair(cmd::repair::RepairArgs),
     /// List missing sessions/bars per symbol of a table against its trading calendar.
     Gaps(cmd::gaps::GapsArgs),
+    /// Fetch what each symbol is missing against the calendar, resumably, with job state.
+    Backfill(cmd::backfill::BackfillArgs),
+    /// Show the fetch log (`log fetches`) or a table's compute log (`log compute`).
+    Log(cmd::log::LogArgs),
+    /// Run the daily backfill at a configured local time (misfire handling); --status.
+    Schedule(cmd::schedule::ScheduleArgs),
     /// Report how old each symbol's newest bar is against its calendar; flag stale ones.
     Freshness(cmd::freshness::FreshnessArgs),
 }
@@ -84,6 +90,10 @@ fn main() -> ExitCode {
             ExitCode::from(exit_code_for(&err))
         }
     }
+}
+
+fn args_status(args: &cmd::schedule::ScheduleArgs) -> bool {
+    args.status()
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -125,6 +135,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cmd::repair::run(&args)
         }
         Command::Gaps(args) => cmd::gaps::run(&args, read_only),
+        Command::Backfill(args) => {
+            refuse("backfill")?;
+            cmd::backfill::run(&args)
+        }
+        Command::Schedule(args) => {
+            if !args_status(&args) {
+                refuse("schedule")?;
+            }
+            cmd::schedule::run(&args)
+        }
+        Command::Log(args) => cmd::log::run(&args, read_only),
         Command::Freshness(args) => cmd::freshness::run(&args, read_only),
     }
 }

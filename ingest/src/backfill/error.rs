@@ -37,8 +37,8 @@ pub enum BackfillError {
     /// The job-state or fetch-log file could not be read or written.
     #[error(transparent)]
     State(#[from] StateFileError),
-    /// Flushing the written bars failed.
-    #[error("flushing table {table} after the backfill failed: {source}")]
+    /// Declaring the table or flushing the written bars failed.
+    #[error("table {table}: {source}")]
     Flush {
         /// The table.
         table: String,

@@ -231,6 +231,15 @@ impl Backfill {
         spec: &BackfillSpec,
         progress: impl Fn(&SymbolOutcome) + Send + Sync + 'static,
     ) -> Result<BackfillSummary, BackfillError> {
+        if !self.store.tables().iter().any(|t| t == &spec.table) {
+            // A conventional name (`stocks_daily`, `crypto_1hour`) is declared on first use,
+            // as `Store::append` does.
+            if let Some(table_spec) = candlestore::TableSpec::from_conventional_name(&spec.table) {
+                self.store
+                    .declare_table(table_spec)
+                    .map_err(|source| BackfillError::Flush { table: spec.table.clone(), source })?;
+            }
+        }
         let plans = self.plan(spec)?;
         let root = self.store.root().ok_or(BackfillError::NoStoreDirectory)?.to_owned();
         let (class, timeframe, _) = self.table_kinds(&spec.table)?;

@@ -1,5 +1,6 @@
 //! One module per subcommand: its clap arguments and its `run`.
 
+pub(crate) mod backfill;
 pub(crate) mod compact;
 pub(crate) mod compute;
 pub(crate) mod demo;
@@ -8,7 +9,9 @@ pub(crate) mod freshness;
 pub(crate) mod gaps;
 pub(crate) mod fetch;
 pub(crate) mod import;
+pub(crate) mod log;
 pub(crate) mod query;
 pub(crate) mod repair;
 pub(crate) mod report;
+pub(crate) mod schedule;
 pub(crate) mod verify;
