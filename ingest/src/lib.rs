@@ -116,6 +116,6 @@ pub use provider::request::{AssetClass, FetchRequest, ProviderKind, Timeframe};
 pub use provider::resilience::{
     BreakerState, CircuitBreaker, RateLimiter, RetryPolicy, parse_retry_after,
 };
-pub use schedule::{Decision, ScheduleConfig, ScheduleError, ScheduleState, decide};
 pub use reader::{BarReader, open};
 pub use reject::{ImportStats, MAX_REJECTS_KEPT, Reject, RejectSink};
+pub use schedule::{Decision, ScheduleConfig, ScheduleError, ScheduleState, decide};

@@ -124,7 +124,13 @@ impl ScheduleConfig {
                     .filter(|s| !s.is_empty())
                     .collect()
             }
-            _ => return Err(invalid("universe", "", "give exactly one of universe or universe_file")),
+            _ => {
+                return Err(invalid(
+                    "universe",
+                    "",
+                    "give exactly one of universe or universe_file",
+                ));
+            }
         };
         let universe: Vec<String> = universe;
         if universe.is_empty() || universe.iter().any(String::is_empty) {
@@ -207,7 +213,11 @@ pub enum Decision {
 
 /// Decides from the config, the last slot run (if any) and the current time. Pure: the
 /// caller owns the clock.
-pub fn decide(config: &ScheduleConfig, last_slot: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Decision {
+pub fn decide(
+    config: &ScheduleConfig,
+    last_slot: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Decision {
     let due = config.slot_at_or_before(now);
     let next = config.slot_after(now);
     if last_slot.is_some_and(|l| l >= due) {
@@ -285,7 +295,10 @@ mod tests {
         assert_eq!(night.slot_on("2024-03-10".parse().unwrap()), utc("2024-03-10T07:00:00Z"));
         let fall = config("01:30");
         assert_eq!(fall.slot_on("2024-11-03".parse().unwrap()), utc("2024-11-03T05:30:00Z"));
-        assert_eq!(c.window(utc("2024-03-11T22:30:00Z")), ("2024-03-07".parse().unwrap(), "2024-03-11".parse().unwrap()));
+        assert_eq!(
+            c.window(utc("2024-03-11T22:30:00Z")),
+            ("2024-03-07".parse().unwrap(), "2024-03-11".parse().unwrap())
+        );
     }
 
     #[test]
@@ -296,32 +309,51 @@ mod tests {
         assert_eq!(decide(&c, None, slot), Decision::Run { slot, misfire: false });
         // Already ran: wait for the next day's slot.
         let next = utc("2024-03-12T22:30:00Z");
-        assert_eq!(decide(&c, Some(slot), slot + Duration::minutes(5)), Decision::Wait { until: next, skipped: None });
+        assert_eq!(
+            decide(&c, Some(slot), slot + Duration::minutes(5)),
+            Decision::Wait { until: next, skipped: None }
+        );
         // Down at the slot, back 90 minutes later: one late run.
         let back = slot + Duration::minutes(90);
-        assert_eq!(decide(&c, Some(slot - Duration::days(1)), back), Decision::Run { slot, misfire: true });
+        assert_eq!(
+            decide(&c, Some(slot - Duration::days(1)), back),
+            Decision::Run { slot, misfire: true }
+        );
         // ... and not a second one after it recorded the slot.
         assert!(matches!(decide(&c, Some(slot), back), Decision::Wait { .. }));
         // Back 3 hours later: beyond the grace, skipped.
         let late = slot + Duration::hours(3);
-        assert_eq!(decide(&c, Some(slot - Duration::days(1)), late), Decision::Wait { until: next, skipped: Some(slot) });
+        assert_eq!(
+            decide(&c, Some(slot - Duration::days(1)), late),
+            Decision::Wait { until: next, skipped: Some(slot) }
+        );
         // Down for a week: only the latest slot is considered, never a catch-up of each day.
         let week = utc("2024-03-18T23:00:00Z");
-        assert_eq!(decide(&c, Some(slot), week), Decision::Run { slot: utc("2024-03-18T22:30:00Z"), misfire: true });
+        assert_eq!(
+            decide(&c, Some(slot), week),
+            Decision::Run { slot: utc("2024-03-18T22:30:00Z"), misfire: true }
+        );
         // Across the spring-forward night: the slot moves from 23:30Z to 22:30Z.
         let sat = utc("2024-03-09T23:30:00Z");
-        assert_eq!(decide(&c, Some(sat), utc("2024-03-10T22:00:00Z")), Decision::Wait { until: utc("2024-03-10T22:30:00Z"), skipped: None });
+        assert_eq!(
+            decide(&c, Some(sat), utc("2024-03-10T22:00:00Z")),
+            Decision::Wait { until: utc("2024-03-10T22:30:00Z"), skipped: None }
+        );
     }
 
     #[test]
     fn bad_config_names_key_and_value() {
-        let bad = |t: &str| ScheduleConfig::from_toml(t, Path::new("c.toml")).unwrap_err().to_string();
+        let bad =
+            |t: &str| ScheduleConfig::from_toml(t, Path::new("c.toml")).unwrap_err().to_string();
         let base = "time = \"18:30\"\ntimezone = \"America/New_York\"\ntable = \"stocks_daily\"\n";
         let e = bad(&format!("[schedule]\n{}universe = []\n", base));
         assert!(e.contains("universe"), "{e}");
         let e = bad(&format!("[schedule]\n{}", base.replace("18:30", "6pm")));
         assert!(e.contains("time") && e.contains("6pm"), "{e}");
-        let e = bad(&format!("[schedule]\n{}universe = [\"A\"]\n", base.replace("America/New_York", "Mars/Base")));
+        let e = bad(&format!(
+            "[schedule]\n{}universe = [\"A\"]\n",
+            base.replace("America/New_York", "Mars/Base")
+        ));
         assert!(e.contains("Mars/Base"), "{e}");
         let e = bad(&format!("[schedule]\n{}universe = [\"A\"]\ngrace = \"soon\"\n", base));
         assert!(e.contains("grace"), "{e}");
@@ -333,7 +365,12 @@ mod tests {
     fn state_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(ScheduleState::load(dir.path()).unwrap(), ScheduleState::default());
-        let s = ScheduleState { last_slot: Some(5), next_slot: Some(9), last_outcome: Some("ok".into()), ..Default::default() };
+        let s = ScheduleState {
+            last_slot: Some(5),
+            next_slot: Some(9),
+            last_outcome: Some("ok".into()),
+            ..Default::default()
+        };
         s.save(dir.path()).unwrap();
         assert_eq!(ScheduleState::load(dir.path()).unwrap(), s);
         std::fs::write(ScheduleState::path(dir.path()), b"garbage").unwrap();

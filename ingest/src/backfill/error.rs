@@ -21,7 +21,9 @@ pub enum BackfillError {
         source: CalendarError,
     },
     /// No vendor serves bars of the table's timeframe.
-    #[error("table {table}: no vendor serves {timeframe} bars (backfill supports 1d, 1h, 1m tables)")]
+    #[error(
+        "table {table}: no vendor serves {timeframe} bars (backfill supports 1d, 1h, 1m tables)"
+    )]
     UnsupportedTimeframe {
         /// The table.
         table: String,

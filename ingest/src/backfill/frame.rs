@@ -34,7 +34,9 @@ pub enum StateFileError {
         what: &'static str,
     },
     /// The file was written by a newer (or unknown) format version.
-    #[error("{path}: {what} format version {version} is not supported (this build reads {min}..={max})")]
+    #[error(
+        "{path}: {what} format version {version} is not supported (this build reads {min}..={max})"
+    )]
     UnsupportedVersion {
         /// The file.
         path: PathBuf,
@@ -48,7 +50,9 @@ pub enum StateFileError {
         max: u32,
     },
     /// The stored checksum does not match the bytes.
-    #[error("{path}: checksum mismatch at offset 20 (stored {expected:#010x}, computed {got:#010x})")]
+    #[error(
+        "{path}: checksum mismatch at offset 20 (stored {expected:#010x}, computed {got:#010x})"
+    )]
     ChecksumMismatch {
         /// The file.
         path: PathBuf,

@@ -178,7 +178,10 @@ impl Backfill {
         self
     }
 
-    fn table_kinds(&self, table: &str) -> Result<(AssetClass, Timeframe, GapFinderArgs), BackfillError> {
+    fn table_kinds(
+        &self,
+        table: &str,
+    ) -> Result<(AssetClass, Timeframe, GapFinderArgs), BackfillError> {
         let (calendar, engine_tf) = table_calendar(&self.store, table)?;
         let timeframe = match engine_tf {
             candlestore::Timeframe::Day1 => Timeframe::Day1,
@@ -206,8 +209,7 @@ impl Backfill {
         }
         let root = self.store.root().ok_or(BackfillError::NoStoreDirectory)?;
         let (_, timeframe, g) = self.table_kinds(&spec.table)?;
-        let calendar_err =
-            |source| BackfillError::Calendar { table: spec.table.clone(), source };
+        let calendar_err = |source| BackfillError::Calendar { table: spec.table.clone(), source };
         let finder =
             GapFinder::new(g.calendar, g.timeframe, spec.start, spec.end).map_err(calendar_err)?;
         let state = JobState::load(root, &spec.table)?;
@@ -315,7 +317,9 @@ impl Backfill {
                 Ok(()) => (JobStatus::Running, Some(chunk.end), None),
                 Err(e) => (JobStatus::Failed, None, Some(e.clone())),
             };
-            if let Err(e) = self.update_state(shared, &plan.symbol, job, u64::from(record.retries)).await {
+            if let Err(e) =
+                self.update_state(shared, &plan.symbol, job, u64::from(record.retries)).await
+            {
                 out.error = Some(e.to_string());
                 out.outcome = Outcome::Failed;
                 break;
@@ -345,7 +349,9 @@ impl Backfill {
         chunk: &FetchChunk,
     ) -> (FetchRecord, Result<(), String>) {
         let provider_symbols = match shared.source {
-            Some(p) => (self.tickers)(symbol, shared.class, p).into_iter().map(|t| (p, t)).collect(),
+            Some(p) => {
+                (self.tickers)(symbol, shared.class, p).into_iter().map(|t| (p, t)).collect()
+            }
             None => ProviderKind::ALL
                 .into_iter()
                 .filter_map(|p| (self.tickers)(symbol, shared.class, p).map(|t| (p, t)))
@@ -409,13 +415,12 @@ impl Backfill {
         let m = &fetched.meta;
         record.provider = m.provider.name().to_owned();
         record.rows = m.rows as u64;
-        record.requests = m.requests
-            + m.fallback_failures.iter().map(|f| spent(&f.error).0).sum::<u32>();
+        record.requests =
+            m.requests + m.fallback_failures.iter().map(|f| spent(&f.error).0).sum::<u32>();
         record.retries =
             m.retries + m.fallback_failures.iter().map(|f| spent(&f.error).1).sum::<u32>();
         record.latency_ms = m.latency.as_millis() as u64;
-        record.quota_left =
-            m.quota.filter(|q| q.kind == QuotaKind::Remaining).map(|q| q.value);
+        record.quota_left = m.quota.filter(|q| q.kind == QuotaKind::Remaining).map(|q| q.value);
         match self.store_gap_bars(&shared.table, chunk, &fetched).await {
             Ok(n) => {
                 record.stored = n;
@@ -457,7 +462,11 @@ impl Backfill {
         .map_err(|e| format!("append task failed: {e}"))?
     }
 
-    async fn log(&self, shared: &Arc<RunShared>, record: &FetchRecord) -> Result<(), BackfillError> {
+    async fn log(
+        &self,
+        shared: &Arc<RunShared>,
+        record: &FetchRecord,
+    ) -> Result<(), BackfillError> {
         let shared = shared.clone();
         let record = record.clone();
         tokio::task::spawn_blocking(move || {
@@ -528,7 +537,10 @@ struct GapFinderArgs {
 }
 
 /// The rows of `batch` whose datetime fills a gap of `chunk`.
-fn gap_rows(batch: &RecordBatch, chunk: &FetchChunk) -> Result<RecordBatch, arrow::error::ArrowError> {
+fn gap_rows(
+    batch: &RecordBatch,
+    chunk: &FetchChunk,
+) -> Result<RecordBatch, arrow::error::ArrowError> {
     let idx = batch.schema().index_of("datetime")?;
     let t = batch.column(idx).as_primitive::<TimestampMicrosecondType>();
     let keep: BooleanArray = t.iter().map(|v| Some(v.is_some_and(|v| chunk.wants(v)))).collect();
@@ -546,10 +558,9 @@ fn last_provider(e: &FetchError) -> Option<ProviderKind> {
 /// Requests and retries a failed fetch spent (as far as the error says).
 fn spent(e: &FetchError) -> (u32, u32) {
     match e {
-        FetchError::AllProvidersFailed { failures, .. } => failures
-            .iter()
-            .map(|f| spent(&f.error))
-            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1)),
+        FetchError::AllProvidersFailed { failures, .. } => {
+            failures.iter().map(|f| spent(&f.error)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+        }
         FetchError::RetriesExhausted { attempts, .. } => (*attempts, attempts.saturating_sub(1)),
         FetchError::NoProvider { .. } | FetchError::InvalidRequest { .. } => (0, 0),
         _ => (1, 0),

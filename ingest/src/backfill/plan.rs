@@ -110,7 +110,10 @@ mod tests {
         ];
         let chunks = plan_chunks(&ranges, 3660);
         assert_eq!(chunks.len(), 2);
-        assert_eq!((chunks[0].start, chunks[0].end, chunks[0].bars), (d("2024-01-02"), d("2024-01-10"), 3));
+        assert_eq!(
+            (chunks[0].start, chunks[0].end, chunks[0].bars),
+            (d("2024-01-02"), d("2024-01-10"), 3)
+        );
         assert_eq!(chunks[1].start, d("2024-03-01"));
         let us = |s: &str| d(s).and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp_micros();
         assert!(chunks[0].wants(us("2024-01-03")));

@@ -46,9 +46,15 @@ mod tests {
     fn vendor_conventions() {
         let t = default_provider_ticker;
         assert_eq!(t("btc", AssetClass::Crypto, ProviderKind::Binance).as_deref(), Some("BTCUSDT"));
-        assert_eq!(t("BTC", AssetClass::Crypto, ProviderKind::Polygon).as_deref(), Some("X:BTCUSD"));
+        assert_eq!(
+            t("BTC", AssetClass::Crypto, ProviderKind::Polygon).as_deref(),
+            Some("X:BTCUSD")
+        );
         assert_eq!(t("BTC", AssetClass::Crypto, ProviderKind::Yahoo).as_deref(), Some("BTC-USD"));
-        assert_eq!(t("BTC", AssetClass::Crypto, ProviderKind::TwelveData).as_deref(), Some("BTC/USD"));
+        assert_eq!(
+            t("BTC", AssetClass::Crypto, ProviderKind::TwelveData).as_deref(),
+            Some("BTC/USD")
+        );
         assert_eq!(t("BRK.B", AssetClass::Equity, ProviderKind::Yahoo).as_deref(), Some("BRK-B"));
         assert_eq!(t("AAPL", AssetClass::Equity, ProviderKind::Polygon).as_deref(), Some("AAPL"));
         assert_eq!(t("AAPL", AssetClass::Equity, ProviderKind::Binance), None);

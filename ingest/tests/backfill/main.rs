@@ -58,7 +58,12 @@ fn seed(store: &Store, symbol: &str, dates: &[&str]) {
 }
 
 fn sessions(start: &str, end: &str) -> Vec<i64> {
-    Calendar::Nyse.sessions(date(start), date(end)).unwrap().iter().map(|s| micros(s.date)).collect()
+    Calendar::Nyse
+        .sessions(date(start), date(end))
+        .unwrap()
+        .iter()
+        .map(|s| micros(s.date))
+        .collect()
 }
 
 fn stored(store: &Store, symbol: &str) -> Vec<i64> {

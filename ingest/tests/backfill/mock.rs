@@ -99,7 +99,9 @@ impl Vendor {
 /// The generated close of `ticker` on `date` (deterministic, so re-runs compare equal).
 pub(crate) fn close(ticker: &str, date: NaiveDate) -> f64 {
     let seed: u32 = ticker.bytes().map(u32::from).sum();
-    100.0 + f64::from(seed % 50) + f64::from(date.format("%j").to_string().parse::<u32>().unwrap()) / 10.0
+    100.0
+        + f64::from(seed % 50)
+        + f64::from(date.format("%j").to_string().parse::<u32>().unwrap()) / 10.0
 }
 
 async fn aggs(

@@ -89,7 +89,9 @@ pub(crate) fn read_universe(path: &std::path::Path) -> anyhow::Result<Vec<String
 
 pub(crate) fn run(args: &BackfillArgs) -> anyhow::Result<ExitCode> {
     let symbols = match (&args.symbols, &args.universe) {
-        (Some(list), _) => list.iter().map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty()).collect(),
+        (Some(list), _) => {
+            list.iter().map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty()).collect()
+        }
         (None, Some(file)) => read_universe(file)?,
         (None, None) => return usage("give --symbols A,B or --universe FILE"),
     };
@@ -133,7 +135,11 @@ pub(crate) fn run(args: &BackfillArgs) -> anyhow::Result<ExitCode> {
         other => Err(other),
     })?;
     let missing: u64 = plan.iter().map(|p| p.missing).sum();
-    eprintln!("backfill {}: {} symbol(s), {missing} missing bar(s) planned", spec.table, spec.symbols.len());
+    eprintln!(
+        "backfill {}: {} symbol(s), {missing} missing bar(s) planned",
+        spec.table,
+        spec.symbols.len()
+    );
     let bar = crate::progress::count_bar(spec.symbols.len() as u64, "symbols");
     let shown = bar.clone();
     let summary = runtime.block_on(backfill.run(&spec, move |o| {
@@ -142,7 +148,10 @@ pub(crate) fn run(args: &BackfillArgs) -> anyhow::Result<ExitCode> {
     }))?;
     bar.finish_and_clear();
 
-    println!("{:<12} {:<8} {:>8} {:>8} {:>8} {:>7}  error", "symbol", "status", "missing", "written", "requests", "retries");
+    println!(
+        "{:<12} {:<8} {:>8} {:>8} {:>8} {:>7}  error",
+        "symbol", "status", "missing", "written", "requests", "retries"
+    );
     for o in &summary.symbols {
         println!(
             "{:<12} {:<8} {:>8} {:>8} {:>8} {:>7}  {}",

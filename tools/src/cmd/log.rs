@@ -48,15 +48,24 @@ pub(crate) fn run(args: &LogArgs, read_only: bool) -> anyhow::Result<ExitCode> {
     match &args.which {
         LogCommand::Fetches { store, symbol, since } => {
             require_store_dir(store)?;
-            let since = since
-                .as_deref()
-                .map(|d| parse_date("--since", d))
-                .transpose()?
-                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp_micros());
+            let since =
+                since.as_deref().map(|d| parse_date("--since", d)).transpose()?.map(|d| {
+                    d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp_micros()
+                });
             let records = read_fetch_log(store, symbol.as_deref(), since)?;
             println!(
                 "{:<24} {:<10} {:<10} {:<10} {:<10} {:>6} {:>6} {:>5} {:>8} {:<6} {:>7}  error",
-                "at", "provider", "symbol", "start", "end", "rows", "stored", "reqs", "ms", "status", "quota"
+                "at",
+                "provider",
+                "symbol",
+                "start",
+                "end",
+                "rows",
+                "stored",
+                "reqs",
+                "ms",
+                "status",
+                "quota"
             );
             for r in &records {
                 println!(

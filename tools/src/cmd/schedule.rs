@@ -53,21 +53,25 @@ fn show(t: Option<i64>) -> String {
 }
 
 pub(crate) fn run(args: &ScheduleArgs) -> anyhow::Result<ExitCode> {
-    let config =
-        ScheduleConfig::load(&args.config).map_err(|e| UsageError::new(e.to_string()))?;
+    let config = ScheduleConfig::load(&args.config).map_err(|e| UsageError::new(e.to_string()))?;
     if args.status {
         require_store_dir(&args.store)?;
         let state = ScheduleState::load(&args.store)?;
         let next = config.slot_after(Utc::now()).timestamp_micros();
         println!("table: {} ({} symbols)", config.table, config.universe.len());
         println!("daily at: {} {}", config.time.format("%H:%M"), config.timezone);
-        println!("last run: slot {} (started {}, finished {})", show(state.last_slot), show(state.last_started), show(state.last_finished));
+        println!(
+            "last run: slot {} (started {}, finished {})",
+            show(state.last_slot),
+            show(state.last_started),
+            show(state.last_finished)
+        );
         println!("last outcome: {}", state.last_outcome.as_deref().unwrap_or("-"));
         println!("next run: {}", format_micros(next));
         return Ok(ExitCode::SUCCESS);
     }
-    let providers = ProvidersConfig::load(Some(&args.config))
-        .map_err(|e| UsageError::new(e.to_string()))?;
+    let providers =
+        ProvidersConfig::load(Some(&args.config)).map_err(|e| UsageError::new(e.to_string()))?;
     let store = open_store(&args.store, Access::Write { create: true })?;
     let root = args.store.clone();
     let backfill = Backfill::new(store, Connectors::new(&providers)?);
@@ -105,7 +109,11 @@ pub(crate) fn run(args: &ScheduleArgs) -> anyhow::Result<ExitCode> {
                     state.last_outcome = Some(match backfill.run(&spec, |_| {}).await {
                         Ok(s) => format!(
                             "{} ok, {} failed, {} skipped; {} bars written, {} requests",
-                            s.ok(), s.failed(), s.skipped(), s.bars_written(), s.requests()
+                            s.ok(),
+                            s.failed(),
+                            s.skipped(),
+                            s.bars_written(),
+                            s.requests()
                         ),
                         Err(e) => format!("error: {e}"),
                     });
@@ -115,7 +123,10 @@ pub(crate) fn run(args: &ScheduleArgs) -> anyhow::Result<ExitCode> {
                 }
                 Decision::Wait { until, skipped } => {
                     if let Some(s) = skipped {
-                        eprintln!("schedule: the {} slot was missed beyond the grace period; skipped", format_micros(s.timestamp_micros()));
+                        eprintln!(
+                            "schedule: the {} slot was missed beyond the grace period; skipped",
+                            format_micros(s.timestamp_micros())
+                        );
                     }
                     state.next_slot = Some(until.timestamp_micros());
                     state.save(&root)?;
