@@ -276,8 +276,7 @@ impl Backfill {
             progress(&outcome);
             results.insert(i, outcome);
         }
-        let log = shared.log.lock().unwrap_or_else(|p| p.into_inner());
-        log.sync()?;
+        shared.log.lock().unwrap_or_else(|p| p.into_inner()).sync()?;
         let store = self.store.clone();
         let table = spec.table.clone();
         tokio::task::spawn_blocking(move || store.flush().map(|_| ()))
