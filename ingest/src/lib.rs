@@ -61,6 +61,7 @@
 //! # Ok::<(), candlestore_ingest::CalendarError>(())
 //! ```
 
+mod backfill;
 mod calendar;
 mod collector;
 mod config;
@@ -78,14 +79,24 @@ mod provider;
 mod reader;
 mod reference;
 mod reject;
+mod schedule;
 mod source;
 mod timestamp;
 
+pub use backfill::error::BackfillError;
+pub use backfill::frame::StateFileError;
+pub use backfill::job::{
+    Backfill, BackfillSpec, BackfillSummary, Outcome, SymbolOutcome, SymbolPlan,
+};
+pub use backfill::log::{FetchRecord, fetch_log_path, read_fetch_log};
+pub use backfill::plan::{FetchChunk, max_days_per_request, plan_chunks};
+pub use backfill::state::{JobState, JobStatus, SymbolJob};
+pub use backfill::tickers::{TickerMap, default_provider_ticker, default_tickers};
 pub use calendar::{
     BarAlignment, BarStarts, Calendar, CalendarError, Closure, Day, Holiday, Session, SessionHours,
 };
 pub use collector::bar_schema;
-pub use config::{ConfigError, FreshnessConfig, parse_duration};
+pub use config::{ConfigError as FreshnessConfigError, FreshnessConfig, parse_duration};
 pub use coverage::{
     CoverageError, TableFreshness, TableGaps, freshness_report, gap_report, stored_timestamps,
     table_calendar,
@@ -113,3 +124,4 @@ pub use provider::resilience::{
 pub use reader::{BarReader, open};
 pub use reference::{ReferenceError, ReferenceFile, ReferenceLayout, SkippedRow, read_reference};
 pub use reject::{ImportStats, MAX_REJECTS_KEPT, Reject, RejectSink};
+pub use schedule::{Decision, ScheduleConfig, ScheduleError, ScheduleState, decide};

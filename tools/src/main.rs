@@ -30,8 +30,9 @@ use crate::error::{UsageError, exit_code_for};
                   gzip'd) and Parquet bar files into a table, `fetch` gets bars from a vendor, \
                   `query` reads bars back as CSV, JSON, Parquet or Arrow, `dump`, `verify`, \
                   `compact` and `repair` look after the store's files, `gaps` and \
-                  `freshness` check the tables against their trading calendars, and `serve` \
-                  answers queries over HTTP.",
+                  `freshness` check the tables against their trading calendars, `backfill` \
+                  and `schedule` fill them from the vendors, and `serve` answers queries over \
+                  HTTP.",
     after_help = "Exit codes: 0 success, 1 failure (I/O or store error, problems found by \
                   verify, gaps found by gaps, stale symbols found by freshness), 2 usage \
                   error.\nExamples:\n  candlestore import --store bars --table \
@@ -72,6 +73,12 @@ enum Command {
     Repair(cmd::repair::RepairArgs),
     /// List missing sessions/bars per symbol of a table against its trading calendar.
     Gaps(cmd::gaps::GapsArgs),
+    /// Fetch what each symbol is missing against the calendar, resumably, with job state.
+    Backfill(cmd::backfill::BackfillArgs),
+    /// Show the fetch log (`log fetches`) or a table's compute log (`log compute`).
+    Log(cmd::log::LogArgs),
+    /// Run the daily backfill at a configured local time (misfire handling); --status.
+    Schedule(cmd::schedule::ScheduleArgs),
     /// Report how old each symbol's newest bar is against its calendar; flag stale ones.
     Freshness(cmd::freshness::FreshnessArgs),
     /// Serve the store over HTTP (JSON, CSV, Arrow, Parquet) until Ctrl-C or SIGTERM.
@@ -89,6 +96,10 @@ fn main() -> ExitCode {
             ExitCode::from(exit_code_for(&err))
         }
     }
+}
+
+fn args_status(args: &cmd::schedule::ScheduleArgs) -> bool {
+    args.status()
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -130,6 +141,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cmd::repair::run(&args)
         }
         Command::Gaps(args) => cmd::gaps::run(&args, read_only),
+        Command::Backfill(args) => {
+            refuse("backfill")?;
+            cmd::backfill::run(&args)
+        }
+        Command::Schedule(args) => {
+            if !args_status(&args) {
+                refuse("schedule")?;
+            }
+            cmd::schedule::run(&args)
+        }
+        Command::Log(args) => cmd::log::run(&args, read_only),
         Command::Freshness(args) => cmd::freshness::run(&args, read_only),
         Command::Serve(args) => cmd::serve::run(&args, read_only),
         Command::Symbols(args) => cmd::symbols::run(&args, read_only),

@@ -28,3 +28,18 @@ pub(crate) fn file_bar(total: Option<u64>, label: &str) -> ProgressBar {
     bar.set_message(label.to_owned());
     bar
 }
+
+/// A counting bar (`total` items, e.g. symbols) with rate and ETA on standard error.
+pub(crate) fn count_bar(total: u64, unit: &str) -> ProgressBar {
+    let target = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let template = format!("[{{bar:30}}] {{pos}}/{{len}} {unit} {{per_sec}} ETA {{eta}} {{msg}}");
+    ProgressBar::with_draw_target(Some(total), target).with_style(
+        ProgressStyle::with_template(&template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    )
+}

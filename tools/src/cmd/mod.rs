@@ -1,5 +1,6 @@
 //! One module per subcommand: its clap arguments and its `run`.
 
+pub(crate) mod backfill;
 pub(crate) mod compact;
 pub(crate) mod compute;
 pub(crate) mod demo;
@@ -8,9 +9,11 @@ pub(crate) mod fetch;
 pub(crate) mod freshness;
 pub(crate) mod gaps;
 pub(crate) mod import;
+pub(crate) mod log;
 pub(crate) mod query;
 pub(crate) mod repair;
 pub(crate) mod report;
 pub(crate) mod serve;
 pub(crate) mod symbols;
+pub(crate) mod schedule;
 pub(crate) mod verify;
