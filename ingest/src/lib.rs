@@ -91,7 +91,7 @@ pub use backfill::job::{
 pub use backfill::log::{FetchRecord, fetch_log_path, read_fetch_log};
 pub use backfill::plan::{FetchChunk, max_days_per_request, plan_chunks};
 pub use backfill::state::{JobState, JobStatus, SymbolJob};
-pub use backfill::tickers::{TickerMap, default_provider_ticker, default_tickers};
+pub use backfill::tickers::{TickerMap, default_provider_ticker, default_tickers, master_tickers};
 pub use calendar::{
     BarAlignment, BarStarts, Calendar, CalendarError, Closure, Day, Holiday, Session, SessionHours,
 };

@@ -1,7 +1,9 @@
-//! The seam between engine symbols and vendor tickers. Until the symbol master is wired in,
-//! tickers follow each vendor's convention for the engine symbol.
+//! The seam between engine symbols and vendor tickers: the symbol master's overrides, else the
+//! engine's per-vendor rules ([`candlestore::provider_symbol`]).
 
 use std::sync::Arc;
+
+use candlestore::{InstrumentType, Provider, Store};
 
 use crate::provider::request::{AssetClass, ProviderKind};
 
@@ -9,33 +11,49 @@ use crate::provider::request::{AssetClass, ProviderKind};
 /// provider has no ticker for the instrument (it is then skipped in the fallback chain).
 pub type TickerMap = Arc<dyn Fn(&str, AssetClass, ProviderKind) -> Option<String> + Send + Sync>;
 
-/// Each vendor's usual ticker for an engine symbol: the symbol itself for equities (Yahoo
-/// writes share classes with `-`: `BRK.B` -> `BRK-B`); for a crypto base asset quoted in US
-/// dollars, `BTC` -> Polygon `X:BTCUSD`, Binance `BTCUSDT`, Yahoo `BTC-USD`, Twelve Data
-/// `BTC/USD`. Binance lists no equities.
+/// The engine's name for a connector's provider.
+pub(crate) fn engine_provider(provider: ProviderKind) -> Provider {
+    match provider {
+        ProviderKind::Polygon => Provider::Polygon,
+        ProviderKind::Binance => Provider::Binance,
+        ProviderKind::Yahoo => Provider::Yahoo,
+        ProviderKind::TwelveData => Provider::TwelveData,
+    }
+}
+
+/// The instrument type assumed for a symbol of an asset class the master does not know.
+fn default_type(class: AssetClass) -> InstrumentType {
+    match class {
+        AssetClass::Equity => InstrumentType::Stock,
+        AssetClass::Crypto => InstrumentType::Crypto,
+        AssetClass::Fx => InstrumentType::Forex,
+    }
+}
+
+/// Each vendor's usual ticker for an engine symbol, by the engine's rules: the symbol itself
+/// for equities (Yahoo writes share classes with `-`: `BRK.B` -> `BRK-B`); for a crypto base
+/// asset quoted in US dollars, `BTC` -> Polygon `X:BTCUSD`, Binance `BTCUSDT`, Yahoo
+/// `BTC-USD`, Twelve Data `BTC/USD`. Binance lists no equities.
 pub fn default_provider_ticker(
     symbol: &str,
     class: AssetClass,
     provider: ProviderKind,
 ) -> Option<String> {
-    let s = symbol.trim().to_ascii_uppercase();
-    if s.is_empty() {
-        return None;
-    }
-    match (class, provider) {
-        (AssetClass::Crypto, ProviderKind::Polygon) => Some(format!("X:{s}USD")),
-        (AssetClass::Crypto, ProviderKind::Binance) => Some(format!("{s}USDT")),
-        (AssetClass::Crypto, ProviderKind::Yahoo) => Some(format!("{s}-USD")),
-        (AssetClass::Crypto, ProviderKind::TwelveData) => Some(format!("{s}/USD")),
-        (_, ProviderKind::Binance) => None,
-        (_, ProviderKind::Yahoo) => Some(s.replace('.', "-")),
-        _ => Some(s),
-    }
+    candlestore::provider_symbol(symbol, default_type(class), engine_provider(provider)).ok()
 }
 
 /// [`default_provider_ticker`] as a [`TickerMap`].
 pub fn default_tickers() -> TickerMap {
     Arc::new(default_provider_ticker)
+}
+
+/// The tickers of `store`'s symbol master: a record's per-provider override, else the rules
+/// of [`default_provider_ticker`] for the record's instrument type (or the asset class's
+/// default type when the master does not know the symbol).
+pub fn master_tickers(store: Store) -> TickerMap {
+    Arc::new(move |symbol, class, provider| {
+        store.provider_symbol(symbol, engine_provider(provider), Some(default_type(class))).ok()
+    })
 }
 
 #[cfg(test)]
@@ -59,5 +77,30 @@ mod tests {
         assert_eq!(t("AAPL", AssetClass::Equity, ProviderKind::Polygon).as_deref(), Some("AAPL"));
         assert_eq!(t("AAPL", AssetClass::Equity, ProviderKind::Binance), None);
         assert_eq!(t(" ", AssetClass::Equity, ProviderKind::Polygon), None);
+    }
+
+    #[test]
+    fn master_overrides_and_types_win_over_the_asset_class() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("open");
+        let mut brk = candlestore::SymbolRecord::new("BRK.B");
+        brk.provider_symbols.insert(Provider::Polygon, "BRK.B.OVERRIDE".to_owned());
+        let mut spy = candlestore::SymbolRecord::new("SPX");
+        spy.instrument_type = Some(InstrumentType::Index);
+        store.upsert_symbols([brk, spy]).expect("upsert");
+        let t = master_tickers(store);
+        // An override of the master wins.
+        assert_eq!(
+            t("BRK.B", AssetClass::Equity, ProviderKind::Polygon).as_deref(),
+            Some("BRK.B.OVERRIDE")
+        );
+        // Without one, the rules apply.
+        assert_eq!(t("BRK.B", AssetClass::Equity, ProviderKind::Yahoo).as_deref(), Some("BRK-B"));
+        // The master's type beats the asset class's default type.
+        assert_eq!(t("SPX", AssetClass::Equity, ProviderKind::Yahoo).as_deref(), Some("^SPX"));
+        assert_eq!(t("SPX", AssetClass::Equity, ProviderKind::Polygon).as_deref(), Some("I:SPX"));
+        // A symbol the master does not know takes the asset class's type.
+        assert_eq!(t("ETH", AssetClass::Crypto, ProviderKind::Binance).as_deref(), Some("ETHUSDT"));
+        assert_eq!(t("AAPL", AssetClass::Equity, ProviderKind::Binance), None);
     }
 }

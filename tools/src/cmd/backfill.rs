@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use candlestore_ingest::{
-    Backfill, BackfillSpec, Connectors, Outcome, ProviderKind, ProvidersConfig,
+    Backfill, BackfillSpec, Connectors, Outcome, ProviderKind, ProvidersConfig, master_tickers,
 };
 use chrono::{Days, Utc};
 use clap::{ArgGroup, Args};
@@ -123,7 +123,8 @@ pub(crate) fn run(args: &BackfillArgs) -> anyhow::Result<ExitCode> {
         source,
         concurrency: args.concurrency,
     };
-    let backfill = Backfill::new(store, Connectors::new(&config)?);
+    let backfill =
+        Backfill::new(store.clone(), Connectors::new(&config)?).with_tickers(master_tickers(store));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

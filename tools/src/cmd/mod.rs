@@ -13,7 +13,7 @@ pub(crate) mod log;
 pub(crate) mod query;
 pub(crate) mod repair;
 pub(crate) mod report;
+pub(crate) mod schedule;
 pub(crate) mod serve;
 pub(crate) mod symbols;
-pub(crate) mod schedule;
 pub(crate) mod verify;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use candlestore_ingest::{
     Backfill, BackfillSpec, Connectors, Decision, ProvidersConfig, ScheduleConfig, ScheduleState,
-    decide,
+    decide, master_tickers,
 };
 use chrono::{DateTime, Utc};
 use clap::Args;
@@ -74,7 +74,8 @@ pub(crate) fn run(args: &ScheduleArgs) -> anyhow::Result<ExitCode> {
         ProvidersConfig::load(Some(&args.config)).map_err(|e| UsageError::new(e.to_string()))?;
     let store = open_store(&args.store, Access::Write { create: true })?;
     let root = args.store.clone();
-    let backfill = Backfill::new(store, Connectors::new(&providers)?);
+    let backfill = Backfill::new(store.clone(), Connectors::new(&providers)?)
+        .with_tickers(master_tickers(store));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
