@@ -87,7 +87,8 @@ mod tests {
         brk.provider_symbols.insert(Provider::Polygon, "BRK.B.OVERRIDE".to_owned());
         let mut spy = candlestore::SymbolRecord::new("SPX");
         spy.instrument_type = Some(InstrumentType::Index);
-        store.upsert_symbols([brk, spy]).expect("upsert");
+        let report = store.upsert_symbols([brk, spy]).expect("upsert");
+        assert_eq!(report.added, 2);
         let t = master_tickers(store);
         // An override of the master wins.
         assert_eq!(
