@@ -172,3 +172,42 @@ fn usage_errors_exit_2() {
     let out = run(addr, &["schedule", "--store", s, "--config", c.to_str().unwrap(), "--status"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
+
+#[test]
+fn backfill_a_sector_of_the_symbol_master() {
+    let addr = start_mock();
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().join("bars");
+    let s = s.to_str().unwrap();
+    // The F3.1 metadata layout (testdata/reference/metadata.csv) with one Apple row.
+    let meta = dir.path().join("metadata.csv");
+    std::fs::write(
+        &meta,
+        "symbol,sector,industry,market_cap,exchange,mic_code,currency,country,type\n\
+         AAPL,Information Technology,Technology Hardware,,NASDAQ,XNAS,USD,US,stock\n",
+    )
+    .unwrap();
+    let out = run(addr, &["symbols", "import", "--store", s, meta.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let base = [
+        "backfill",
+        "--store",
+        s,
+        "--table",
+        "stocks_daily",
+        "--start",
+        "2020-01-02",
+        "--end",
+        "2020-01-03",
+        "--source",
+        "yahoo",
+        "--sector",
+    ];
+    let out = run(addr, &[&base[..], &["information technology"]].concat());
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("summary: 1 ok, 0 failed, 0 skipped; 1 bars written"), "{t}");
+    let out = run(addr, &[&base[..], &["Utilities"]].concat());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("no symbol of the store's symbol master"), "{}", text(&out));
+}

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use candlestore::SymbolFilter;
 use candlestore_ingest::{
     Backfill, BackfillSpec, Connectors, Outcome, ProviderKind, ProvidersConfig, master_tickers,
 };
@@ -18,7 +19,7 @@ use crate::open::{Access, open_store};
 /// Arguments of `backfill`.
 #[derive(Debug, Args)]
 #[command(
-    group(ArgGroup::new("which").required(true).args(["symbols", "universe"])),
+    group(ArgGroup::new("which").required(true).args(["symbols", "universe", "sector"])),
     after_help = "What is missing comes from the table's calendar (NYSE for stocks_*, 24/7 \
     for crypto_*) against the stored bars; only that is fetched, through the asset class's \
     provider chain (or --source only), and only bars that fill a gap are stored. Job state \
@@ -30,7 +31,8 @@ use crate::open::{Access, open_store};
     one failed (see the summary), 2 on usage errors.\nExamples:\n  candlestore backfill \
     --store bars --table stocks_daily --symbols AAPL,MSFT --start 2020-01-01\n  candlestore \
     backfill --store bars --table crypto_daily --universe coins.txt --start 2023-01-01 \
-    --end 2023-12-31 --source binance"
+    --end 2023-12-31 --source binance\n  candlestore backfill --store bars --table \
+    stocks_daily --sector \"Information Technology\" --start 2024-01-01"
 )]
 pub(crate) struct BackfillArgs {
     /// Store directory (created if missing).
@@ -45,6 +47,10 @@ pub(crate) struct BackfillArgs {
     /// A file with one symbol per line (blank lines and `#` comments ignored).
     #[arg(long, value_name = "FILE")]
     universe: Option<PathBuf>,
+    /// Every symbol of this sector in the store's symbol master (`candlestore symbols
+    /// import` loads it), e.g. "Information Technology"; ASCII case is ignored.
+    #[arg(long, value_name = "S")]
+    sector: Option<String>,
     /// First session date, YYYY-MM-DD.
     #[arg(long, value_name = "D")]
     start: String,
@@ -88,12 +94,14 @@ pub(crate) fn read_universe(path: &std::path::Path) -> anyhow::Result<Vec<String
 }
 
 pub(crate) fn run(args: &BackfillArgs) -> anyhow::Result<ExitCode> {
-    let symbols = match (&args.symbols, &args.universe) {
-        (Some(list), _) => {
+    let mut symbols: Vec<String> = match (&args.symbols, &args.universe, &args.sector) {
+        (Some(list), _, _) => {
             list.iter().map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty()).collect()
         }
-        (None, Some(file)) => read_universe(file)?,
-        (None, None) => return usage("give --symbols A,B or --universe FILE"),
+        (None, Some(file), _) => read_universe(file)?,
+        // Resolved from the symbol master once the store is open.
+        (None, None, Some(_)) => Vec::new(),
+        (None, None, None) => return usage("give --symbols A,B, --universe FILE or --sector S"),
     };
     let start = parse_date("--start", &args.start)?;
     let end = match &args.end {
@@ -115,6 +123,16 @@ pub(crate) fn run(args: &BackfillArgs) -> anyhow::Result<ExitCode> {
         .map_err(|e| UsageError::new(e.to_string()))?;
     candlestore::TableName::new(&args.table)?;
     let store = open_store(&args.store, Access::Write { create: true })?;
+    if let (None, None, Some(sector)) = (&args.symbols, &args.universe, &args.sector) {
+        let filter = SymbolFilter { sector: Some(sector.clone()), ..SymbolFilter::default() };
+        symbols = store.find_symbols(&filter).into_iter().map(|r| r.symbol).collect();
+        if symbols.is_empty() {
+            return usage(format!(
+                "--sector {sector:?}: no symbol of the store's symbol master has this sector \
+                 (load reference files with `candlestore symbols import`)"
+            ));
+        }
+    }
     let spec = BackfillSpec {
         table: args.table.clone(),
         symbols,
