@@ -308,3 +308,49 @@ fn fetch_errors_name_the_provider_and_symbol() {
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains("CANDLESTORE_POLYGON_API_KEY"), "{}", text(&o.stderr));
 }
+
+#[test]
+fn fetch_maps_the_symbol_to_the_vendor_ticker_by_default() {
+    let addr = start_mock();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store").display().to_string();
+    // No --provider-symbol: BTC on a crypto table is BTCUSDT on Binance.
+    let stdout = ok(
+        addr,
+        &[
+            "fetch",
+            "--provider",
+            "binance",
+            "--symbol",
+            "BTC",
+            "--timeframe",
+            "1m",
+            "--start",
+            "2021-10-22",
+            "--store",
+            &store,
+            "--table",
+            "crypto_1min",
+        ],
+    );
+    assert!(stdout.contains("binance BTCUSDT (as BTC) 1m: 10 rows"), "{stdout}");
+    // Binance has no ticker for a stock.
+    let o = run(
+        addr,
+        &[
+            "fetch",
+            "--provider",
+            "binance",
+            "--symbol",
+            "AAPL",
+            "--start",
+            "2021-10-22",
+            "--store",
+            &store,
+            "--table",
+            "stocks_daily",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--provider-symbol"), "{}", text(&o.stderr));
+}

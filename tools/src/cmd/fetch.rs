@@ -9,7 +9,8 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::Schema;
 use candlestore::{AppendOptions, InvalidRows};
 use candlestore_ingest::{
-    Connector, FetchRequest, Fetched, ProviderKind, ProvidersConfig, Timeframe,
+    AssetClass as IngestAssetClass, Connector, FetchRequest, Fetched, ProviderKind,
+    ProvidersConfig, Timeframe, default_provider_ticker, master_tickers,
 };
 use chrono::NaiveDate;
 use clap::{ArgGroup, Args};
@@ -44,7 +45,9 @@ pub(crate) struct FetchArgs {
     /// Engine symbol written into the bars, e.g. BTC.
     #[arg(long, value_name = "S")]
     symbol: String,
-    /// The vendor's ticker, e.g. BTCUSDT, BTC-USD or X:BTCUSD (default: --symbol).
+    /// The vendor's ticker, e.g. BTCUSDT, BTC-USD or X:BTCUSD (default: the store's symbol
+    /// master override, else the vendor's convention for --symbol: BTC -> BTCUSDT on Binance,
+    /// BRK.B -> BRK-B on Yahoo; crypto for crypto_* tables and Binance, stocks otherwise).
     #[arg(long, value_name = "X")]
     provider_symbol: Option<String>,
     /// Bar length: 1d, 1h or 1m.
@@ -93,9 +96,6 @@ pub(crate) fn run(args: &FetchArgs) -> anyhow::Result<ExitCode> {
     if end < start {
         return usage(format!("--end {end} is before --start {start}"));
     }
-    let provider_symbol = args.provider_symbol.clone().unwrap_or_else(|| args.symbol.clone());
-    let request = FetchRequest::new(args.symbol.clone(), provider_symbol, timeframe, start, end)
-        .with_adjusted(!args.unadjusted);
     let config = ProvidersConfig::load(args.config.as_deref())
         .map_err(|e| UsageError::new(e.to_string()))?;
     // Check the destination before spending a request on the vendor.
@@ -108,6 +108,12 @@ pub(crate) fn run(args: &FetchArgs) -> anyhow::Result<ExitCode> {
         }
         _ => None,
     };
+    let provider_symbol = match &args.provider_symbol {
+        Some(p) => p.clone(),
+        None => default_ticker(args, kind, store.as_ref().map(|(s, _)| s))?,
+    };
+    let request = FetchRequest::new(args.symbol.clone(), provider_symbol, timeframe, start, end)
+        .with_adjusted(!args.unadjusted);
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -203,4 +209,33 @@ fn write_csv(f: &Fetched, path: &std::path::Path) -> anyhow::Result<u64> {
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     write_all(Format::Csv, schema, std::iter::once(Ok(batch)), file)
         .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The vendor's ticker for `--symbol` when `--provider-symbol` is not given: the symbol
+/// master's override or instrument type when a store is open, else the vendor's convention
+/// for the table's asset class (crypto for `crypto_*` tables and, without a table, Binance).
+fn default_ticker(
+    args: &FetchArgs,
+    kind: ProviderKind,
+    store: Option<&candlestore::Store>,
+) -> anyhow::Result<String> {
+    let crypto = match &args.table {
+        Some(t) => candlestore::TableSpec::from_conventional_name(t)
+            .is_some_and(|spec| spec.asset_class == candlestore::AssetClass::Crypto),
+        None => kind == ProviderKind::Binance,
+    };
+    let class = if crypto { IngestAssetClass::Crypto } else { IngestAssetClass::Equity };
+    let ticker = match store {
+        Some(store) => master_tickers(store.clone())(&args.symbol, class, kind),
+        None => default_provider_ticker(&args.symbol, class, kind),
+    };
+    ticker.ok_or_else(|| {
+        UsageError::new(format!(
+            "{} has no ticker for {:?} as a{} instrument; give --provider-symbol",
+            kind.name(),
+            args.symbol,
+            if crypto { " crypto" } else { " stock" }
+        ))
+        .into()
+    })
 }
