@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use candlestore::export::{BatchWriter, Format};
 use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 
-use super::{query_params, require_symbol, require_table};
+use super::{path_error, query_params, require_symbol, require_table};
 use crate::body::{self, ChunkSender};
 use crate::cursor::Cursor;
 use crate::error::ApiError;
@@ -38,9 +38,7 @@ pub(super) async fn bars(
     path: Result<Path<(String, String)>, PathRejection>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Path((table, symbol)) = path.map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", format!("the path: {e}"))
-    })?;
+    let Path((table, symbol)) = path.map_err(path_error)?;
     let p = query_params(query, &PARAMS)?;
     let table = require_table(&state, "table", &table)?;
     let summary = require_symbol(&state, &table, "symbol", &symbol)?;

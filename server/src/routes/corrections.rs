@@ -5,12 +5,11 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use candlestore::export::format_micros;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{blocking, query_params, require_symbol, require_table};
+use super::{blocking, path_error, query_params, require_symbol, require_table};
 use crate::error::ApiError;
 use crate::params;
 use crate::state::AppState;
@@ -34,9 +33,7 @@ pub(super) async fn corrections(
     path: Result<Path<(String, String)>, PathRejection>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Path((table, symbol)) = path.map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", format!("the path: {e}"))
-    })?;
+    let Path((table, symbol)) = path.map_err(path_error)?;
     let p = query_params(query, &["start", "end"])?;
     let table = require_table(&state, "table", &table)?;
     let symbol = require_symbol(&state, &table, "symbol", &symbol)?.symbol;

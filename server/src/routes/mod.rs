@@ -122,3 +122,8 @@ where
         Err(e) => Err(ApiError::internal("a worker thread failed", &e)),
     }
 }
+
+/// A path that did not parse: 400 `invalid_path` (shared by every route with path segments).
+pub(super) fn path_error(e: axum::extract::rejection::PathRejection) -> ApiError {
+    ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_path", format!("the path: {e}"))
+}

@@ -10,11 +10,10 @@ use arrow::datatypes::{Float64Type, Int32Type, TimestampMicrosecondType};
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use candlestore::export::format_micros;
 use serde_json::{Value, json};
 
-use super::{blocking, query_params, require_symbol, require_table};
+use super::{blocking, path_error, query_params, require_symbol, require_table};
 use crate::error::ApiError;
 use crate::freshness::freshness;
 use crate::params;
@@ -48,9 +47,7 @@ pub(super) async fn quality(
     path: Result<Path<(String, String)>, PathRejection>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Path((table, symbol)) = path.map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", format!("the path: {e}"))
-    })?;
+    let Path((table, symbol)) = path.map_err(path_error)?;
     let p = query_params(query, &["start", "end"])?;
     let table = require_table(&state, "table", &table)?;
     let summary = require_symbol(&state, &table, "symbol", &symbol)?;

@@ -8,13 +8,13 @@ use arrow::array::{AsArray, RecordBatch, UInt32Array};
 use arrow::datatypes::TimestampMicrosecondType;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use candlestore::export::{BatchWriter, Format};
 use chrono::DateTime;
 use serde_json::{Value, json};
 
-use super::{blocking, query_params, require_table};
+use super::{blocking, path_error, query_params, require_table};
 use crate::error::ApiError;
 use crate::params::{self, Instant};
 use crate::screen::{self, Condition, Operand};
@@ -27,9 +27,7 @@ pub(super) async fn screen(
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Path(table) = path.map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", format!("the path: {e}"))
-    })?;
+    let Path(table) = path.map_err(path_error)?;
     let p = query_params(query, &["date", "where", "fields", "format"])?;
     let table = require_table(&state, "table", &table)?;
     let conditions = match p.get("where") {

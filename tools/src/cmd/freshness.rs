@@ -8,8 +8,8 @@ use candlestore_ingest::{FreshnessConfig, TableFreshness, freshness_report};
 use clap::Args;
 use serde_json::json;
 
-use crate::cmd::report::{Alignment, ReportFormat, bar_time, classify, human_seconds};
-use crate::error::{UsageError, usage};
+use crate::cmd::report::{Alignment, ReportFormat, bar_time, classify, human_seconds, symbol_list};
+use crate::error::UsageError;
 use crate::open::{Access, open_store};
 use crate::time::{format_micros, parse_instant};
 
@@ -56,16 +56,7 @@ pub(crate) fn run(args: &FreshnessArgs, read_only: bool) -> anyhow::Result<ExitC
         Some(text) => Box::new(ManualClock::new(parse_instant("--now", text)?.first_micros())),
         None => Box::new(SystemClock::default()),
     };
-    let symbols = match &args.symbol {
-        Some(list) => {
-            let list: Vec<String> = list.iter().map(|s| s.trim().to_owned()).collect();
-            if list.is_empty() || list.iter().any(String::is_empty) {
-                return usage("--symbol has an empty symbol");
-            }
-            Some(list)
-        }
-        None => None,
-    };
+    let symbols = symbol_list(args.symbol.as_deref())?;
     let store = open_store(&args.store, Access::Read { read_only })?;
     let report = freshness_report(
         &store,

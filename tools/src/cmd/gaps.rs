@@ -7,7 +7,7 @@ use candlestore_ingest::{TableGaps, gap_report};
 use clap::Args;
 use serde_json::json;
 
-use crate::cmd::report::{Alignment, ReportFormat, bar_time, classify, parse_date};
+use crate::cmd::report::{Alignment, ReportFormat, bar_time, classify, parse_date, symbol_list};
 use crate::error::usage;
 use crate::open::{Access, open_store};
 
@@ -55,16 +55,7 @@ pub(crate) fn run(args: &GapsArgs, read_only: bool) -> anyhow::Result<ExitCode> 
     {
         return usage(format!("--start {s} is after --end {e}"));
     }
-    let symbols = match &args.symbol {
-        Some(list) => {
-            let list: Vec<String> = list.iter().map(|s| s.trim().to_owned()).collect();
-            if list.is_empty() || list.iter().any(String::is_empty) {
-                return usage("--symbol has an empty symbol");
-            }
-            Some(list)
-        }
-        None => None,
-    };
+    let symbols = symbol_list(args.symbol.as_deref())?;
     let store = open_store(&args.store, Access::Read { read_only })?;
     let report =
         gap_report(&store, &args.table, symbols.as_deref(), start, end, args.alignment.into())

@@ -84,6 +84,17 @@ pub(crate) fn human_seconds(seconds: i64) -> String {
     format!("{sign}{}", parts.join(" "))
 }
 
+/// The `--symbol A,B` list trimmed, or `None` for every symbol; an empty entry is a usage
+/// error.
+pub(crate) fn symbol_list(list: Option<&[String]>) -> anyhow::Result<Option<Vec<String>>> {
+    let Some(list) = list else { return Ok(None) };
+    let list: Vec<String> = list.iter().map(|s| s.trim().to_owned()).collect();
+    if list.is_empty() || list.iter().any(String::is_empty) {
+        return Err(UsageError::new("--symbol has an empty symbol").into());
+    }
+    Ok(Some(list))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
