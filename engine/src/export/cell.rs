@@ -10,8 +10,6 @@ use arrow::datatypes::{ArrowDictionaryKeyType, DataType, Int8Type, Int32Type, Ti
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 
 use crate::export::error::{ExportError, Result};
-use crate::export::repr::python_repr;
-use crate::export::time::format_micros;
 
 /// Resolves every column of `batch` once (the text writers then look cells up per row).
 pub(crate) fn columns<'a>(
@@ -29,8 +27,12 @@ pub(crate) enum Cell<'a> {
     Null,
     /// A string (quoted as needed by the format).
     Text(Cow<'a, str>),
-    /// A number already written as text (integers in decimal, floats as Python repr).
-    Number(String),
+    /// A float (written as Python repr).
+    Float(f64),
+    /// An integer (written in decimal).
+    Int(i64),
+    /// A timestamp, µs UTC (written as F4 text).
+    Time(i64),
     /// A boolean.
     Bool(bool),
 }
@@ -98,14 +100,12 @@ impl<'a> Column<'a> {
             }
         }
         match self {
-            Column::Timestamp(a) => {
-                nullable(*a, row, |a| Cell::Text(Cow::Owned(format_micros(a.value(row)))))
-            }
-            Column::Float(a) => nullable(*a, row, |a| Cell::Number(python_repr(a.value(row)))),
+            Column::Timestamp(a) => nullable(*a, row, |a| Cell::Time(a.value(row))),
+            Column::Float(a) => nullable(*a, row, |a| Cell::Float(a.value(row))),
             Column::Bool(a) => nullable(*a, row, |a| Cell::Bool(a.value(row))),
-            Column::Int8(a) => nullable(*a, row, |a| Cell::Number(a.value(row).to_string())),
-            Column::Int32(a) => nullable(*a, row, |a| Cell::Number(a.value(row).to_string())),
-            Column::Int64(a) => nullable(*a, row, |a| Cell::Number(a.value(row).to_string())),
+            Column::Int8(a) => nullable(*a, row, |a| Cell::Int(i64::from(a.value(row)))),
+            Column::Int32(a) => nullable(*a, row, |a| Cell::Int(i64::from(a.value(row)))),
+            Column::Int64(a) => nullable(*a, row, |a| Cell::Int(a.value(row))),
             Column::Utf8(a) => nullable(*a, row, |a| Cell::Text(Cow::Borrowed(a.value(row)))),
             Column::Dict32(d, v) => dict(d, v, row),
             Column::Dict8(d, v) => dict(d, v, row),

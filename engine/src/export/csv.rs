@@ -11,6 +11,8 @@ use arrow::util::display::FormatOptions;
 
 use crate::export::cell::{Cell, columns};
 use crate::export::error::{ExportError, Result};
+use crate::export::repr::push_python_repr;
+use crate::export::time::push_micros;
 
 /// Writes F4 CSV: the header on creation, then the rows of each batch.
 #[derive(Debug)]
@@ -81,7 +83,9 @@ fn push_cell(line: &mut String, cell: Cell<'_>) {
     match cell {
         Cell::Null => {}
         Cell::Text(t) => push_text(line, &t),
-        Cell::Number(n) => line.push_str(&n),
+        Cell::Float(x) => push_python_repr(line, x),
+        Cell::Int(i) => line.push_str(itoa::Buffer::new().format(i)),
+        Cell::Time(t) => push_micros(line, t),
         Cell::Bool(b) => line.push_str(if b { "true" } else { "false" }),
     }
 }

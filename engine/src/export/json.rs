@@ -9,6 +9,8 @@ use arrow::util::display::FormatOptions;
 
 use crate::export::cell::{Cell, columns};
 use crate::export::error::{ExportError, Result};
+use crate::export::repr::push_python_repr;
+use crate::export::time::push_micros;
 
 /// Writes one JSON array: `[` on creation, an object per row, `]` on [`JsonWriter::finish`]
 /// (no trailing newline, so the array can sit inside an envelope).
@@ -83,11 +85,29 @@ fn json_string(text: &str) -> String {
 fn push_value(line: &mut String, cell: Cell<'_>) {
     match cell {
         Cell::Null => line.push_str("null"),
-        Cell::Text(t) => line.push_str(&json_string(&t)),
+        Cell::Text(t) => push_json_string(line, &t),
         // Python-repr text (`1e-07`, `36301200.0`) is valid JSON number syntax; nan/inf is not.
-        Cell::Number(n) if n.ends_with("nan") || n.ends_with("inf") => line.push_str("null"),
-        Cell::Number(n) => line.push_str(&n),
+        Cell::Float(x) if !x.is_finite() => line.push_str("null"),
+        Cell::Float(x) => push_python_repr(line, x),
+        Cell::Int(i) => line.push_str(itoa::Buffer::new().format(i)),
+        Cell::Time(t) => {
+            line.push('"');
+            push_micros(line, t);
+            line.push('"');
+        }
         Cell::Bool(b) => line.push_str(if b { "true" } else { "false" }),
+    }
+}
+
+/// Appends `text` as a JSON string literal; text without a quote, backslash or control
+/// character (symbols, sectors, notes) is copied as is.
+fn push_json_string(line: &mut String, text: &str) {
+    if text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        line.push_str(&json_string(text));
+    } else {
+        line.push('"');
+        line.push_str(text);
+        line.push('"');
     }
 }
 
@@ -107,7 +127,7 @@ mod tests {
             Field::new("close", DataType::Float64, true),
         ]));
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from(vec!["ORCL", "X\"Y", "Z"])),
+            Arc::new(StringArray::from(vec!["ORCL", "X\"Y", "Z\n\\"])),
             Arc::new(Float64Array::from(vec![Some(1e-7), None, Some(f64::NAN)])),
         ];
         let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
@@ -116,8 +136,10 @@ mod tests {
         assert_eq!(w.rows(), 3);
         let out = w.finish().unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert!(String::from_utf8(out.clone()).unwrap().contains(r#""close":1e-07"#));
         assert_eq!(v[0]["close"], serde_json::json!(1e-7));
         assert_eq!(v[1]["symbol"], "X\"Y");
+        assert_eq!(v[2]["symbol"], "Z\n\\");
         assert!(v[1]["close"].is_null() && v[2]["close"].is_null());
         let empty = JsonWriter::try_new(Vec::new(), &schema).unwrap().finish().unwrap();
         assert_eq!(String::from_utf8(empty).unwrap(), "[]");
