@@ -11,7 +11,7 @@ pub fn python_repr(x: f64) -> String {
 
 /// Appends `repr(x)` (see [`python_repr`]) to `out` without allocating: the text writers call
 /// it for every float cell.
-pub fn push_python_repr(out: &mut String, x: f64) {
+pub(crate) fn push_python_repr(out: &mut String, x: f64) {
     if x.is_nan() {
         out.push_str("nan");
         return;

@@ -12,7 +12,7 @@ pub fn format_micros(micros: i64) -> String {
 
 /// Appends [`format_micros`]`(micros)` to `out`; years 0..=9999 without allocating (the text
 /// writers call it for every timestamp cell).
-pub fn push_micros(out: &mut String, micros: i64) {
+pub(crate) fn push_micros(out: &mut String, micros: i64) {
     let secs = micros.div_euclid(1_000_000);
     let frac = micros.rem_euclid(1_000_000) as u32;
     let days = secs.div_euclid(86_400);
