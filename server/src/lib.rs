@@ -36,6 +36,7 @@
 //! # Ok(()) }
 //! ```
 
+mod assets;
 mod auth;
 mod body;
 mod config;
@@ -43,6 +44,7 @@ mod cursor;
 mod error;
 mod freshness;
 mod metrics;
+mod openapi;
 mod params;
 mod range;
 mod rate;
