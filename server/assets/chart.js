@@ -132,10 +132,10 @@
     series.setData(out);
   }
 
-  function addLine(pane, field, color, width) {
+  function addLine(pane, field, color, width, label) {
     const s = chart.addSeries(
       LC.LineSeries,
-      { color: color, lineWidth: width || 1, priceLineVisible: false, lastValueVisible: false, title: field },
+      { color: color, lineWidth: width || 1, priceLineVisible: false, lastValueVisible: label !== false, title: label === false ? "" : field },
       pane,
     );
     line(s, field);
@@ -171,9 +171,9 @@
       if (overlays.has(f)) addLine(0, f, OVERLAYS[f].color, 2);
     }
     if (overlays.has("bollinger")) {
-      addLine(0, "bb_upper", "#9ca3af");
-      addLine(0, "bb_middle", "#d1d5db");
-      addLine(0, "bb_lower", "#9ca3af");
+      addLine(0, "bb_upper", "#9ca3af", 1, false);
+      addLine(0, "bb_middle", "#d1d5db", 1, false);
+      addLine(0, "bb_lower", "#9ca3af", 1, false);
     }
     let pane = 0;
     if (panes.has("rsi")) {
@@ -190,8 +190,12 @@
       addLine(pane, "macd", "#2563eb", 1);
       addLine(pane, "macd_signal", "#f59e0b", 1);
     }
+    // Price gets most of the height; RSI and MACD a share each.
     const sub = chart.panes();
-    for (let i = 1; i < sub.length; i++) sub[i].setHeight(110);
+    if (sub.length > 1) {
+      sub[0].setStretchFactor(3);
+      for (let i = 1; i < sub.length; i++) sub[i].setStretchFactor(1);
+    }
     chart.timeScale().fitContent();
     chart.subscribeCrosshairMove((p) => {
       const c = p.seriesData && p.seriesData.get(candles);
