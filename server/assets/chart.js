@@ -165,6 +165,8 @@
     if (panes.has("volume")) {
       const vol = chart.addSeries(LC.HistogramSeries, { priceFormat: { type: "volume" }, priceScaleId: "", lastValueVisible: false, priceLineVisible: false });
       vol.priceScale().applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
+      // Candles above the volume bars, not through them.
+      candles.priceScale().applyOptions({ scaleMargins: { top: 0.05, bottom: 0.22 } });
       vol.setData(bars.map((b) => ({ time: b.time, value: b.volume, color: b.close >= b.open ? "#86efac" : "#fca5a5" })));
     }
     for (const f of Object.keys(OVERLAYS)) {
@@ -217,13 +219,14 @@
       const first = bars.length ? bars[0].datetime.slice(0, 10) : "";
       const last = bars.length ? bars[bars.length - 1].datetime.slice(0, 10) : "";
       setStatus(bars.length ? bars.length + " bars, " + first + " to " + last : "No bars in this range.");
-      // After the chart has painted: the marker says the candles are on screen.
-      requestAnimationFrame(() => requestAnimationFrame(() => {
+      // The chart paints on its next animation frame; the marker follows it. A timer, not
+      // requestAnimationFrame: headless Chromium's virtual time waits for timers only.
+      setTimeout(() => {
         delete document.body.dataset.error;
         document.body.dataset.rangeStart = start || "";
         document.body.dataset.rangeEnd = end || "";
         document.body.dataset.barsRendered = String(bars.length);
-      }));
+      }, 100);
     } catch (e) {
       fail(e.code || "error", e.message || String(e));
     }

@@ -239,6 +239,10 @@ fn query_request() -> Value {
         "Exactly one of `symbols`, `sector`, `exchange`. `start`/`end`/`as_of`: YYYY-MM-DD or \
          RFC 3339."
     );
+    q["example"] = json!({
+        "table": "stocks_daily", "symbols": ["AAPL", "MSFT"], "fields": ["datetime", "close", "rsi"],
+        "start": "2018-01-01", "end": "2018-01-31", "format": "json",
+    });
     optional(q, &["table"])
 }
 
@@ -256,6 +260,10 @@ fn backfill_request() -> Value {
         "Exactly one of `symbols` (non-empty) or `sector`; `end` defaults to today; `source` \
          picks the vendor (default: the configured order)."
     );
+    b["example"] = json!({
+        "table": "stocks_daily", "symbols": ["AAPL", "MSFT"], "sector": null,
+        "start": "2024-01-01", "end": "2024-12-31", "source": null,
+    });
     optional(b, &["table", "start"])
 }
 
