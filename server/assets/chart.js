@@ -91,19 +91,30 @@
   async function loadBars(start, end) {
     const out = [];
     let cursor = null;
-    do {
-      const q = new URLSearchParams({ format: "json", fields: FIELDS.join(","), limit: String(PAGE_ROWS) });
+    let pageRows = PAGE_ROWS;
+    for (;;) {
+      const q = new URLSearchParams({ format: "json", fields: FIELDS.join(","), limit: String(pageRows) });
       if (start) q.set("start", start);
       if (end) q.set("end", end);
       if (cursor) q.set("cursor", cursor);
       const url = api(["bars", table, symbol]) + "?" + q;
       el("datalink").href = url;
-      const page = await getJson(url);
+      let page;
+      try {
+        page = await getJson(url);
+      } catch (e) {
+        // A server configured with smaller pages (`max_page_rows`): ask for smaller ones.
+        if (e.code === "limit_exceeded" && pageRows > 1) {
+          pageRows = Math.max(1, Math.floor(pageRows / 10));
+          continue;
+        }
+        throw e;
+      }
       for (const row of page.data) out.push(row);
       cursor = page.next_cursor;
-      if (cursor) setStatus("Loading… " + out.length + " bars");
-    } while (cursor);
-    return out;
+      if (!cursor) return out;
+      setStatus("Loading… " + out.length + " bars");
+    }
   }
 
   const seconds = (text) => Math.floor(Date.parse(text.slice(0, 19) + "Z") / 1000);

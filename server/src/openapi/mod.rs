@@ -225,6 +225,32 @@ mod tests {
             refs += 1;
         }
         assert!(refs > 50, "{refs}");
+        // Structure: every `enum` a non-empty list, every `required` a list of strings.
+        fn walk(v: &Value, at: &str) {
+            match v {
+                Value::Object(m) => {
+                    for (k, child) in m {
+                        let here = format!("{at}/{k}");
+                        if k == "enum" && at.ends_with("/properties") {
+                            // A property called "enum" would be a schema, not a list.
+                        } else if k == "enum" {
+                            assert!(child.as_array().is_some_and(|a| !a.is_empty()), "{here}");
+                        } else if k == "required" && child.is_array() {
+                            assert!(
+                                child.as_array().unwrap().iter().all(Value::is_string),
+                                "{here}"
+                            );
+                        }
+                        walk(child, &here);
+                    }
+                }
+                Value::Array(a) => {
+                    a.iter().enumerate().for_each(|(i, c)| walk(c, &format!("{at}/{i}")))
+                }
+                _ => {}
+            }
+        }
+        walk(&doc, "");
         let resolve = |p: &Value| -> Value {
             match p["$ref"].as_str() {
                 Some(r) => doc.pointer(&r[1..]).unwrap().clone(),
@@ -263,5 +289,8 @@ mod tests {
         assert_eq!(bar["symbol"]["type"], "string");
         assert_eq!(bar["sector"]["nullable"], true);
         assert!(bar["symbol"].get("nullable").is_none());
+        // A nullable enum lists null (OpenAPI 3.0.3), as serde takes `"format": null`.
+        let format = &doc["components"]["schemas"]["QueryRequest"]["properties"]["format"];
+        assert!(format["enum"].as_array().unwrap().contains(&Value::Null), "{format}");
     }
 }

@@ -10,8 +10,12 @@ pub(super) fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
+/// `schema` or null. OpenAPI 3.0.3: `nullable` does not widen an `enum`, so null joins it.
 fn nullable(mut schema: Value) -> Value {
     schema["nullable"] = Value::Bool(true);
+    if let Some(values) = schema.get_mut("enum").and_then(Value::as_array_mut) {
+        values.push(Value::Null);
+    }
     schema
 }
 
@@ -198,14 +202,14 @@ fn quality() -> Value {
 
 /// Takes `names` out of an object schema's `required`.
 fn unrequire(schema: &mut Value, names: &[&str]) {
-    if let Some(r) = schema["required"].as_array_mut() {
+    if let Some(r) = schema.get_mut("required").and_then(Value::as_array_mut) {
         r.retain(|k| !names.iter().any(|n| k == n));
     }
 }
 
 /// Keeps only `keep` in an object schema's `required` (a request body's optional members).
 fn optional(mut schema: Value, keep: &[&str]) -> Value {
-    if let Some(r) = schema["required"].as_array_mut() {
+    if let Some(r) = schema.get_mut("required").and_then(Value::as_array_mut) {
         r.retain(|k| keep.iter().any(|w| k == w));
     }
     schema

@@ -1,6 +1,6 @@
 //! `/openapi.json`, `/docs`, `/chart/{table}/{symbol}` and the embedded assets.
 
-use candlestore_server::{ApiKey, Scope, ServerConfig};
+use candlestore_server::{ApiKey, RateLimit, Scope, ServerConfig};
 use serde_json::Value;
 
 use crate::fixture::{expect_error, shared, start, start_shared};
@@ -165,5 +165,22 @@ async fn chart_page_needs_a_read_key_when_reads_are_not_public() {
     assert!(read.iter().all(|s| s != &serde_json::json!({})), "{read:?}");
     assert_eq!(s.get("/docs").await.status(), 200);
     assert_eq!(s.get("/assets/chart.js").await.status(), 200);
+    s.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chart_page_counts_against_the_rate_limit() {
+    let config = ServerConfig::default()
+        .with_public_read(true)
+        .with_rate_limit(RateLimit { per_second: 0.01, burst: 1 });
+    let s = start(shared().store.clone(), config).await;
+    assert_eq!(s.get("/chart/stocks_daily/NVDA").await.status(), 200);
+    let r = s.get("/chart/stocks_daily/NVDA").await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("data-error-code=\"rate_limited\""), "{page}");
+    // Public routes are not rate limited: the docs still load.
+    assert_eq!(s.get("/openapi.json").await.status(), 200);
     s.stop().await.unwrap();
 }
