@@ -123,6 +123,12 @@
   function rangeStart(name) {
     if (!lastBar || name === "All") return null;
     const d = new Date(lastBar.getTime());
+    const days = { "1D": 0, "1W": 6 }[name];
+    if (days !== undefined) {
+      // Whole UTC days: the newest bar's day, or the week that ends with it.
+      d.setUTCDate(d.getUTCDate() - days);
+      return isoDay(d);
+    }
     const months = { "1M": 1, "3M": 3, "1Y": 12, "5Y": 60 }[name];
     d.setUTCMonth(d.getUTCMonth() - months);
     return isoDay(d);

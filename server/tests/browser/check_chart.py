@@ -5,18 +5,22 @@ Headless Chromium opens /chart/{table}/{symbol} of a running `candlestore serve`
 page fetch its bars and draw, and dumps the DOM: the page marks <body> with
 data-bars-rendered=N once the candles are on screen. The check asks the API for the same
 range and requires the same N (> 0). It saves a screenshot, and checks that an unknown
-symbol gets the 404 page. Standard library only.
+symbol gets the 404 page. Then, through chromedriver (its W3C WebDriver HTTP API), it
+clicks the page's "All" range button and requires every bar of the symbol to be drawn, and
+checks that the key left the address bar. Standard library only.
 
-usage: check_chart.py CHROMIUM BASE_URL TABLE SYMBOL KEY SCREENSHOT_PNG
+usage: check_chart.py CHROMIUM CHROMEDRIVER BASE_URL TABLE SYMBOL KEY SCREENSHOT_PNG
 """
 
 import html
 import json
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -75,10 +79,88 @@ def api_rows(base, table, symbol, key, start, end):
         return json.load(r)["rows"]
 
 
+class WebDriver:
+    """The few W3C WebDriver commands the interaction check needs."""
+
+    def __init__(self, driver_binary, chromium_binary):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.base = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [driver_binary, f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        self.profile = tempfile.mkdtemp(prefix="chart-check-")
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{self.base}/status", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        options = {"binary": chromium_binary, "args": FLAGS[:-1] + [f"--user-data-dir={self.profile}"]}
+        caps = {"capabilities": {"alwaysMatch": {"goog:chromeOptions": options}}}
+        self.session = self.call("POST", "/session", caps)["sessionId"]
+
+    def call(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(
+            self.base + path, method=method, data=data, headers={"content-type": "application/json"}
+        )
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.load(r)["value"]
+
+    def script(self, source):
+        return self.call("POST", f"/session/{self.session}/execute/sync", {"script": source, "args": []})
+
+    def wait_for(self, source, seconds=30):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            value = self.script(source)
+            if value:
+                return value
+            time.sleep(0.1)
+        sys.exit(f"FAIL timed out waiting for `{source}`")
+
+    def close(self):
+        try:
+            self.call("DELETE", f"/session/{self.session}")
+        finally:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            shutil.rmtree(self.profile, ignore_errors=True)
+
+
+MARKER = "return document.body.dataset.error || document.body.dataset.barsRendered"
+
+
+def interact(driver_binary, chromium_binary, base, table, symbol, key, url):
+    wd = WebDriver(driver_binary, chromium_binary)
+    try:
+        wd.call("POST", f"/session/{wd.session}/url", {"url": url})
+        first = wd.wait_for(MARKER)
+        if not first.isdigit():
+            sys.exit(f"FAIL the page reports an error: {first}")
+        address = wd.call("GET", f"/session/{wd.session}/url")
+        if "key=" in address:
+            sys.exit(f"FAIL the key is still in the address bar: {address}")
+        wd.script(
+            "document.body.removeAttribute('data-bars-rendered');"
+            "document.querySelector('#ranges button[data-range=All]').click()"
+        )
+        drawn = wd.wait_for(MARKER)
+        expected = api_rows(base, table, symbol, key, "", "")
+        if drawn != str(expected):
+            sys.exit(f"FAIL after clicking All the chart shows {drawn}, the API has {expected} bars")
+        print(f"clicked All: {first} -> {drawn} bars drawn (the API has {expected}); "
+              f"the key left the address bar ({address})")
+    finally:
+        wd.close()
+
+
 def main():
-    if len(sys.argv) != 7:
+    if len(sys.argv) != 8:
         sys.exit(__doc__)
-    binary, base, table, symbol, key, png = sys.argv[1:]
+    binary, driver, base, table, symbol, key, png = sys.argv[1:]
     page = f"{base}/chart/{urllib.parse.quote(table)}/{urllib.parse.quote(symbol, safe='')}"
     keyed = f"{page}?key={urllib.parse.quote(key)}"
 
@@ -115,6 +197,8 @@ def main():
     if attrs.get("data-error-code") != "unknown_symbol":
         sys.exit(f"FAIL the unknown symbol's page does not say so: {attrs}")
     print("unknown symbol: 404 page with unknown_symbol")
+
+    interact(driver, binary, base, table, symbol, key, keyed)
 
 
 if __name__ == "__main__":
