@@ -5,7 +5,8 @@ use serde_json::Value;
 
 use crate::fixture::{expect_error, shared, start, start_shared};
 
-/// Contract routes another component serves once merged (see `openapi/mod.rs`).
+/// Contract routes another component serves once merged (see `openapi/mod.rs`): skipped
+/// while not routed, checked like the others once they are.
 const CONTRACT_ONLY: [&str; 2] = ["/api/v1/backfill", "/api/v1/backfill/status"];
 
 /// A concrete URL path for a documented one: real table, symbol and asset names.
@@ -40,7 +41,7 @@ async fn every_documented_operation_is_served() {
             // The router's fallbacks: no route (404 `not_found` "no endpoint at") or no such
             // method (405).
             let unrouted = status == 405 || text.contains("no endpoint at");
-            if CONTRACT_ONLY.contains(&path.as_str()) {
+            if unrouted && CONTRACT_ONLY.contains(&path.as_str()) {
                 continue;
             }
             assert!(!unrouted, "{method} {path} is documented but not served: {status} {text}");
