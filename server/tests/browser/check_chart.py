@@ -7,7 +7,8 @@ data-bars-rendered=N once the candles are on screen. The check asks the API for 
 range and requires the same N (> 0). It saves a screenshot, and checks that an unknown
 symbol gets the 404 page. Then, through chromedriver (its W3C WebDriver HTTP API), it
 clicks the page's "All" range button and requires every bar of the symbol to be drawn, and
-checks that the key left the address bar. Standard library only.
+checks that the key left the address bar. Last, /docs must render one block per operation of
+/openapi.json. Standard library only.
 
 usage: check_chart.py CHROMIUM CHROMEDRIVER BASE_URL TABLE SYMBOL KEY SCREENSHOT_PNG
 """
@@ -199,6 +200,18 @@ def main():
     print("unknown symbol: 404 page with unknown_symbol")
 
     interact(driver, binary, base, table, symbol, key, keyed)
+
+    # /docs renders one block per operation of /openapi.json, from the embedded Swagger UI.
+    with urllib.request.urlopen(f"{base}/openapi.json", timeout=30) as r:
+        doc = json.load(r)
+    operations = sum(len(item) for item in doc["paths"].values())
+    dom = chromium(binary, f"{base}/docs", "--dump-dom")
+    if body_attributes(dom).get("data-docs-rendered") != "true":
+        sys.exit("FAIL /docs did not render")
+    blocks = len(re.findall(r'class="opblock opblock-(?:get|post)[" ]', dom))
+    if blocks != operations:
+        sys.exit(f"FAIL /docs shows {blocks} operations, /openapi.json has {operations}")
+    print(f"/docs: {blocks} operations rendered")
 
 
 if __name__ == "__main__":
