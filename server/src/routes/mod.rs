@@ -1,5 +1,6 @@
 //! The router: which path needs which scope, and the helpers handlers share. New endpoints
-//! go into the `read` or `admin` group (the scope check is the group's layer).
+//! go into a group of `groups()` (the scope check is the group's layer) and into the OpenAPI
+//! document (`openapi/paths.rs`): a test fails while the two differ.
 
 mod admin;
 mod bars;
