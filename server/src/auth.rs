@@ -1,7 +1,7 @@
 //! API keys: SHA-256 hashes compared in constant time, scopes, and the middleware that
 //! answers 401/403/429 before a handler runs.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -101,7 +101,7 @@ fn find_key(state: &AppState, presented: &str) -> Option<usize> {
 }
 
 /// The key in `Authorization: Bearer <key>` or `X-API-Key: <key>`.
-fn presented_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(crate) fn presented_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     if let Some(v) = headers.get("x-api-key") {
         let key =
             v.to_str().map_err(|_| ApiError::unauthorized("the X-API-Key header is not text"))?;
@@ -124,8 +124,22 @@ pub(crate) async fn require(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let caller = match presented_key(request.headers())? {
-        Some(key) => match find_key(&state, &key) {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let presented = presented_key(request.headers())?;
+    authorize(&state, presented.as_deref(), scope, peer)?;
+    Ok(next.run(request).await)
+}
+
+/// Whether a caller presenting `key` (or none) from `peer` may use a `scope` route now:
+/// 401 for no key or a wrong one, 403 for a key without the scope, 429 over the rate limit.
+pub(crate) fn authorize(
+    state: &AppState,
+    key: Option<&str>,
+    scope: Scope,
+    peer: Option<IpAddr>,
+) -> Result<(), ApiError> {
+    let caller = match key {
+        Some(key) => match find_key(state, key) {
             Some(i) => Caller::Key(i),
             None => return Err(ApiError::unauthorized("the API key is not valid")),
         },
@@ -153,15 +167,13 @@ pub(crate) async fn require(
     }
     let client = match caller {
         Caller::Key(i) => Client::Key(i),
-        Caller::Anonymous => {
-            Client::Address(request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
-        }
+        Caller::Anonymous => Client::Address(peer),
     };
     if let Err(wait) = state.limiter.check(&client) {
         state.metrics.rate_limited();
         return Err(ApiError::rate_limited(wait));
     }
-    Ok(next.run(request).await)
+    Ok(())
 }
 
 #[cfg(test)]

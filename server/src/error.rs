@@ -74,6 +74,11 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }
 
+    /// Seconds a rate-limited client should wait.
+    pub(crate) fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
     /// The JSON body.
     pub fn body(&self) -> serde_json::Value {
         #[derive(Serialize)]

@@ -17,6 +17,8 @@
 //! | `GET /api/v1/screen/{table}?date=&where=rsi<30,close>sma_200&fields=&format=` (one session, every symbol) | read |
 //! | `GET /metrics` | read |
 //! | `POST /api/v1/admin/flush`, `POST /api/v1/admin/compact` | admin |
+//! | `GET /openapi.json` (OpenAPI 3.0 of every route), `GET /docs` (Swagger UI), `GET /assets/{file}` | none |
+//! | `GET /chart/{table}/{symbol}` (candlestick chart page; a browser may bring its key as `?key=`) | read |
 //!
 //! Every error is `{ "error": { "code", "message", "param" } }` with a 4xx status for a bad
 //! request. Range reads answer with `X-Data-Age-Seconds`, `X-Is-Stale`, `X-Newest-Bar` and,
@@ -36,6 +38,7 @@
 //! # Ok(()) }
 //! ```
 
+mod assets;
 mod auth;
 mod body;
 mod config;
@@ -43,6 +46,7 @@ mod cursor;
 mod error;
 mod freshness;
 mod metrics;
+mod openapi;
 mod params;
 mod range;
 mod rate;

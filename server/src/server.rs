@@ -48,6 +48,7 @@ impl ServerBuilder {
             .await
             .map_err(|source| ServeError::Bind { addr, source })?;
         let local = listener.local_addr().map_err(|source| ServeError::Bind { addr, source })?;
+        let openapi = bytes::Bytes::from(crate::openapi::document(&self.config).to_string());
         let state = Arc::new(AppState {
             store: self.store,
             limiter: Limiter::new(self.config.rate_limit),
@@ -56,6 +57,7 @@ impl ServerBuilder {
             clock: self.clock,
             audit_cache: Mutex::default(),
             extension: self.extension,
+            openapi,
         });
         Ok(Server { state, listener, addr: local })
     }

@@ -26,6 +26,8 @@ pub(crate) struct AppState {
     /// commit or append changes that pair, so a cached count is never stale.
     pub(crate) audit_cache: Mutex<HashMap<String, (DataVersion, AuditCounts)>>,
     pub(crate) extension: Option<Arc<dyn StatusExtension>>,
+    /// `/openapi.json`, rendered once for this config.
+    pub(crate) openapi: bytes::Bytes,
 }
 
 impl std::fmt::Debug for AppState {

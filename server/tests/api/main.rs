@@ -7,5 +7,6 @@ mod errors;
 mod fixture;
 mod lifecycle;
 mod meta;
+mod pages;
 mod query;
 mod screen;

@@ -34,8 +34,11 @@ pub(crate) struct DemoArgs {
     config: Option<PathBuf>,
 }
 
-/// Curl lines printed when the demo starts serving (`{url}` is the base URL).
-const EXAMPLES: [&str; 6] = [
+/// Lines printed when the demo starts serving: the browser pages, then curl examples (`{url}`
+/// is the base URL).
+const EXAMPLES: [&str; 8] = [
+    "open {url}/chart/stocks_daily/AAPL in a browser (the chart page)",
+    "open {url}/docs in a browser (the API documentation)",
     "curl {url}/api/v1/status",
     "curl '{url}/api/v1/symbols?table=stocks_daily&q=AA'",
     "curl '{url}/api/v1/bars/stocks_daily/AAPL?start=2018-01-01&end=2018-01-31&fields=datetime,close,rsi,sma_50'",
