@@ -80,7 +80,9 @@ mod reader;
 mod reference;
 mod reject;
 mod schedule;
+mod scheduler;
 mod source;
+mod spot_check;
 mod timestamp;
 
 pub use backfill::error::BackfillError;
@@ -125,3 +127,8 @@ pub use reader::{BarReader, open};
 pub use reference::{ReferenceError, ReferenceFile, ReferenceLayout, SkippedRow, read_reference};
 pub use reject::{ImportStats, MAX_REJECTS_KEPT, Reject, RejectSink};
 pub use schedule::{Decision, ScheduleConfig, ScheduleError, ScheduleState, decide};
+pub use scheduler::{Scheduler, Tick, summary_line};
+pub use spot_check::{
+    Difference, Side, SpotBar, SpotCheckError, SpotSource, SpotSources, compare,
+    relative_difference, spot_bars,
+};

@@ -140,6 +140,9 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    /// A schedule was given without a backfill runner to run it.
+    #[error("the schedule needs a backfill runner (configure the vendor providers)")]
+    ScheduleWithoutBackfill,
     /// Closing the store (the final flush) failed.
     #[error("closing the store failed")]
     Close {

@@ -172,6 +172,11 @@ impl Backfill {
         self
     }
 
+    /// The store it writes to.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Stamps job state and fetch log with `clock`.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;

@@ -2,6 +2,7 @@
 //! go into the `read` or `admin` group (the scope check is the group's layer).
 
 mod admin;
+mod backfill;
 mod bars;
 mod corrections;
 mod meta;
@@ -35,11 +36,13 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/corrections/{table}/{symbol}", get(corrections::corrections))
         .route("/api/v1/quality/{table}/{symbol}", get(quality::quality))
         .route("/api/v1/screen/{table}", get(screen::screen))
+        .route("/api/v1/backfill/status", get(backfill::status))
         .route("/metrics", get(scrape::metrics))
         .route_layer(from_fn_with_state((state.clone(), Scope::Read), auth::require));
     let admin = Router::new()
         .route("/api/v1/admin/flush", post(admin::flush))
         .route("/api/v1/admin/compact", post(admin::compact))
+        .route("/api/v1/backfill", post(backfill::start))
         .route_layer(from_fn_with_state((state.clone(), Scope::Admin), auth::require));
     Router::new()
         .route("/health", get(meta::health))
