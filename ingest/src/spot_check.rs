@@ -96,7 +96,8 @@ pub fn compare(symbol: &str, a: &[SpotBar], b: &[SpotBar], tolerance: f64) -> Ve
     }
     let mut out = Vec::new();
     for (datetime, pair) in by_time {
-        let missing = |only_in| Difference::Missing { symbol: symbol.to_owned(), datetime, only_in };
+        let missing =
+            |only_in| Difference::Missing { symbol: symbol.to_owned(), datetime, only_in };
         match pair {
             (Some(x), Some(y)) => {
                 for (field, va, vb) in [

@@ -8,13 +8,13 @@ use candlestore::{Clock, Store, SystemClock};
 use candlestore_ingest::{Backfill, FreshnessConfig, Scheduler};
 use parking_lot::Mutex;
 
+use crate::backfill::BackfillRunner;
 use crate::config::ServerConfig;
 use crate::error::ServeError;
 use crate::metrics::Metrics;
 use crate::rate::Limiter;
-use crate::state::AppState;
-use crate::backfill::BackfillRunner;
 use crate::scheduler::ServerScheduler;
+use crate::state::AppState;
 
 /// Builds a [`Server`].
 #[derive(Debug)]
@@ -32,6 +32,11 @@ impl ServerBuilder {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// The server settings.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
     }
 
     /// Staleness thresholds per asset class (the config file's `[freshness]` section; the
@@ -69,9 +74,7 @@ impl ServerBuilder {
             limiter: Limiter::new(self.config.rate_limit),
             config: self.config,
             metrics: Metrics::default(),
-            backfill: self
-                .backfill
-                .map(|b| Arc::new(BackfillRunner::new(b, self.clock.clone()))),
+            backfill: self.backfill.map(|b| Arc::new(BackfillRunner::new(b, self.clock.clone()))),
             scheduler: self.schedule.map(|s| Arc::new(ServerScheduler::new(s))),
             clock: self.clock,
             thresholds: self.thresholds,

@@ -143,7 +143,6 @@ impl BackfillRunner {
     pub(crate) fn running(&self) -> usize {
         self.jobs.lock().iter().filter(|j| !j.lock().phase.is_finished()).count()
     }
-
 }
 
 /// The error and its causes, joined by ": ".

@@ -45,14 +45,10 @@ pub(crate) fn table_states(store_root: &Path) -> Result<Vec<TableState>, StateFi
 }
 
 fn summarise(state: &JobState) -> TableState {
-    let count = |want: &[JobStatus]| {
-        state.symbols.values().filter(|j| want.contains(&j.status)).count()
-    };
-    let last_failed = state
-        .symbols
-        .values()
-        .filter(|j| j.status == JobStatus::Failed)
-        .max_by_key(|j| j.updated);
+    let count =
+        |want: &[JobStatus]| state.symbols.values().filter(|j| want.contains(&j.status)).count();
+    let last_failed =
+        state.symbols.values().filter(|j| j.status == JobStatus::Failed).max_by_key(|j| j.updated);
     TableState {
         table: state.table.clone(),
         symbols: state.symbols.len(),
