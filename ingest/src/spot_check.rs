@@ -108,8 +108,8 @@ pub fn compare(symbol: &str, a: &[SpotBar], b: &[SpotBar], tolerance: f64) -> Ve
                     ("volume", x.volume, y.volume),
                 ] {
                     let relative = relative_difference(va, vb);
-                    // `!(<=)` so a NaN difference is reported too.
-                    if !(relative <= tolerance) {
+                    // A NaN difference (a NaN value) is reported too.
+                    if relative.is_nan() || relative > tolerance {
                         out.push(Difference::Value {
                             symbol: symbol.to_owned(),
                             datetime,

@@ -48,11 +48,13 @@ impl Vendor {
     }
 
     /// The base URL to point a connector at.
+    #[allow(dead_code)] // Used by tools/tests/backfill_kill9.rs, which includes this file.
     pub(crate) fn base_url(&self) -> &str {
         &self.base_url
     }
 
     /// Every answer waits `delay` first.
+    #[allow(dead_code)] // Used by tools/tests/backfill_kill9.rs.
     pub(crate) fn set_delay(&self, delay: Duration) {
         *self.state.delay.lock().unwrap() = delay;
     }
