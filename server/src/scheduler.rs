@@ -55,20 +55,17 @@ impl ServerScheduler {
         let config = self.scheduler.config();
         let state = self.scheduler.state()?;
         let stopped = self.stopped.lock().clone();
-        // Before the loop's first step wrote it, the next slot is computed the same way.
+        // Before the loop's first step wrote it, the next slot is computed the same way; a
+        // stopped loop has no next run.
         let next = state.next_slot.unwrap_or_else(|| config.slot_after(now).timestamp_micros());
+        let next = stopped.is_none().then_some(next);
         Ok(json!({
             "enabled": stopped.is_none(),
             "at": config.time.format("%H:%M").to_string(),
             "tz": config.timezone.name(),
             "last_run": rfc3339(state.last_started),
             "last_outcome": stopped.or(state.last_outcome),
-            "next_run": rfc3339(stopped_next(self, next)),
+            "next_run": rfc3339(next),
         }))
     }
-}
-
-/// No next run once the loop stopped.
-fn stopped_next(s: &ServerScheduler, next: i64) -> Option<i64> {
-    s.stopped.lock().is_none().then_some(next)
 }
