@@ -61,6 +61,16 @@
 //! # Ok::<(), candlestore_ingest::CalendarError>(())
 //! ```
 
+//!
+//! ## Backfills, the schedule and spot checks
+//!
+//! * [`Backfill`]: per symbol, fetch what the calendar says is missing and append it, with a
+//!   resumable job-state file ([`JobState`]) and a fetch log.
+//! * [`Scheduler`]: the daily schedule's loop ([`decide`] + the state file + a run), shared by
+//!   `candlestore schedule` and `candlestore serve --schedule`.
+//! * [`compare`] / [`SpotSources`]: the same bars from two sources (vendors or the store)
+//!   compared bar by bar within a relative tolerance.
+
 mod backfill;
 mod calendar;
 mod collector;
