@@ -155,3 +155,55 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use candlestore::{ManualClock, Store};
+    use candlestore_ingest::{Connectors, ProvidersConfig};
+    use chrono::NaiveDate;
+
+    use super::*;
+
+    // One thread: a submitted job cannot start before this test yields.
+    #[tokio::test(flavor = "current_thread")]
+    async fn keeps_the_last_jobs_and_refuses_a_second_one_per_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let connectors = Connectors::new(&ProvidersConfig::default()).unwrap();
+        let runner = Arc::new(BackfillRunner::new(
+            Backfill::new(store, connectors),
+            Arc::new(ManualClock::new(7)),
+        ));
+        // 4-hour bars: every run fails before any request (no vendor serves them).
+        let spec = BackfillSpec {
+            table: "crypto_4hour".into(),
+            symbols: vec!["BTC".into()],
+            start: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
+            end: NaiveDate::from_ymd_opt(2024, 1, 2).unwrap(),
+            source: None,
+            concurrency: 1,
+        };
+        let mut first = None;
+        for _ in 0..=MAX_JOBS {
+            let (job, handle) = runner.submit(spec.clone()).unwrap();
+            assert_eq!(job.phase, JobPhase::Queued);
+            first.get_or_insert(job.job_id);
+            let done = handle.await.unwrap();
+            assert_eq!(done.phase, JobPhase::Failed);
+            assert!(done.error.as_deref().unwrap().contains("crypto_4hour"), "{:?}", done.error);
+            assert_eq!(runner.running(), 0);
+        }
+        let jobs = runner.jobs();
+        assert_eq!(jobs.len(), MAX_JOBS);
+        assert!(jobs.iter().all(|j| Some(&j.job_id) != first.as_ref()), "the oldest went");
+        let err = runner.run_and_wait(spec.clone()).await.unwrap_err();
+        assert!(err.contains("crypto_4hour"), "{err}");
+        // While one is queued or running, a second of the same table is a conflict.
+        let (job, handle) = runner.submit(spec.clone()).unwrap();
+        let conflict = runner.submit(spec.clone()).unwrap_err();
+        assert_eq!(conflict.job_id, job.job_id);
+        assert_eq!(runner.running(), 1);
+        assert_eq!(handle.await.unwrap().phase, JobPhase::Failed);
+        assert!(runner.submit(spec).is_ok(), "a finished job frees the table");
+    }
+}
