@@ -499,8 +499,8 @@ impl Backfill {
     /// Sets a symbol's job state and replaces the file (after the bars are durable, so the
     /// file never claims more than landed). Writes are coalesced: while one is in progress,
     /// the updates made meanwhile wait and the next write covers them all (each write costs
-    /// two fsyncs, which one per update would make the bottleneck of a rate-limited run);
-    /// every update returns once a write that includes it is durable.
+    /// two fsyncs; one write per update would queue every symbol's progress behind the disk
+    /// one update at a time); every update returns once a write that includes it is durable.
     async fn update_state(
         &self,
         shared: &Arc<RunShared>,
