@@ -113,6 +113,12 @@ fn providers_give_a_backfill_runner_and_schedule_needs_them() {
     let o = no_env(bin()).args(args).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--schedule needs"));
+    // Nor on a read-only store, even with a provider.
+    let mut ro = no_env(bin());
+    ro.env("CANDLESTORE_YAHOO_BASE_URL", "http://127.0.0.1:9").arg("--read-only");
+    let o = ro.args(args).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--schedule needs"));
 
     // A configured provider (here only by the environment): a runner and the schedule.
     let mut cmd = no_env(bin());

@@ -134,11 +134,6 @@ impl ProvidersConfig {
         self.configured.iter().copied().collect()
     }
 
-    /// Marks `kind` as configured (for programmatic setups, as a file section would).
-    pub fn mark_configured(&mut self, kind: ProviderKind) {
-        self.configured.insert(kind);
-    }
-
     /// Mutable settings of `kind` (for programmatic overrides).
     pub fn get_mut(&mut self, kind: ProviderKind) -> &mut ProviderConfig {
         self.providers.entry(kind).or_insert_with(|| ProviderConfig::defaults(kind))
