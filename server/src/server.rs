@@ -65,6 +65,15 @@ impl ServerBuilder {
         if self.schedule.is_some() && self.backfill.is_none() {
             return Err(ServeError::ScheduleWithoutBackfill);
         }
+        // Jobs must write where reads are served from (and where the state files are read).
+        if let Some(b) = &self.backfill
+            && b.store().root() != self.store.root()
+        {
+            return Err(ServeError::BackfillStoreMismatch {
+                served: self.store.root().map(std::path::Path::to_path_buf),
+                backfill: b.store().root().map(std::path::Path::to_path_buf),
+            });
+        }
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| ServeError::Bind { addr, source })?;

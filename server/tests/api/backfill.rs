@@ -263,3 +263,27 @@ async fn the_schedule_runs_a_due_slot_inside_the_server() {
     assert_eq!(jobs["jobs"][0]["status"], "succeeded", "{jobs}");
     s.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schedule_needs_a_runner_over_the_served_store() {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("a")).unwrap();
+    let other = Store::open(dir.path().join("b")).unwrap();
+    let toml = "[schedule]\ntime = \"18:30\"\ntimezone = \"UTC\"\ntable = \"stocks_daily\"\n\
+                universe = [\"AAPL\"]\n";
+    let config = ScheduleConfig::from_toml(toml, std::path::Path::new("c.toml")).unwrap();
+    let addr = "127.0.0.1:0".parse().unwrap();
+    let e = Server::builder(store.clone(), keys())
+        .with_schedule(Scheduler::new(config, dir.path().join("a"), 1))
+        .bind(addr)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("backfill runner"), "{e}");
+    let e = Server::builder(store, keys())
+        .with_backfill(backfill(&other, &mock))
+        .bind(addr)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("serves"), "{e}");
+}
