@@ -145,6 +145,18 @@ async fn a_posted_backfill_lands_and_reads_back() {
     let again: Value = again.json().await.unwrap();
     let skipped = finished(&s, again["job_id"].as_str().unwrap()).await;
     assert_eq!((&skipped["symbols_skipped"], &skipped["requests"]), (&json!(1), &json!(0)));
+    // A sector of the symbol master selects its symbols.
+    let mut record = candlestore::SymbolRecord::new("AAPL");
+    record.sector = Some("Information Technology".into());
+    let _report = store.upsert_symbols([record]).unwrap();
+    let mut by_sector = aapl("yahoo");
+    by_sector["symbols"] = Value::Null;
+    by_sector["sector"] = json!("Information Technology");
+    let r = post(&s, Some(ADMIN_KEY), &by_sector).await;
+    assert_eq!(r.status().as_u16(), 202);
+    let job: Value = r.json().await.unwrap();
+    assert_eq!(job["symbols"], json!(["AAPL"]));
+    finished(&s, job["job_id"].as_str().unwrap()).await;
     s.stop().await.unwrap();
 }
 
