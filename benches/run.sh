@@ -19,5 +19,7 @@ for set in sp500_ohlcv sp500_full daily_ohlcv daily_full minute_ohlcv minute_ful
   rm -rf "${work:?}/$set"
 done
 "$venv/bin/python" benches/peers/peers.py --data "$data" --work "$work/peers" $quick --json "$data/peers.json" > "$data/peers.md"
+# Backfill against a rate-limited local vendor (500 symbols x 5 years daily, 2 ms, 50 req/s).
+target/release/backfillbench --work "$work/backfill" --json "$data/backfill.json"
 "$venv/bin/python" benches/report.py "$data" > "$data/report.md"
 cat "$data/report.md"

@@ -61,6 +61,16 @@
 //! # Ok::<(), candlestore_ingest::CalendarError>(())
 //! ```
 
+//!
+//! ## Backfills, the schedule and spot checks
+//!
+//! * [`Backfill`]: per symbol, fetch what the calendar says is missing and append it, with a
+//!   resumable job-state file ([`JobState`]) and a fetch log.
+//! * [`Scheduler`]: the daily schedule's loop ([`decide`] + the state file + a run), shared by
+//!   `candlestore schedule` and `candlestore serve --schedule`.
+//! * [`compare`] / [`SpotSources`]: the same bars from two sources (vendors or the store)
+//!   compared bar by bar within a relative tolerance.
+
 mod backfill;
 mod calendar;
 mod collector;
@@ -80,7 +90,9 @@ mod reader;
 mod reference;
 mod reject;
 mod schedule;
+mod scheduler;
 mod source;
+mod spot_check;
 mod timestamp;
 
 pub use backfill::error::BackfillError;
@@ -125,3 +137,8 @@ pub use reader::{BarReader, open};
 pub use reference::{ReferenceError, ReferenceFile, ReferenceLayout, SkippedRow, read_reference};
 pub use reject::{ImportStats, MAX_REJECTS_KEPT, Reject, RejectSink};
 pub use schedule::{Decision, ScheduleConfig, ScheduleError, ScheduleState, decide};
+pub use scheduler::{Scheduler, Tick, summary_line};
+pub use spot_check::{
+    Difference, Side, SpotBar, SpotCheckError, SpotSource, SpotSources, compare,
+    relative_difference, spot_bars,
+};

@@ -145,6 +145,17 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    /// A schedule was given without a backfill runner to run it.
+    #[error("the schedule needs a backfill runner (configure the vendor providers)")]
+    ScheduleWithoutBackfill,
+    /// The backfill writes to another store than the one served.
+    #[error("the backfill writes to {backfill:?}, but the server serves {served:?}")]
+    BackfillStoreMismatch {
+        /// The served store's directory.
+        served: Option<std::path::PathBuf>,
+        /// The backfill's store directory.
+        backfill: Option<std::path::PathBuf>,
+    },
     /// Closing the store (the final flush) failed.
     #[error("closing the store failed")]
     Close {

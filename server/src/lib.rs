@@ -16,9 +16,17 @@
 //! | `GET /api/v1/quality/{table}/{symbol}?start=&end=` (validation rate, scores, gaps, anomalies, notes) | read |
 //! | `GET /api/v1/screen/{table}?date=&where=rsi<30,close>sma_200&fields=&format=` (one session, every symbol) | read |
 //! | `GET /metrics` | read |
+//! | `GET /api/v1/backfill/status?job_id=` (jobs kept in memory, per-table job states) | read |
 //! | `POST /api/v1/admin/flush`, `POST /api/v1/admin/compact` | admin |
 //! | `GET /openapi.json` (OpenAPI 3.0 of every route), `GET /docs` (Swagger UI), `GET /assets/{file}` | none |
 //! | `GET /chart/{table}/{symbol}` (candlestick chart page; a browser may bring its key as `?key=`) | read |
+//! | `POST /api/v1/backfill` (JSON: `table`, `symbols` or `sector`, `start`, `end`, `source`; 202 with the job) | admin |
+//!
+//! Freshness (`data_age_seconds`, `is_stale`) is measured against the table's trading
+//! calendar with the `[freshness]` thresholds ([`ServerBuilder::with_freshness`]). With
+//! [`ServerBuilder::with_backfill`] the server runs backfill jobs (one at a time per table)
+//! and, with [`ServerBuilder::with_schedule`], the daily schedule; `/api/v1/status` then has
+//! `backfill` and `scheduler` members.
 //!
 //! Every error is `{ "error": { "code", "message", "param" } }` with a 4xx status for a bad
 //! request. Range reads answer with `X-Data-Age-Seconds`, `X-Is-Stale`, `X-Newest-Bar` and,
@@ -40,6 +48,7 @@
 
 mod assets;
 mod auth;
+mod backfill;
 mod body;
 mod config;
 mod cursor;
@@ -51,6 +60,7 @@ mod params;
 mod range;
 mod rate;
 mod routes;
+mod scheduler;
 mod screen;
 mod server;
 mod state;
@@ -60,4 +70,3 @@ pub use auth::{KeyHash, Scope};
 pub use config::{ApiKey, ConfigError, DEFAULT_ADDR, RateLimit, ServerConfig};
 pub use error::{ApiError, ServeError};
 pub use server::{Server, ServerBuilder, serve_until_signal, shutdown_signal};
-pub use status::StatusExtension;

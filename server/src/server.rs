@@ -5,14 +5,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use candlestore::{Clock, Store, SystemClock};
+use candlestore_ingest::{Backfill, FreshnessConfig, Scheduler};
 use parking_lot::Mutex;
 
+use crate::backfill::BackfillRunner;
 use crate::config::ServerConfig;
 use crate::error::ServeError;
 use crate::metrics::Metrics;
 use crate::rate::Limiter;
+use crate::scheduler::ServerScheduler;
 use crate::state::AppState;
-use crate::status::StatusExtension;
 
 /// Builds a [`Server`].
 #[derive(Debug)]
@@ -20,13 +22,9 @@ pub struct ServerBuilder {
     store: Store,
     config: ServerConfig,
     clock: Arc<dyn Clock>,
-    extension: Option<Arc<dyn StatusExtension>>,
-}
-
-impl std::fmt::Debug for dyn StatusExtension {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StatusExtension")
-    }
+    thresholds: FreshnessConfig,
+    backfill: Option<Backfill>,
+    schedule: Option<Scheduler>,
 }
 
 impl ServerBuilder {
@@ -36,14 +34,46 @@ impl ServerBuilder {
         self
     }
 
-    /// Adds the scheduler and backfill state to `/api/v1/status`.
-    pub fn with_status_extension(mut self, extension: Arc<dyn StatusExtension>) -> Self {
-        self.extension = Some(extension);
+    /// The server settings.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// Staleness thresholds per asset class (the config file's `[freshness]` section; the
+    /// defaults otherwise).
+    pub fn with_freshness(mut self, thresholds: FreshnessConfig) -> Self {
+        self.thresholds = thresholds;
+        self
+    }
+
+    /// Runs `POST /api/v1/backfill` jobs with `backfill` (whose store must be the served
+    /// one). Without it that endpoint answers 503 `backfill_unavailable`.
+    pub fn with_backfill(mut self, backfill: Backfill) -> Self {
+        self.backfill = Some(backfill);
+        self
+    }
+
+    /// Runs the daily schedule inside the server, through the backfill runner (so
+    /// [`with_backfill`](Self::with_backfill) is required).
+    pub fn with_schedule(mut self, scheduler: Scheduler) -> Self {
+        self.schedule = Some(scheduler);
         self
     }
 
     /// Listens on `addr` (port 0 picks a free port; see [`Server::local_addr`]).
     pub async fn bind(self, addr: SocketAddr) -> Result<Server, ServeError> {
+        if self.schedule.is_some() && self.backfill.is_none() {
+            return Err(ServeError::ScheduleWithoutBackfill);
+        }
+        // Jobs must write where reads are served from (and where the state files are read).
+        if let Some(b) = &self.backfill
+            && b.store().root() != self.store.root()
+        {
+            return Err(ServeError::BackfillStoreMismatch {
+                served: self.store.root().map(std::path::Path::to_path_buf),
+                backfill: b.store().root().map(std::path::Path::to_path_buf),
+            });
+        }
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| ServeError::Bind { addr, source })?;
@@ -54,9 +84,11 @@ impl ServerBuilder {
             limiter: Limiter::new(self.config.rate_limit),
             config: self.config,
             metrics: Metrics::default(),
+            backfill: self.backfill.map(|b| Arc::new(BackfillRunner::new(b, self.clock.clone()))),
+            scheduler: self.schedule.map(|s| Arc::new(ServerScheduler::new(s))),
             clock: self.clock,
+            thresholds: self.thresholds,
             audit_cache: Mutex::default(),
-            extension: self.extension,
             openapi,
         });
         Ok(Server { state, listener, addr: local })
@@ -74,7 +106,14 @@ pub struct Server {
 impl Server {
     /// A builder serving `store` with `config`.
     pub fn builder(store: Store, config: ServerConfig) -> ServerBuilder {
-        ServerBuilder { store, config, clock: Arc::new(SystemClock::default()), extension: None }
+        ServerBuilder {
+            store,
+            config,
+            clock: Arc::new(SystemClock::default()),
+            thresholds: FreshnessConfig::default(),
+            backfill: None,
+            schedule: None,
+        }
     }
 
     /// The address it listens on.
@@ -90,10 +129,20 @@ impl Server {
         F: Future<Output = ()> + Send + 'static,
     {
         let app = crate::routes::router(self.state.clone());
-        axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|source| ServeError::Io { source })?;
+        let schedule = match (&self.state.scheduler, &self.state.backfill) {
+            (Some(s), Some(runner)) => Some(tokio::spawn(s.clone().run(runner.clone()))),
+            _ => None,
+        };
+        let served =
+            axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(shutdown)
+                .await;
+        // No new scheduled run starts once the server stops (a run in progress is a task
+        // of the runner and ends with the runtime; the backfill resumes by gaps).
+        if let Some(task) = schedule {
+            task.abort();
+        }
+        served.map_err(|source| ServeError::Io { source })?;
         let store = self.state.store.clone();
         let closed = tokio::task::spawn_blocking(move || -> Result<(), candlestore::Error> {
             if !store.stats()?.read_only {

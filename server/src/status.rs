@@ -5,16 +5,9 @@ use arrow::array::{Array, AsArray};
 use candlestore::{Store, TableStats};
 use serde::Serialize;
 
-use crate::freshness::{Freshness, freshness, stale_after_seconds};
+use candlestore_ingest::FreshnessConfig;
 
-/// State that other components (the ingest scheduler, backfills) add to
-/// `/api/v1/status`. Without one the fields are absent from the answer, not faked.
-pub trait StatusExtension: Send + Sync {
-    /// The scheduler's last and next run, or `None` when no scheduler runs.
-    fn scheduler(&self) -> Option<serde_json::Value>;
-    /// The latest backfill results, or `None` when none ran.
-    fn backfill(&self) -> Option<serde_json::Value>;
-}
+use crate::freshness::{Freshness, freshness, stale_after_seconds};
 
 /// Counts of the audit fields (F1 `is_validated`, `gap_detected`, `volume_anomaly`) over every
 /// bar of a table.
@@ -94,6 +87,7 @@ impl TableStatus {
         stats: &TableStats,
         audit: Option<AuditCounts>,
         pending_compactions: usize,
+        thresholds: &FreshnessConfig,
         now: i64,
     ) -> Self {
         let spec = &stats.spec;
@@ -104,8 +98,8 @@ impl TableStatus {
             symbols: stats.symbols,
             bars: stats.bars,
             newest_bar: stats.newest_bar.map(candlestore::export::format_micros),
-            freshness: freshness(spec, stats.newest_bar, now),
-            stale_after_seconds: stale_after_seconds(spec),
+            freshness: freshness(thresholds, spec, stats.newest_bar, now),
+            stale_after_seconds: stale_after_seconds(thresholds, spec),
             audit: audit.map(|a| AuditStatus {
                 validated_bars: a.validated,
                 validation_rate: (a.bars > 0).then(|| a.validated as f64 / a.bars as f64),

@@ -3,8 +3,8 @@
 //!
 //! Every error is printed as one line, `error: <sentence>` (the causes joined by ": "). Exit
 //! codes: 0 success, 1 failure (I/O, store, problems found by `verify`, gaps found by `gaps`,
-//! stale symbols found by `freshness`), 2 usage errors (bad arguments, unknown field or
-//! table, malformed dates).
+//! stale symbols found by `freshness`, differences found by `spot-check`), 2 usage errors
+//! (bad arguments, unknown field or table, malformed dates).
 
 mod cmd;
 mod error;
@@ -34,7 +34,8 @@ use crate::error::{UsageError, exit_code_for};
                   and `schedule` fill them from the vendors, and `serve` answers queries over \
                   HTTP.",
     after_help = "Exit codes: 0 success, 1 failure (I/O or store error, problems found by \
-                  verify, gaps found by gaps, stale symbols found by freshness), 2 usage \
+                  verify, gaps found by gaps, stale symbols found by freshness, differences found by \
+                  spot-check), 2 usage \
                   error.\nExamples:\n  candlestore import --store bars --table \
                   stocks_daily orcl-1995-2014.txt\n  candlestore query --store bars \
                   --table stocks_daily --symbol ORCL --start 2014-01-01 --end 2014-01-31\n  \
@@ -81,6 +82,8 @@ enum Command {
     Schedule(cmd::schedule::ScheduleArgs),
     /// Report how old each symbol's newest bar is against its calendar; flag stale ones.
     Freshness(cmd::freshness::FreshnessArgs),
+    /// Compare the same bars from two sources (vendors or the store) within a tolerance.
+    SpotCheck(cmd::spot_check::SpotCheckArgs),
     /// Serve the store over HTTP (JSON, CSV, Arrow, Parquet) until Ctrl-C or SIGTERM.
     Serve(cmd::serve::ServeArgs),
     /// The symbol master: import reference files, list and filter symbols, map to provider tickers.
@@ -153,6 +156,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Log(args) => cmd::log::run(&args, read_only),
         Command::Freshness(args) => cmd::freshness::run(&args, read_only),
+        Command::SpotCheck(args) => cmd::spot_check::run(&args, read_only),
         Command::Serve(args) => cmd::serve::run(&args, read_only),
         Command::Symbols(args) => cmd::symbols::run(&args, read_only),
     }

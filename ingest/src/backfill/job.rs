@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arrow::array::{AsArray, BooleanArray};
@@ -15,6 +16,7 @@ use chrono::NaiveDate;
 use tokio::task::JoinSet;
 
 use crate::backfill::error::BackfillError;
+use crate::backfill::frame::StateFileError;
 use crate::backfill::log::{FetchLog, FetchRecord};
 use crate::backfill::plan::{FetchChunk, max_days_per_request, plan_chunks};
 use crate::backfill::state::{JobState, JobStatus, SymbolJob};
@@ -151,6 +153,10 @@ struct RunShared {
     source: Option<ProviderKind>,
     window: (NaiveDate, NaiveDate),
     state: Mutex<JobState>,
+    /// Bumped with every change of `state`, under its lock.
+    generation: AtomicU64,
+    /// The generation the file holds; its lock serialises the writes.
+    saved: Mutex<u64>,
     log: Mutex<FetchLog>,
 }
 
@@ -170,6 +176,11 @@ impl Backfill {
     pub fn with_tickers(mut self, tickers: TickerMap) -> Self {
         self.tickers = tickers;
         self
+    }
+
+    /// The store it writes to.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Stamps job state and fetch log with `clock`.
@@ -247,6 +258,8 @@ impl Backfill {
         let (class, timeframe, _) = self.table_kinds(&spec.table)?;
         let shared = Arc::new(RunShared {
             state: Mutex::new(JobState::load(&root, &spec.table)?),
+            generation: AtomicU64::new(0),
+            saved: Mutex::new(0),
             log: Mutex::new(FetchLog::open(&root)?),
             root,
             table: spec.table.clone(),
@@ -301,7 +314,9 @@ impl Backfill {
             out.outcome = Outcome::Skipped;
             return out;
         }
-        for chunk in &plan.chunks {
+        // Retries of the last chunk, recorded with the final state.
+        let mut carried = 0;
+        for (i, chunk) in plan.chunks.iter().enumerate() {
             out.fetches += 1;
             let (record, result) = self.fetch_chunk(shared, &plan.symbol, chunk).await;
             out.requests += u64::from(record.requests);
@@ -311,6 +326,11 @@ impl Backfill {
                 out.error = Some(e.to_string());
                 out.outcome = Outcome::Failed;
                 break;
+            }
+            if result.is_ok() && i + 1 == plan.chunks.len() {
+                // The `Done` write below follows at once: one state write, not two.
+                carried = u64::from(record.retries);
+                continue;
             }
             let job = match &result {
                 Ok(()) => (JobStatus::Running, Some(chunk.end), None),
@@ -331,7 +351,7 @@ impl Backfill {
         }
         if out.outcome == Outcome::Ok {
             let done = (JobStatus::Done, Some(shared.window.1), None);
-            if let Err(e) = self.update_state(shared, &plan.symbol, done, 0).await {
+            if let Err(e) = self.update_state(shared, &plan.symbol, done, carried).await {
                 out.error = Some(e.to_string());
                 out.outcome = Outcome::Failed;
             }
@@ -477,7 +497,10 @@ impl Backfill {
     }
 
     /// Sets a symbol's job state and replaces the file (after the bars are durable, so the
-    /// file never claims more than landed).
+    /// file never claims more than landed). Writes are coalesced: while one is in progress,
+    /// the updates made meanwhile wait and the next write covers them all (each write costs
+    /// two fsyncs; one write per update would queue every symbol's progress behind the disk
+    /// one update at a time); every update returns once a write that includes it is durable.
     async fn update_state(
         &self,
         shared: &Arc<RunShared>,
@@ -488,8 +511,9 @@ impl Backfill {
         let shared = shared.clone();
         let symbol = symbol.to_owned();
         let now = self.clock.now().timestamp_micros();
-        tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || -> Result<(), StateFileError> {
             let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+            let mine = shared.generation.fetch_add(1, Ordering::SeqCst) + 1;
             let (start, end) = shared.window;
             let job = state.symbols.entry(symbol).or_insert(SymbolJob {
                 status: JobStatus::Pending,
@@ -522,7 +546,18 @@ impl Backfill {
                 }
                 _ => {}
             }
-            state.save(&shared.root)
+            drop(state);
+            let mut saved = shared.saved.lock().unwrap_or_else(|p| p.into_inner());
+            if *saved >= mine {
+                return Ok(());
+            }
+            let (snapshot, generation) = {
+                let state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+                (state.clone(), shared.generation.load(Ordering::SeqCst))
+            };
+            snapshot.save(&shared.root)?;
+            *saved = generation;
+            Ok(())
         })
         .await
         .map_err(|e| BackfillError::Task { symbol: "(state)".into(), detail: e.to_string() })?

@@ -17,7 +17,7 @@
 //! ignored here; an unknown key *inside* a provider section is an error, so a typo cannot
 //! silently fall back to a default.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
@@ -82,6 +82,8 @@ impl ProviderConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProvidersConfig {
     providers: BTreeMap<ProviderKind, ProviderConfig>,
+    /// Providers given a `[providers.<name>]` section or a `CANDLESTORE_<NAME>_*` variable.
+    configured: BTreeSet<ProviderKind>,
 }
 
 impl Default for ProvidersConfig {
@@ -91,6 +93,7 @@ impl Default for ProvidersConfig {
                 .into_iter()
                 .map(|k| (k, ProviderConfig::defaults(k)))
                 .collect(),
+            configured: BTreeSet::new(),
         }
     }
 }
@@ -122,6 +125,13 @@ impl ProvidersConfig {
     pub fn get(&self, kind: ProviderKind) -> &ProviderConfig {
         // Every kind is inserted by `default` and never removed.
         &self.providers[&kind]
+    }
+
+    /// The providers the file or the environment configured (a `[providers.<name>]` section
+    /// or a `CANDLESTORE_<NAME>_BASE_URL` / `_API_KEY` variable), in [`ProviderKind::ALL`]
+    /// order. Empty means nothing was configured: only the built-in defaults apply.
+    pub fn configured(&self) -> Vec<ProviderKind> {
+        self.configured.iter().copied().collect()
     }
 
     /// Mutable settings of `kind` (for programmatic overrides).
@@ -166,6 +176,7 @@ impl ProvidersConfig {
             let kind: ProviderKind = name.parse()?;
             let where_ = format!("{origin} [providers.{name}]");
             section.apply(config.get_mut(kind), &where_)?;
+            config.configured.insert(kind);
         }
         Ok(config)
     }
@@ -181,9 +192,11 @@ impl ProvidersConfig {
             let url_var = var("BASE_URL");
             if let Some(url) = lookup(&url_var).filter(|v| !v.trim().is_empty()) {
                 self.get_mut(kind).base_url = parse_base_url(&url, &url_var, "value")?;
+                self.configured.insert(kind);
             }
             if let Some(key) = lookup(&var("API_KEY")).filter(|v| !v.trim().is_empty()) {
                 self.get_mut(kind).api_key = Some(key.trim().to_owned());
+                self.configured.insert(kind);
             }
         }
         Ok(())
@@ -317,6 +330,12 @@ asset_classes = ["equity"]
         .unwrap();
         assert_eq!(c.get(ProviderKind::Polygon).api_key.as_deref(), Some("env-key"));
         assert_eq!(c.get(ProviderKind::TwelveData).base_url.as_str(), "http://localhost:1234/");
+        // The file's two sections and the one non-empty variable; the empty one is ignored.
+        assert_eq!(
+            c.configured(),
+            vec![ProviderKind::Polygon, ProviderKind::Yahoo, ProviderKind::TwelveData]
+        );
+        assert!(ProvidersConfig::default().configured().is_empty());
         assert_eq!(
             c.get(ProviderKind::Yahoo).base_url.as_str(),
             "https://query1.finance.yahoo.com/"

@@ -145,3 +145,40 @@ fn fetch_log_filters_ignores_a_torn_tail_and_refuses_a_corrupt_line() {
         StateFileError::BadMagic { .. }
     ));
 }
+
+/// The schedule state after a finished run (as `schedule` and `serve --schedule` write it).
+fn golden_schedule() -> candlestore_ingest::ScheduleState {
+    candlestore_ingest::ScheduleState {
+        last_slot: Some(1_710_196_200_000_000),
+        last_started: Some(1_710_196_200_500_000),
+        last_finished: Some(1_710_196_212_000_000),
+        last_outcome: Some("1 ok, 0 failed, 0 skipped; 3 bars written, 1 requests".into()),
+        next_slot: Some(1_710_282_600_000_000),
+    }
+}
+
+#[test]
+fn schedule_state_golden_v1() {
+    use candlestore_ingest::ScheduleState;
+    let path = fixture("golden-v1.schedule.state");
+    let dir = tempfile::tempdir().unwrap();
+    golden_schedule().save(dir.path()).unwrap();
+    let bytes = std::fs::read(ScheduleState::path(dir.path())).unwrap();
+    if std::env::var_os("CANDLESTORE_BLESS").is_some() {
+        std::fs::write(&path, &bytes).unwrap();
+    }
+    let golden = std::fs::read(&path).unwrap();
+    assert_eq!(bytes, golden, "the encoding changed: bump the version and keep the old fixture");
+    assert_eq!(&golden[..8], b"CSSCHED\n");
+    // The fixture placed in a store reads back; flipping a body byte is a checksum error.
+    let store = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(ScheduleState::path(store.path()).parent().unwrap()).unwrap();
+    std::fs::write(ScheduleState::path(store.path()), &golden).unwrap();
+    assert_eq!(ScheduleState::load(store.path()).unwrap(), golden_schedule());
+    let mut bad = golden.clone();
+    let last = bad.len() - 2;
+    bad[last] ^= 0x01;
+    std::fs::write(ScheduleState::path(store.path()), &bad).unwrap();
+    let err = ScheduleState::load(store.path()).unwrap_err().to_string();
+    assert!(err.contains("schedule.state"), "{err}");
+}

@@ -4,6 +4,7 @@
 
 mod files;
 mod mock;
+mod schedule;
 
 use std::path::Path;
 

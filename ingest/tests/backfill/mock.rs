@@ -1,6 +1,7 @@
 //! A local Polygon-shaped vendor that generates daily bars for any ticker and range (one bar
 //! per NYSE session, New York midnight stamps as Polygon sends them), counts requests, and
-//! fails on demand: every request after the first N, or always for given tickers.
+//! fails on demand: every request after the first N, or always for given tickers; answers
+//! after a delay when asked to (the CLI's kill -9 test includes this file).
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,6 +25,7 @@ pub(crate) struct VendorState {
     fail_after: Mutex<Option<usize>>,
     failing: Mutex<HashSet<String>>,
     seen: Mutex<Vec<(String, String, String)>>,
+    delay: Mutex<Duration>,
 }
 
 /// A running generator vendor.
@@ -43,6 +45,18 @@ impl Vendor {
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
         Vendor { base_url: format!("http://{addr}"), state }
+    }
+
+    /// The base URL to point a connector at.
+    #[allow(dead_code)] // Used by tools/tests/backfill_kill9.rs, which includes this file.
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Every answer waits `delay` first.
+    #[allow(dead_code)] // Used by tools/tests/backfill_kill9.rs.
+    pub(crate) fn set_delay(&self, delay: Duration) {
+        *self.state.delay.lock().unwrap() = delay;
     }
 
     /// Requests with index >= `n` (0-based, counted from now on) answer 500.
@@ -110,6 +124,10 @@ async fn aggs(
 ) -> Response {
     let n = state.requests.fetch_add(1, Ordering::SeqCst);
     state.seen.lock().unwrap().push((ticker.clone(), from.clone(), to.clone()));
+    let delay = *state.delay.lock().unwrap();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let limit = *state.fail_after.lock().unwrap();
     if limit.is_some_and(|l| n >= l) || state.failing.lock().unwrap().contains(&ticker) {
         return (StatusCode::INTERNAL_SERVER_ERROR, "mock vendor down").into_response();

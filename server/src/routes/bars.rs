@@ -15,7 +15,7 @@ use super::{path_error, query_params, require_symbol, require_table};
 use crate::body::{self, ChunkSender};
 use crate::cursor::Cursor;
 use crate::error::ApiError;
-use crate::freshness::{Freshness, freshness};
+use crate::freshness::Freshness;
 use crate::params::{self, QueryParams};
 use crate::range::{Page, RangeRequest, WriteError};
 use crate::state::AppState;
@@ -58,7 +58,7 @@ pub(super) async fn bars(
         ));
     }
     let spec = state.store.table_spec(&req.table).map_err(|e| ApiError::internal("table", &e))?;
-    let fresh = freshness(&spec, summary.last_bar, state.now());
+    let fresh = state.freshness(&spec, summary.last_bar);
     let mut head = Map::new();
     head.insert("table".into(), Value::from(req.table.clone()));
     head.insert("symbol".into(), Value::from(summary.symbol.clone()));

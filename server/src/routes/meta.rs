@@ -47,6 +47,7 @@ pub(super) async fn status(
                 &t,
                 Some(audit),
                 pending.get(&table).copied().unwrap_or(0),
+                &st.thresholds,
                 now,
             ));
         }
@@ -66,13 +67,18 @@ pub(super) async fn status(
             },
             "tables": tables,
         });
-        if let Some(ext) = &st.extension {
-            if let Some(s) = ext.scheduler() {
-                body["scheduler"] = s;
-            }
-            if let Some(b) = ext.backfill() {
-                body["backfill"] = b;
-            }
+        if let Some(s) = &st.scheduler {
+            let now = chrono::DateTime::from_timestamp_micros(now).unwrap_or_default();
+            body["scheduler"] = s
+                .status(now)
+                .map_err(|e| ApiError::internal("reading the schedule state failed", &e))?;
+        }
+        if let Some(runner) = &st.backfill {
+            let jobs = runner.jobs();
+            body["backfill"] = json!({
+                "running": runner.running(),
+                "last_job": jobs.first(),
+            });
         }
         Ok(Json(body))
     })
@@ -110,7 +116,7 @@ pub(super) async fn tables(
             .table_stats(&table)
             .map_err(|e| ApiError::internal("reading table figures failed", &e))?;
         let n = pending.iter().filter(|p| p.table == table).count();
-        out.push(TableStatus::new(&t, None, n, now));
+        out.push(TableStatus::new(&t, None, n, &state.thresholds, now));
     }
     Ok(Json(json!({ "tables": out })))
 }

@@ -3,6 +3,7 @@
 //! document (`openapi/paths.rs`): a test fails while the two differ.
 
 mod admin;
+mod backfill;
 mod bars;
 mod corrections;
 mod meta;
@@ -131,10 +132,12 @@ fn groups() -> [Group; 4] {
         .add(Verb::Get, "/api/v1/corrections/{table}/{symbol}", corrections::corrections)
         .add(Verb::Get, "/api/v1/quality/{table}/{symbol}", quality::quality)
         .add(Verb::Get, "/api/v1/screen/{table}", screen::screen)
+        .add(Verb::Get, "/api/v1/backfill/status", backfill::status)
         .add(Verb::Get, "/metrics", scrape::metrics);
     let admin = Group::new(Access::Scoped(Scope::Admin))
         .add(Verb::Post, "/api/v1/admin/flush", admin::flush)
-        .add(Verb::Post, "/api/v1/admin/compact", admin::compact);
+        .add(Verb::Post, "/api/v1/admin/compact", admin::compact)
+        .add(Verb::Post, "/api/v1/backfill", backfill::start);
     [public, pages, read, admin]
 }
 

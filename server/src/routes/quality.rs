@@ -15,7 +15,6 @@ use serde_json::{Value, json};
 
 use super::{blocking, path_error, query_params, require_symbol, require_table};
 use crate::error::ApiError;
-use crate::freshness::freshness;
 use crate::params;
 use crate::state::AppState;
 
@@ -53,7 +52,7 @@ pub(super) async fn quality(
     let summary = require_symbol(&state, &table, "symbol", &symbol)?;
     let range = params::range(p.get("start"), p.get("end"))?;
     let spec = state.store.table_spec(&table).map_err(|e| ApiError::internal("table", &e))?;
-    let fresh = freshness(&spec, summary.last_bar, state.now());
+    let fresh = state.freshness(&spec, summary.last_bar);
     let st = state.clone();
     let (t, sym) = (table.clone(), summary.symbol.clone());
     let s = blocking(move || {

@@ -15,7 +15,6 @@ use serde_json::{Map, Value};
 use super::bars::{read_request, stream};
 use super::{require_symbol, require_table};
 use crate::error::ApiError;
-use crate::freshness::freshness;
 use crate::params::{self, QueryParams};
 use crate::state::AppState;
 
@@ -112,7 +111,7 @@ pub(super) async fn query(
     let spec = state.store.table_spec(&req.table).map_err(|e| ApiError::internal("table", &e))?;
     // The stalest symbol decides: the age of the oldest of the symbols' newest bars.
     let oldest_newest = summaries.iter().map(|s| s.last_bar).min().flatten();
-    let fresh = freshness(&spec, oldest_newest, state.now());
+    let fresh = state.freshness(&spec, oldest_newest);
     let mut head = Map::new();
     head.insert("table".into(), Value::from(req.table.clone()));
     head.insert("symbols".into(), Value::from(symbols));

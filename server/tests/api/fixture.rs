@@ -8,7 +8,7 @@ use arrow::array::{ArrayRef, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use candlestore::{AppendOptions, ManualClock, Store};
 use candlestore_ingest::ImportOptions;
-use candlestore_server::{ServeError, Server, ServerConfig};
+use candlestore_server::{ServeError, Server, ServerBuilder, ServerConfig};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -147,12 +147,13 @@ impl Running {
 
 /// Starts a server over `store` on a free port, its clock at [`NOW`].
 pub(crate) async fn start(store: Store, config: ServerConfig) -> Running {
+    start_with(Server::builder(store, config).with_clock(Arc::new(ManualClock::new(NOW)))).await
+}
+
+/// Starts the server `builder` describes on a free port.
+pub(crate) async fn start_with(builder: ServerBuilder) -> Running {
     let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let server = Server::builder(store, config)
-        .with_clock(Arc::new(ManualClock::new(NOW)))
-        .bind(addr)
-        .await
-        .unwrap();
+    let server = builder.bind(addr).await.unwrap();
     let base = format!("http://{}", server.local_addr());
     let (tx, rx) = oneshot::channel::<()>();
     let handle = tokio::spawn(server.serve(async move {

@@ -23,6 +23,8 @@ async fn health_status_and_tables() {
     assert_eq!(daily["timeframe"], "1d");
     assert_eq!(daily["newest_bar"], "2014-12-31T00:00:00.000000Z");
     assert_eq!(daily["data_age_seconds"], 172_800);
+    // Wednesday's bar read at Friday 00:00 UTC: Thursday was New Year's Day, Friday's
+    // session has not closed. Nothing is due.
     assert_eq!(daily["is_stale"], false);
     // The audit counts are those of a scan of the audit columns.
     let audit = shared()
@@ -42,7 +44,9 @@ async fn health_status_and_tables() {
     assert_eq!(daily["storage"]["unflushed_rows"], 0);
     assert_eq!(tables[0]["newest_bar"], "2022-01-31T23:00:00.000000Z");
     assert_eq!(tables[0]["timeframe"], "1h");
-    assert_eq!(tables[0]["stale_after_seconds"], 3 * 3600);
+    // The `[freshness]` default for crypto (2 h).
+    assert_eq!(tables[0]["stale_after_seconds"], 2 * 3600);
+    assert_eq!(daily["stale_after_seconds"], 86_400);
     let (_, t) = s.json("/api/v1/tables").await;
     assert_eq!(t["tables"][1]["bars"], daily["bars"]);
     assert!(t["tables"][1].get("audit").is_none());

@@ -173,7 +173,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     }
     println!();
     let config = serve::load_config(args.config.as_deref())?;
-    serve::serve(store, config, args.addr, &EXAMPLES)
+    serve::serve(candlestore_server::Server::builder(store, config), args.addr, &EXAMPLES)
 }
 
 fn print_tail(batch: &RecordBatch, n: usize) {

@@ -15,5 +15,6 @@ pub(crate) mod repair;
 pub(crate) mod report;
 pub(crate) mod schedule;
 pub(crate) mod serve;
+pub(crate) mod spot_check;
 pub(crate) mod symbols;
 pub(crate) mod verify;

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use candlestore_ingest::{
-    Backfill, BackfillSpec, Connectors, Decision, ProvidersConfig, ScheduleConfig, ScheduleState,
-    decide, master_tickers,
+    Backfill, Connectors, ProvidersConfig, ScheduleConfig, ScheduleState, Scheduler, Tick,
+    master_tickers,
 };
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use clap::Args;
 
 use crate::error::UsageError;
@@ -73,70 +73,36 @@ pub(crate) fn run(args: &ScheduleArgs) -> anyhow::Result<ExitCode> {
     let providers =
         ProvidersConfig::load(Some(&args.config)).map_err(|e| UsageError::new(e.to_string()))?;
     let store = open_store(&args.store, Access::Write { create: true })?;
-    let root = args.store.clone();
     let backfill = Backfill::new(store.clone(), Connectors::new(&providers)?)
         .with_tickers(master_tickers(store));
+    let scheduler = Scheduler::new(config, args.store.clone(), args.concurrency);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async {
-        loop {
-            let mut state = ScheduleState::load(&root)?;
-            let last = state.last_slot.and_then(DateTime::<Utc>::from_timestamp_micros);
-            match decide(&config, last, Utc::now()) {
-                Decision::Run { slot, misfire } => {
-                    let (start, end) = config.window(slot);
+    runtime.block_on(scheduler.run_forever(
+        |spec| {
+            let backfill = backfill.clone();
+            async move { backfill.run(&spec, |_| {}).await.map_err(|e| e.to_string()) }
+        },
+        |tick| match tick {
+            Tick::Ran { slot, misfire, window: (start, end), outcome } => eprintln!(
+                "schedule: ran the {} slot{} for {start}..={end}: {outcome}",
+                format_micros(slot.timestamp_micros()),
+                if *misfire { " (missed, within grace)" } else { "" }
+            ),
+            Tick::Wait { until, skipped } => {
+                if let Some(s) = skipped {
                     eprintln!(
-                        "schedule: running the {} slot{} for {start}..={end}",
-                        format_micros(slot.timestamp_micros()),
-                        if misfire { " (missed, within grace)" } else { "" }
+                        "schedule: the {} slot was missed beyond the grace period; skipped",
+                        format_micros(s.timestamp_micros())
                     );
-                    // The slot is recorded before the run: a crash mid-run must not make
-                    // the next start run it again (the backfill itself resumes by gaps).
-                    state.last_slot = Some(slot.timestamp_micros());
-                    state.last_started = Some(Utc::now().timestamp_micros());
-                    state.next_slot = Some(config.slot_after(slot).timestamp_micros());
-                    state.save(&root)?;
-                    let spec = BackfillSpec {
-                        table: config.table.clone(),
-                        symbols: config.universe.clone(),
-                        start,
-                        end,
-                        source: None,
-                        concurrency: args.concurrency.max(1),
-                    };
-                    state.last_outcome = Some(match backfill.run(&spec, |_| {}).await {
-                        Ok(s) => format!(
-                            "{} ok, {} failed, {} skipped; {} bars written, {} requests",
-                            s.ok(),
-                            s.failed(),
-                            s.skipped(),
-                            s.bars_written(),
-                            s.requests()
-                        ),
-                        Err(e) => format!("error: {e}"),
-                    });
-                    state.last_finished = Some(Utc::now().timestamp_micros());
-                    state.save(&root)?;
-                    eprintln!("schedule: {}", state.last_outcome.as_deref().unwrap_or(""));
                 }
-                Decision::Wait { until, skipped } => {
-                    if let Some(s) = skipped {
-                        eprintln!(
-                            "schedule: the {} slot was missed beyond the grace period; skipped",
-                            format_micros(s.timestamp_micros())
-                        );
-                    }
-                    state.next_slot = Some(until.timestamp_micros());
-                    state.save(&root)?;
-                    eprintln!("schedule: next run {}", format_micros(until.timestamp_micros()));
-                    let wait = (until - Utc::now()).to_std().unwrap_or_default();
-                    tokio::time::sleep(wait).await;
-                }
-                _ => anyhow::bail!("unexpected schedule decision"),
+                eprintln!("schedule: next run {}", format_micros(until.timestamp_micros()));
             }
-        }
-    })
+            _ => {}
+        },
+    ))?;
+    Ok(ExitCode::SUCCESS)
 }

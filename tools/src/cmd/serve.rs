@@ -5,11 +5,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use candlestore::Store;
-use candlestore_server::{DEFAULT_ADDR, KeyHash, Server, ServerConfig, serve_until_signal};
+use candlestore_ingest::{
+    Backfill, Connectors, FreshnessConfig, ProvidersConfig, ScheduleConfig, Scheduler,
+    master_tickers,
+};
+use candlestore_server::{
+    DEFAULT_ADDR, KeyHash, Server, ServerBuilder, ServerConfig, serve_until_signal,
+};
 use clap::Args;
 
-use crate::error::usage;
+use crate::error::{UsageError, usage};
 use crate::open::{Access, open_store};
 
 /// Arguments of `serve`.
@@ -30,6 +35,10 @@ pub(crate) struct ServeArgs {
     /// Print the SHA-256 of KEY, to put in the config's `[[server.keys]]`, and exit.
     #[arg(long, value_name = "KEY", conflicts_with_all = ["store", "addr", "config"])]
     hash_key: Option<String>,
+    /// Also run the daily backfill of the config's `[schedule]` section inside the server
+    /// (as `candlestore schedule` does), through the server's backfill runner.
+    #[arg(long, requires = "config")]
+    schedule: bool,
 }
 
 pub(crate) fn run(args: &ServeArgs, read_only: bool) -> anyhow::Result<ExitCode> {
@@ -43,8 +52,38 @@ pub(crate) fn run(args: &ServeArgs, read_only: bool) -> anyhow::Result<ExitCode>
     let Some(dir) = &args.store else { return usage("--store DIR is required") };
     let config = load_config(args.config.as_deref())?;
     let addr = address(args.addr, &config)?;
+    let thresholds = match &args.config {
+        Some(p) => FreshnessConfig::load(p).map_err(|e| UsageError::new(e.to_string()))?,
+        None => FreshnessConfig::default(),
+    };
+    let providers = ProvidersConfig::load(args.config.as_deref())
+        .map_err(|e| UsageError::new(e.to_string()))?;
+    let schedule = match (&args.config, args.schedule) {
+        (Some(p), true) => {
+            Some(ScheduleConfig::load(p).map_err(|e| UsageError::new(e.to_string()))?)
+        }
+        _ => None,
+    };
+    let backfills = !providers.configured().is_empty();
+    if schedule.is_some() && (read_only || !backfills) {
+        return usage(
+            "--schedule needs a writable store and vendor providers ([providers.<name>] in \
+             --config, or CANDLESTORE_<NAME>_BASE_URL / _API_KEY)",
+        );
+    }
     let store = open_store(dir, Access::Read { read_only })?;
-    serve(store, config, addr, &[])
+    let mut builder = Server::builder(store.clone(), config).with_freshness(thresholds);
+    // Backfill jobs write to the store: only a writable one with providers configured gets
+    // a runner (POST /api/v1/backfill answers 503 otherwise).
+    if backfills && !read_only {
+        let backfill = Backfill::new(store.clone(), Connectors::new(&providers)?)
+            .with_tickers(master_tickers(store));
+        builder = builder.with_backfill(backfill);
+        if let Some(s) = schedule {
+            builder = builder.with_schedule(Scheduler::new(s, dir.clone(), 8));
+        }
+    }
+    serve(builder, addr, &[])
 }
 
 /// The config file's `[server]` section, or public reads without one.
@@ -69,14 +108,13 @@ pub(crate) fn address(
 /// Serves `store` until SIGINT/SIGTERM, printing the URL and `examples` (curl lines with
 /// `{url}` standing for the base URL) once listening.
 pub(crate) fn serve(
-    store: Store,
-    config: ServerConfig,
+    builder: ServerBuilder,
     addr: SocketAddr,
     examples: &[&str],
 ) -> anyhow::Result<ExitCode> {
-    let public = config.public_read;
-    let keys = config.keys.len();
-    serve_until_signal(Server::builder(store, config), addr, |bound| {
+    let public = builder.config().public_read;
+    let keys = builder.config().keys.len();
+    serve_until_signal(builder, addr, |bound| {
         let url = format!("http://{bound}");
         println!(
             "serving on {url} (read endpoints {}, {keys} API keys); Ctrl-C stops",
