@@ -4,6 +4,7 @@
 //!
 //! usage: exportbench --store DIR [--table stocks_daily] [--symbol AAPL]
 //!        [--start 2017-01-01] [--end 2018-01-01] [--fields open,high,…] [--reps 2000]
+//!        [--formats json,csv,arrow,parquet]
 //!
 //! Prints, per format: rows, bytes, p50/p99 µs per response on one thread (the scan's column
 //! cache is warm: the first run of each format is discarded).
@@ -33,10 +34,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fields: Option<Vec<String>> =
         arg(&args, "--fields").map(|f| f.split(',').map(str::to_owned).collect());
     let reps: usize = arg(&args, "--reps").map_or(Ok(2000), |r| r.parse())?;
+    let formats: Vec<Format> = match arg(&args, "--formats") {
+        None => Format::ALL.to_vec(),
+        Some(list) => list
+            .split(',')
+            .map(|f| {
+                Format::ALL.into_iter().find(|x| x.name() == f).ok_or(format!("unknown format {f}"))
+            })
+            .collect::<Result<_, _>>()?,
+    };
     let store = Store::builder(&store_dir).read_only().open()?;
     println!("| format | rows | bytes | p50 µs | p99 µs |");
     println!("|---|--:|--:|--:|--:|");
-    for format in Format::ALL {
+    for format in formats {
         let mut samples = Vec::with_capacity(reps);
         let (mut rows, mut bytes) = (0u64, 0usize);
         for rep in 0..=reps {

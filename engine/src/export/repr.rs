@@ -31,7 +31,15 @@ pub(crate) fn push_python_repr(out: &mut String, x: f64) {
     // layout (`1e-7`, `1.5e16`, `0.001`, `36301200.0`); take its digits and decimal exponent
     // and lay them out as Python does.
     let mut buf = ryu::Buffer::new();
-    let text = buf.format_finite(x.abs()).as_bytes();
+    let ax = x.abs();
+    let shortest = buf.format_finite(ax);
+    // Where Python writes fixed-point, ryu's fixed-point text (`36301200.0`, `0.001`) is the
+    // same string; only its exponent form needs relaying out.
+    if (1e-4..1e16).contains(&ax) && !shortest.contains('e') {
+        out.push_str(shortest);
+        return;
+    }
+    let text = shortest.as_bytes();
     let (mantissa, exp_part) = match text.iter().position(|&b| b == b'e') {
         Some(i) => (&text[..i], parse_exp(&text[i + 1..])),
         None => (text, 0),
@@ -69,8 +77,8 @@ pub(crate) fn push_python_repr(out: &mut String, x: f64) {
     let digits = &digits[..n];
     let exp = point + exp_part - 1;
     let push = |out: &mut String, bytes: &[u8]| {
-        // The digits are ASCII.
-        out.extend(bytes.iter().map(|&b| b as char));
+        // The digits are ASCII, so this never falls back.
+        out.push_str(std::str::from_utf8(bytes).unwrap_or("?"));
     };
     if (-4..16).contains(&exp) {
         if exp < 0 {

@@ -48,8 +48,8 @@ pub(crate) fn push_micros(out: &mut String, micros: i64) {
     put(14, 2, sod / 60 % 60);
     put(17, 2, sod % 60);
     put(20, 6, frac);
-    // All ASCII.
-    out.extend(b.iter().map(|&c| c as char));
+    // All ASCII, so this never falls back.
+    out.push_str(std::str::from_utf8(&b).unwrap_or("?"));
 }
 
 #[cfg(test)]

@@ -7,20 +7,32 @@ use arrow::datatypes::SchemaRef;
 
 use crate::export::binary::{ArrowStreamWriter, ParquetStreamWriter};
 use crate::export::csv::CsvWriter;
-use crate::export::error::Result;
+use crate::export::error::{ExportError, Result};
 use crate::export::format::Format;
 use crate::export::json::JsonWriter;
 
-/// A writer for any [`Format`], fed one batch at a time.
+/// Batches shorter than this are gathered into one before they are encoded. A scan yields one
+/// batch per segment slice (a month of one symbol is ~21 daily bars), and every encoded batch
+/// has a fixed cost (an Arrow IPC message with its dictionary checks, a Parquet page per
+/// column, the text writers' column setup) that would otherwise dominate short ranges.
+const COALESCE_ROWS: usize = 8192;
+
+/// A writer for any [`Format`], fed one batch at a time (short batches are coalesced, up to
+/// 8,192 rows, so memory stays bounded).
 #[derive(Debug)]
-pub enum BatchWriter<W: Write + Send> {
-    /// F4 CSV.
+pub struct BatchWriter<W: Write + Send> {
+    inner: Inner<W>,
+    /// Columns of the output schema.
+    width: usize,
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+}
+
+#[derive(Debug)]
+enum Inner<W: Write + Send> {
     Csv(CsvWriter<W>),
-    /// A JSON array of objects.
     Json(JsonWriter<W>),
-    /// Arrow IPC stream.
     Arrow(ArrowStreamWriter<W>),
-    /// Parquet.
     Parquet(ParquetStreamWriter<W>),
 }
 
@@ -28,47 +40,99 @@ impl<W: Write + Send> BatchWriter<W> {
     /// Starts writing `format` for batches of `schema` (writes the header, `[`, the schema
     /// message or the Parquet magic).
     pub fn try_new(format: Format, out: W, schema: &SchemaRef) -> Result<Self> {
-        Ok(match format {
-            Format::Csv => BatchWriter::Csv(CsvWriter::try_new(out, schema)?),
-            Format::Json => BatchWriter::Json(JsonWriter::try_new(out, schema)?),
-            Format::Arrow => BatchWriter::Arrow(ArrowStreamWriter::try_new(out, schema)?),
-            Format::Parquet => {
-                BatchWriter::Parquet(ParquetStreamWriter::try_new(out, schema.clone())?)
-            }
-        })
+        let inner = match format {
+            Format::Csv => Inner::Csv(CsvWriter::try_new(out, schema)?),
+            Format::Json => Inner::Json(JsonWriter::try_new(out, schema)?),
+            Format::Arrow => Inner::Arrow(ArrowStreamWriter::try_new(out, schema)?),
+            Format::Parquet => Inner::Parquet(ParquetStreamWriter::try_new(out, schema.clone())?),
+        };
+        Ok(Self { inner, width: schema.fields().len(), pending: Vec::new(), pending_rows: 0 })
     }
 
-    /// Writes one batch.
+    /// Writes one batch (a short one may wait for the next, see [`BatchWriter::finish`]).
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        match self {
-            BatchWriter::Csv(w) => w.write(batch),
-            BatchWriter::Json(w) => w.write(batch),
-            BatchWriter::Arrow(w) => w.write(batch),
-            BatchWriter::Parquet(w) => w.write(batch),
+        if batch.num_columns() != self.width {
+            return Err(ExportError::SchemaMismatch {
+                expected: self.width,
+                got: batch.num_columns(),
+            });
         }
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        if self.pending.is_empty() && batch.num_rows() >= COALESCE_ROWS {
+            return self.inner.write(batch);
+        }
+        self.pending.push(batch.clone());
+        self.pending_rows += batch.num_rows();
+        if self.pending_rows >= COALESCE_ROWS {
+            self.drain()?;
+        }
+        Ok(())
     }
 
-    /// Rows written so far.
+    /// Encodes the gathered batches as one.
+    fn drain(&mut self) -> Result<()> {
+        let batch = match self.pending.len() {
+            0 => return Ok(()),
+            1 => self.pending.pop().expect("one pending batch"),
+            _ => {
+                let schema = self.pending[0].schema();
+                arrow::compute::concat_batches(&schema, &self.pending)
+                    .map_err(|source| ExportError::Arrow { format: self.inner.name(), source })?
+            }
+        };
+        self.pending.clear();
+        self.pending_rows = 0;
+        self.inner.write(&batch)
+    }
+
+    /// Rows accepted so far (written or waiting to be coalesced).
     pub fn rows(&self) -> u64 {
-        match self {
-            BatchWriter::Csv(w) => w.rows(),
-            BatchWriter::Json(w) => w.rows(),
-            BatchWriter::Arrow(w) => w.rows(),
-            BatchWriter::Parquet(w) => w.rows(),
-        }
+        self.inner.rows() + self.pending_rows as u64
     }
 
-    /// Completes the output (JSON's `]`, the Arrow end marker, the Parquet footer) and returns
-    /// it with the number of rows written.
-    pub fn finish(self) -> Result<(W, u64)> {
-        let rows = self.rows();
-        let out = match self {
-            BatchWriter::Csv(w) => w.finish()?,
-            BatchWriter::Json(w) => w.finish()?,
-            BatchWriter::Arrow(w) => w.finish()?,
-            BatchWriter::Parquet(w) => w.finish()?,
+    /// Writes what is pending, completes the output (JSON's `]`, the Arrow end marker, the
+    /// Parquet footer) and returns it with the number of rows written.
+    pub fn finish(mut self) -> Result<(W, u64)> {
+        self.drain()?;
+        let rows = self.inner.rows();
+        let out = match self.inner {
+            Inner::Csv(w) => w.finish()?,
+            Inner::Json(w) => w.finish()?,
+            Inner::Arrow(w) => w.finish()?,
+            Inner::Parquet(w) => w.finish()?,
         };
         Ok((out, rows))
+    }
+}
+
+impl<W: Write + Send> Inner<W> {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        match self {
+            Inner::Csv(w) => w.write(batch),
+            Inner::Json(w) => w.write(batch),
+            Inner::Arrow(w) => w.write(batch),
+            Inner::Parquet(w) => w.write(batch),
+        }
+    }
+
+    fn rows(&self) -> u64 {
+        match self {
+            Inner::Csv(w) => w.rows(),
+            Inner::Json(w) => w.rows(),
+            Inner::Arrow(w) => w.rows(),
+            Inner::Parquet(w) => w.rows(),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Inner::Csv(_) => "CSV",
+            Inner::Json(_) => "JSON",
+            Inner::Arrow(_) => "Arrow IPC",
+            Inner::Parquet(_) => "Parquet",
+        }
     }
 }
 
@@ -128,11 +192,54 @@ mod tests {
         }
     }
 
+    /// Many short batches come out as one Arrow record batch, in order; a long batch after
+    /// them is written on its own.
+    #[test]
+    fn short_batches_are_coalesced() {
+        let (schema, input) = batches();
+        let mut w = BatchWriter::try_new(Format::Arrow, Vec::new(), &schema).unwrap();
+        for _ in 0..100 {
+            w.write(&input[0]).unwrap();
+            w.write(&input[1]).unwrap();
+        }
+        assert_eq!(w.rows(), 600);
+        let (bytes, rows) = w.finish().unwrap();
+        assert_eq!(rows, 600);
+        let back: Vec<RecordBatch> = arrow::ipc::reader::StreamReader::try_new(&bytes[..], None)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(back.len(), 1);
+        let n = back[0].column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+        assert_eq!(n.values()[..6], [0, 1, 2, 3, 4, 5]);
+        assert_eq!(n.values()[594..], [0, 1, 2, 3, 4, 5]);
+
+        let long = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from_iter_values(0..COALESCE_ROWS as i64)),
+                Arc::new(Float64Array::from(vec![1.0; COALESCE_ROWS])),
+            ],
+        )
+        .unwrap();
+        let mut w = BatchWriter::try_new(Format::Arrow, Vec::new(), &schema).unwrap();
+        w.write(&input[0]).unwrap();
+        w.write(&long).unwrap(); // pending reaches the threshold: one batch of 3 + 8192
+        w.write(&long).unwrap(); // nothing pending: written as it is
+        let (bytes, rows) = w.finish().unwrap();
+        assert_eq!(rows, 3 + 2 * COALESCE_ROWS as u64);
+        let sizes: Vec<usize> = arrow::ipc::reader::StreamReader::try_new(&bytes[..], None)
+            .unwrap()
+            .map(|b| b.unwrap().num_rows())
+            .collect();
+        assert_eq!(sizes, [3 + COALESCE_ROWS, COALESCE_ROWS]);
+    }
+
     #[test]
     fn a_batch_of_another_width_is_refused() {
         let (schema, input) = batches();
         let narrow = input[0].project(&[0]).unwrap();
-        for format in [Format::Csv, Format::Json] {
+        for format in Format::ALL {
             let mut w = BatchWriter::try_new(format, Vec::new(), &schema).unwrap();
             let err = w.write(&narrow).unwrap_err().to_string();
             assert!(err.contains("1 columns where the output has 2"), "{err}");
