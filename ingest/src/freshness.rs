@@ -11,7 +11,7 @@ use std::time::Duration;
 use candlestore::{Micros, Timeframe};
 use chrono::{Days, NaiveDate};
 
-use crate::calendar::session::utc_date;
+use crate::calendar::session::{utc_date, week_monday};
 use crate::calendar::{BarAlignment, Calendar, CalendarError, Session};
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
@@ -74,6 +74,57 @@ pub fn last_expected_bar(
         }
         lookback *= 2;
     }
+}
+
+/// The calendar's first bar that starts after `newest`, with the instant it is complete
+/// (`None` past the calendar's supported range). Looks at two whole weeks at a time, so its
+/// cost does not grow with how old `newest` is.
+pub fn next_expected_bar(
+    calendar: Calendar,
+    timeframe: Timeframe,
+    alignment: BarAlignment,
+    newest: Micros,
+) -> Result<Option<ExpectedBar>, CalendarError> {
+    let (first, last) = calendar.supported_range();
+    let day = utc_date(newest).ok_or(CalendarError::TimestampOutOfRange { micros: newest })?;
+    // From the Monday of the day before (a session may start the UTC day before its date), in
+    // whole weeks so that weekly bars see every session of their week.
+    let mut from = week_monday(day.checked_sub_days(Days::new(1)).unwrap_or(first).max(first));
+    while from <= last {
+        let to = from.checked_add_days(Days::new(13)).unwrap_or(last).min(last);
+        let sessions = calendar.sessions(from.max(first), to)?;
+        if let Some(bar) =
+            bars_with_ends(&sessions, timeframe, alignment).find(|b| b.start > newest)
+        {
+            return Ok(Some(bar));
+        }
+        match to.checked_add_days(Days::new(1)) {
+            Some(next) => from = next,
+            None => break,
+        }
+    }
+    Ok(None)
+}
+
+/// Whether a symbol whose newest bar starts at `newest` is stale at `now`: the first expected
+/// bar after it has been complete for longer than `threshold` — [`assess`]'s `is_stale`
+/// without counting the missing bars, in time independent of the data's age (what the HTTP
+/// server asks on every response).
+pub fn is_stale(
+    calendar: Calendar,
+    timeframe: Timeframe,
+    alignment: BarAlignment,
+    newest: Micros,
+    now: Micros,
+    threshold: Duration,
+) -> Result<bool, CalendarError> {
+    let threshold_seconds = i64::try_from(threshold.as_secs()).unwrap_or(i64::MAX);
+    Ok(match next_expected_bar(calendar, timeframe, alignment, newest)? {
+        Some(next) if next.end <= now => {
+            now.saturating_sub(next.end) / MICROS_PER_SECOND > threshold_seconds
+        }
+        _ => false,
+    })
 }
 
 /// How fresh a symbol whose newest bar starts at `newest` is at `now` (intraday bars on the

@@ -114,7 +114,9 @@ pub use coverage::{
     table_calendar,
 };
 pub use error::ImportError;
-pub use freshness::{ExpectedBar, Freshness, assess, last_expected_bar};
+pub use freshness::{
+    ExpectedBar, Freshness, assess, is_stale, last_expected_bar, next_expected_bar,
+};
 pub use gaps::{
     GapFinder, GapRange, GapWindow, MAX_UNEXPECTED_SAMPLES, SymbolGaps, date_window_micros,
     find_gaps,

@@ -1,5 +1,6 @@
 //! How old the newest bar is, and whether that is stale, measured against the table's
-//! trading calendar ([`candlestore_ingest::assess`]): the newest bar is stale once the first
+//! trading calendar ([`candlestore_ingest::is_stale`], the same rule as `assess` in time independent of the
+//! data's age): the newest bar is stale once the first
 //! bar the calendar expected after it has been complete for longer than the asset class's
 //! `[freshness]` threshold. A Friday daily bar read on Saturday is not stale; neither is a
 //! bar whose next session has not closed yet.
@@ -7,7 +8,7 @@
 use std::time::Duration;
 
 use candlestore::TableSpec;
-use candlestore_ingest::{BarAlignment, Calendar, FreshnessConfig, assess};
+use candlestore_ingest::{BarAlignment, Calendar, FreshnessConfig, is_stale};
 use serde::Serialize;
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
@@ -44,8 +45,8 @@ pub(crate) fn freshness(
     let calendar = Calendar::for_asset_class(spec.asset_class);
     let threshold = config.threshold(spec.asset_class);
     let is_stale =
-        match assess(calendar, spec.timeframe, BarAlignment::default(), newest, now, threshold) {
-            Ok(f) => f.is_stale,
+        match is_stale(calendar, spec.timeframe, BarAlignment::default(), newest, now, threshold) {
+            Ok(stale) => stale,
             // Outside the calendar's supported years (1990..=2099) nothing says which bars
             // were due; an answer that cannot be vouched for is not called fresh.
             Err(_) => true,

@@ -221,3 +221,53 @@ fn clock_aligned_hour_bars() {
     );
     assert_eq!(b.unwrap().unwrap().start, utc("2024-03-11T13:00:00Z"));
 }
+
+/// `is_stale` (first bar after the newest, no counting) gives `assess`'s verdict, for every
+/// timeframe, both calendars, newest bars before holidays, weekends and early closes, and
+/// clocks from minutes to years later.
+#[test]
+fn is_stale_agrees_with_assess() {
+    let newest_days = [
+        "2024-01-08",
+        "2024-02-20",
+        "2023-11-22",
+        "2023-11-24",
+        "2023-12-22",
+        "2024-03-28",
+        "2024-07-03",
+    ];
+    let offsets_h = [0i64, 1, 5, 13, 20, 26, 49, 73, 100, 200, 24 * 40, 24 * 400];
+    let thresholds = [Duration::from_secs(3600), Duration::from_secs(86_400)];
+    let mut checked = 0;
+    for calendar in [Calendar::Nyse, Calendar::AlwaysOpen] {
+        for tf in
+            [Timeframe::Min1, Timeframe::Min15, Timeframe::Hour1, Timeframe::Day1, Timeframe::Week1]
+        {
+            for day in newest_days {
+                let date: NaiveDate = day.parse().unwrap();
+                let sessions = calendar.sessions(date, date).unwrap();
+                let Some(session) = sessions.first() else { continue };
+                let starts: Vec<Micros> =
+                    session.bar_starts_aligned(tf, BarAlignment::default()).collect();
+                // (A weekly bar starts only on its week's first session.)
+                let (Some(&first), Some(&last)) = (starts.first(), starts.last()) else {
+                    continue;
+                };
+                for newest in [first, last] {
+                    for h in offsets_h {
+                        let now = newest + h * 3_600_000_000 + 60_000_000;
+                        for t in thresholds {
+                            let a = assess(calendar, tf, BarAlignment::default(), newest, now, t)
+                                .unwrap();
+                            let b = is_stale(calendar, tf, BarAlignment::default(), newest, now, t)
+                                .unwrap();
+                            assert_eq!(b, a.is_stale, "{calendar:?} {tf:?} {newest} +{h}h {t:?}");
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 1000, "{checked}");
+}
