@@ -44,13 +44,11 @@ pub(crate) fn freshness(
     let age = now.saturating_sub(newest).div_euclid(MICROS_PER_SECOND);
     let calendar = Calendar::for_asset_class(spec.asset_class);
     let threshold = config.threshold(spec.asset_class);
+    // Outside the calendar's supported years (1990..=2099) nothing says which bars were due;
+    // an answer that cannot be vouched for is not called fresh.
     let is_stale =
-        match is_stale(calendar, spec.timeframe, BarAlignment::default(), newest, now, threshold) {
-            Ok(stale) => stale,
-            // Outside the calendar's supported years (1990..=2099) nothing says which bars
-            // were due; an answer that cannot be vouched for is not called fresh.
-            Err(_) => true,
-        };
+        is_stale(calendar, spec.timeframe, BarAlignment::default(), newest, now, threshold)
+            .unwrap_or(true);
     Freshness { data_age_seconds: Some(age), is_stale }
 }
 
