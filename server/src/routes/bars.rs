@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use candlestore::export::{BatchWriter, Format};
 use serde_json::{Map, Value};
@@ -118,10 +118,13 @@ pub(super) async fn stream(
                 return;
             }
         };
-        let (sender, body) = body::channel();
-        if tx.send(Ok((page.next.clone(), body))).is_err() {
-            return;
-        }
+        let next = page.next.clone();
+        let sender = body::sender(Box::new(move |body| {
+            let response = body.map(|b| (next, b)).map_err(|message| {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+            });
+            tx.send(response).is_ok()
+        }));
         let prefix = (format == Format::Json).then(|| {
             head.insert("next_cursor".into(), page.next.as_ref().map(Cursor::encode).into());
             // The envelope without its closing brace; `data` and `rows` follow the rows.
