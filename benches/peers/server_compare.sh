@@ -116,7 +116,10 @@ kill "${pids[1]}" 2>/dev/null || true
 # --- the 20-year, 500-symbol export as Parquet --------------------------------------------------
 export_line="(skipped: --quick)"
 if [ "$quick" != "--quick" ]; then
-  [ -f bench-data/daily_ohlcv.parquet ] || "$venv/bin/python" benches/data/gen.py --out bench-data
+  if [ ! -f bench-data/daily_ohlcv.parquet ]; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check numpy pyarrow
+    "$venv/bin/python" benches/data/gen.py --out bench-data
+  fi
   big=$work/daily20y
   if [ ! -d "$big/stocks_daily" ]; then
     rm -rf "$big"; "$cs" import --store "$big" --table stocks_daily bench-data/daily_ohlcv.parquet > "$work/import20y.log"
