@@ -43,8 +43,13 @@ pub(crate) struct Plan {
     pub(crate) chunks: Vec<Chunk>,
 }
 
+/// The schema of the `work` columns (ascending, distinct schema positions).
 fn work_schema(work: &[usize]) -> SchemaRef {
     let full = bar_schema();
+    if work.len() == full.fields().len() {
+        // Every column: the shared schema, not a copy of its 97 fields per chunk.
+        return full;
+    }
     Arc::new(Schema::new(work.iter().map(|&c| full.field(c).clone()).collect::<Vec<_>>()))
 }
 
