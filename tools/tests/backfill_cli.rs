@@ -1,52 +1,32 @@
 //! `candlestore backfill`, `log fetches`, `log compute` and `schedule --status` against a
 //! local Yahoo mock (real answer for AAPL, the real "not found" answer for anything else).
 
+mod vendor;
+
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Output};
 
 use axum::Router;
 use axum::extract::Path as UrlPath;
 use axum::http::StatusCode;
 use axum::routing::get;
 
+use vendor::{run, text};
+
 fn start_mock() -> SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async move {
-            let app = Router::new().route(
-                "/v8/finance/chart/{symbol}",
-                get(|UrlPath(symbol): UrlPath<String>| async move {
-                    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/api-samples");
-                    if symbol == "AAPL" {
-                        let body = std::fs::read(dir.join("yahoo/chart-AAPL-2020-01-01-to-2020-01-03.json")).unwrap();
-                        (StatusCode::OK, body)
-                    } else {
-                        (StatusCode::NOT_FOUND, br#"{"chart":{"result":null,"error":{"code":"Not Found","description":"No data found, symbol may be delisted"}}}"#.to_vec())
-                    }
-                }),
-            );
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    rx.recv().unwrap()
-}
-
-fn run(addr: SocketAddr, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_candlestore"));
-    cmd.args(args);
-    for name in ["POLYGON", "BINANCE", "YAHOO", "TWELVEDATA"] {
-        cmd.env(format!("CANDLESTORE_{name}_BASE_URL"), format!("http://{addr}"));
-        cmd.env(format!("CANDLESTORE_{name}_API_KEY"), "k");
-    }
-    cmd.output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    let app = Router::new().route(
+        "/v8/finance/chart/{symbol}",
+        get(|UrlPath(symbol): UrlPath<String>| async move {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/api-samples");
+            if symbol == "AAPL" {
+                let body = std::fs::read(dir.join("yahoo/chart-AAPL-2020-01-01-to-2020-01-03.json")).unwrap();
+                (StatusCode::OK, body)
+            } else {
+                (StatusCode::NOT_FOUND, br#"{"chart":{"result":null,"error":{"code":"Not Found","description":"No data found, symbol may be delisted"}}}"#.to_vec())
+            }
+        }),
+    );
+    vendor::serve(app)
 }
 
 #[test]

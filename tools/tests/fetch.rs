@@ -1,6 +1,8 @@
 //! `candlestore fetch` against a local mock of the vendors, pointed at by the
 //! `CANDLESTORE_<NAME>_BASE_URL` environment variables, replaying real vendor answers.
 
+mod vendor;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -12,47 +14,35 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-fn sample(rel: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/api-samples").join(rel))
-        .unwrap()
-}
+use vendor::sample;
 
 /// Serves Yahoo's AAPL 2020-01-02 daily answer and Binance's BTCUSDT 1m answer; anything
 /// else gets the vendor's real "unknown symbol" answer.
 fn start_mock() -> SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async move {
-            let app = Router::new()
-                .route(
-                    "/v8/finance/chart/{symbol}",
-                    get(|UrlPath(symbol): UrlPath<String>| async move {
-                        if symbol == "AAPL" {
-                            (StatusCode::OK, sample("yahoo/chart-AAPL-2020-01-01-to-2020-01-03.json"))
-                        } else {
-                            (StatusCode::NOT_FOUND, br#"{"chart":{"result":null,"error":{"code":"Not Found","description":"No data found, symbol may be delisted"}}}"#.to_vec())
-                        }
-                    }),
-                )
-                .route(
-                    "/api/v3/klines",
-                    get(|Query(q): Query<HashMap<String, String>>| async move {
-                        let body = sample("binance/http_spot_market_klines.json");
-                        let ok = q.get("symbol").map(String::as_str) == Some("BTCUSDT");
-                        let mut r = if ok { (StatusCode::OK, body).into_response() } else {
-                            (StatusCode::BAD_REQUEST, br#"{"code":-1121,"msg":"Invalid symbol."}"#.to_vec()).into_response()
-                        };
-                        r.headers_mut().insert("x-mbx-used-weight-1m", "3".parse().unwrap());
-                        r
-                    }),
-                );
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    rx.recv().unwrap()
+    let app = Router::new()
+        .route(
+            "/v8/finance/chart/{symbol}",
+            get(|UrlPath(symbol): UrlPath<String>| async move {
+                if symbol == "AAPL" {
+                    (StatusCode::OK, sample("yahoo/chart-AAPL-2020-01-01-to-2020-01-03.json"))
+                } else {
+                    (StatusCode::NOT_FOUND, br#"{"chart":{"result":null,"error":{"code":"Not Found","description":"No data found, symbol may be delisted"}}}"#.to_vec())
+                }
+            }),
+        )
+        .route(
+            "/api/v3/klines",
+            get(|Query(q): Query<HashMap<String, String>>| async move {
+                let body = sample("binance/http_spot_market_klines.json");
+                let ok = q.get("symbol").map(String::as_str) == Some("BTCUSDT");
+                let mut r = if ok { (StatusCode::OK, body).into_response() } else {
+                    (StatusCode::BAD_REQUEST, br#"{"code":-1121,"msg":"Invalid symbol."}"#.to_vec()).into_response()
+                };
+                r.headers_mut().insert("x-mbx-used-weight-1m", "3".parse().unwrap());
+                r
+            }),
+        );
+    vendor::serve(app)
 }
 
 fn run(addr: SocketAddr, args: &[&str]) -> Output {

@@ -2,63 +2,37 @@
 //! for AAPL in early January 2020 (Polygon has 2 and 3 January, Yahoo only the 2nd, with a
 //! volume 0.12 % lower), and the store as a source.
 
+mod vendor;
+
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Command, Output};
 
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
 
-fn sample(rel: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/api-samples").join(rel))
-        .unwrap()
-}
+use vendor::{run, sample, text};
 
 fn start_mock() -> SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async move {
-            // Polygon's first page of the docs example, as the last page (its next_url
-            // removed): the bars of 2020-01-02 and 2020-01-03.
-            let mut polygon: serde_json::Value = serde_json::from_slice(&sample(
-                "polygon/aggs_AAPL_1day_2020-01-02_paginated_next_url.json",
-            ))
-            .unwrap();
-            polygon.as_object_mut().unwrap().remove("next_url");
-            let polygon = polygon.to_string();
-            let app = Router::new()
-                .route(
-                    "/v2/aggs/ticker/AAPL/range/1/day/{from}/{to}",
-                    get(move || async move { (StatusCode::OK, polygon) }),
-                )
-                .route(
-                    "/v8/finance/chart/AAPL",
-                    get(|| async {
-                        (StatusCode::OK, sample("yahoo/chart-AAPL-2020-01-01-to-2020-01-03.json"))
-                    }),
-                );
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    rx.recv().unwrap()
-}
-
-fn run(addr: SocketAddr, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_candlestore"));
-    cmd.args(args);
-    for name in ["POLYGON", "BINANCE", "YAHOO", "TWELVEDATA"] {
-        cmd.env(format!("CANDLESTORE_{name}_BASE_URL"), format!("http://{addr}"));
-        cmd.env(format!("CANDLESTORE_{name}_API_KEY"), "k");
-    }
-    cmd.output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    // Polygon's first page of the docs example, as the last page (its next_url
+    // removed): the bars of 2020-01-02 and 2020-01-03.
+    let mut polygon: serde_json::Value = serde_json::from_slice(&sample(
+        "polygon/aggs_AAPL_1day_2020-01-02_paginated_next_url.json",
+    ))
+    .unwrap();
+    polygon.as_object_mut().unwrap().remove("next_url");
+    let polygon = polygon.to_string();
+    let app = Router::new()
+        .route(
+            "/v2/aggs/ticker/AAPL/range/1/day/{from}/{to}",
+            get(move || async move { (StatusCode::OK, polygon) }),
+        )
+        .route(
+            "/v8/finance/chart/AAPL",
+            get(|| async {
+                (StatusCode::OK, sample("yahoo/chart-AAPL-2020-01-01-to-2020-01-03.json"))
+            }),
+        );
+    vendor::serve(app)
 }
 
 #[test]
