@@ -102,50 +102,55 @@ struct Inflater {
 }
 
 impl Inflater {
-    fn spawn<R: Read + Send + 'static>(mut inner: R) -> Self {
+    fn spawn<R: Read + Send + 'static>(inner: R) -> Self {
         let (tx, rx) = std::sync::mpsc::sync_channel(INFLATE_BLOCKS_IN_FLIGHT);
-        std::thread::Builder::new()
-            .name("candlestore-gunzip".into())
-            .spawn(move || {
-                loop {
-                    let mut block = vec![0u8; INFLATE_BLOCK];
-                    let mut filled = 0;
-                    let result = loop {
-                        match inner.read(&mut block[filled..]) {
-                            Ok(0) => break Ok(()),
-                            Ok(n) => {
-                                filled += n;
-                                if filled == block.len() {
-                                    break Ok(());
-                                }
-                            }
-                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                            Err(e) => break Err(e),
-                        }
-                    };
-                    block.truncate(filled);
-                    let last = filled < INFLATE_BLOCK || result.is_err();
-                    if filled > 0 && tx.send(Ok(block)).is_err() {
-                        return;
-                    }
-                    if let Err(e) = result {
-                        let _ = tx.send(Err(e));
-                        return;
-                    }
-                    if last {
-                        return; // end of stream: the channel closes
+        let spawned =
+            std::thread::Builder::new().name("candlestore-gunzip".into()).spawn(|| pump(inner, tx));
+        let rx = match spawned {
+            Ok(_) => rx,
+            Err(e) => {
+                // No thread: the failure is the stream's first read.
+                let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                let _ = tx.send(Err(e));
+                rx
+            }
+        };
+        Self { rx, block: Vec::new(), pos: 0, done: false }
+    }
+}
+
+/// The inflating thread: full blocks until a short one (the end) or an error, which is sent
+/// in its place; stops early when the reader is gone.
+fn pump<R: Read>(mut inner: R, tx: std::sync::mpsc::SyncSender<std::io::Result<Vec<u8>>>) {
+    loop {
+        let mut block = vec![0u8; INFLATE_BLOCK];
+        let mut filled = 0;
+        let result = loop {
+            match inner.read(&mut block[filled..]) {
+                Ok(0) => break Ok(()),
+                Ok(n) => {
+                    filled += n;
+                    if filled == block.len() {
+                        break Ok(());
                     }
                 }
-            })
-            .map_or_else(
-                |e| {
-                    // No thread: deliver the failure as the stream's first read.
-                    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-                    let _ = tx.send(Err(e));
-                    Self { rx, block: Vec::new(), pos: 0, done: false }
-                },
-                |_| Self { rx, block: Vec::new(), pos: 0, done: false },
-            )
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        block.truncate(filled);
+        let full = filled == INFLATE_BLOCK;
+        if filled > 0 && tx.send(Ok(block)).is_err() {
+            return;
+        }
+        match result {
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+            Ok(()) if !full => return, // end of stream: the channel closes
+            Ok(()) => {}
+        }
     }
 }
 

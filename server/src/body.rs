@@ -66,16 +66,16 @@ fn gone() -> io::Error {
 impl ChunkSender {
     /// Switches to streaming (delivering the stream body) if not done yet.
     fn stream(&mut self) -> io::Result<&mpsc::Sender<Message>> {
-        if let State::Pending(_) = self.state {
-            let State::Pending(deliver) = std::mem::replace(&mut self.state, State::Done) else {
-                unreachable!("matched above")
-            };
-            let (tx, rx) = mpsc::channel::<Message>(CHUNKS_IN_FLIGHT);
-            if !deliver(Ok(Body::from_stream(Chunks { rx, done: false }))) {
-                return Err(gone());
+        self.state = match std::mem::replace(&mut self.state, State::Done) {
+            State::Pending(deliver) => {
+                let (tx, rx) = mpsc::channel::<Message>(CHUNKS_IN_FLIGHT);
+                if !deliver(Ok(Body::from_stream(Chunks { rx, done: false }))) {
+                    return Err(gone());
+                }
+                State::Streaming(tx)
             }
-            self.state = State::Streaming(tx);
-        }
+            other => other,
+        };
         match &self.state {
             State::Streaming(tx) => Ok(tx),
             _ => Err(io::Error::other("the response is already complete")),
@@ -107,19 +107,15 @@ impl ChunkSender {
 
     /// Ends the body normally.
     pub(crate) fn finish(mut self) -> io::Result<()> {
+        if matches!(self.state, State::Streaming(_)) {
+            self.send()?;
+        }
         match std::mem::replace(&mut self.state, State::Done) {
             State::Pending(deliver) => {
                 let bytes = Bytes::from(std::mem::take(&mut self.buf));
                 if deliver(Ok(Body::from(bytes))) { Ok(()) } else { Err(gone()) }
             }
-            State::Streaming(tx) => {
-                self.state = State::Streaming(tx);
-                self.send()?;
-                let State::Streaming(tx) = std::mem::replace(&mut self.state, State::Done) else {
-                    unreachable!("still streaming")
-                };
-                tx.blocking_send(Message::Done).map_err(|_| gone())
-            }
+            State::Streaming(tx) => tx.blocking_send(Message::Done).map_err(|_| gone()),
             State::Done => Ok(()),
         }
     }
