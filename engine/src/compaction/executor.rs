@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use arrow::array::RecordBatch;
 use rayon::prelude::*;
 
-use super::{CompactionPolicy, CompactionTask, merge_runs, plan};
+use super::{CompactionPolicy, CompactionTask, commit_groups, merge_runs, plan};
 use crate::error::{Error, Result};
 use crate::schema::{FIELD_COUNT, bar_schema};
-use crate::store::{NewSegment, Store, TableChange, encode_segment};
+use crate::store::{NewSegment, Store, TableChange, Version, encode_segment};
 
 /// What a compaction did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,32 +21,50 @@ pub struct CompactionReport {
     pub segments_out: usize,
     /// Rows rewritten.
     pub rows: u64,
+    /// Commits made (one per group of merges, see `CompactionPolicy::group_rows`).
+    pub commits: usize,
+}
+
+/// The merges `policy` plans for every table of `version`.
+fn plan_version(version: &Version, policy: &CompactionPolicy) -> Vec<CompactionTask> {
+    version.tables.iter().flat_map(|(name, t)| plan(name, &t.manifest.segments, policy)).collect()
 }
 
 impl Store {
     /// The merges `policy` would run now, per table.
     pub fn compaction_plan(&self, policy: &CompactionPolicy) -> Vec<CompactionTask> {
-        let version = self.inner.state.read().version.clone();
-        version
-            .tables
-            .iter()
-            .flat_map(|(name, t)| plan(name, &t.manifest.segments, policy))
-            .collect()
+        plan_version(&self.inner.state.read().version, policy)
     }
 
-    /// Merges small segments per `policy` and commits the result.
+    /// Merges small segments per `policy` and commits the result, one group of merges at a
+    /// time (`CompactionPolicy::group_rows`): a group's merges run in parallel, are committed
+    /// together and their inputs retired before the next group starts, so a large backlog
+    /// never holds more than one group in memory, and an interrupted run keeps every group it
+    /// committed.
     pub fn compact(&self, policy: &CompactionPolicy) -> Result<CompactionReport> {
         self.check_writable()?;
+        let mut report = CompactionReport::default();
+        // Planned afresh under the commit lock before each group: a flush between two groups
+        // may have replaced segments the previous plan named.
+        while let Some(done) = self.compact_group(policy)? {
+            report.tasks += done.tasks;
+            report.segments_in += done.segments_in;
+            report.segments_out += done.segments_out;
+            report.rows += done.rows;
+            report.commits += 1;
+        }
+        Ok(report)
+    }
+
+    /// Plans, runs and commits the first group of merges, then collects the replaced files;
+    /// `None` when nothing is left to merge.
+    fn compact_group(&self, policy: &CompactionPolicy) -> Result<Option<CompactionReport>> {
         let _commit = self.inner.commit_lock.lock();
         let version = self.inner.state.read().version.clone();
-        let tasks: Vec<CompactionTask> = version
-            .tables
-            .iter()
-            .flat_map(|(name, t)| plan(name, &t.manifest.segments, policy))
-            .collect();
-        if tasks.is_empty() {
-            return Ok(CompactionReport::default());
-        }
+        let Some(tasks) = commit_groups(plan_version(&version, policy), policy).into_iter().next()
+        else {
+            return Ok(None);
+        };
         let first_id = version.manifest.next_file_id.max(1);
         let storage = self.inner.storage.as_ref();
         let outputs: Vec<Result<(String, NewSegment, Vec<u64>)>> = tasks
@@ -69,6 +87,7 @@ impl Store {
                     parts.push(RecordBatch::try_new(bar_schema(), reader.columns_uncached(&all)?)?);
                 }
                 let merged = merge_runs(&parts)?;
+                drop(parts);
                 let seg = encode_segment(
                     storage,
                     &task.table,
@@ -95,6 +114,6 @@ impl Store {
         drop(version);
         drop(_commit);
         self.collect_garbage()?;
-        Ok(report)
+        Ok(Some(report))
     }
 }

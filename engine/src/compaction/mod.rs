@@ -8,4 +8,5 @@ mod policy;
 
 pub use executor::CompactionReport;
 pub(crate) use merge::{is_sorted_unique, merge_runs, merge_runs_by};
+pub(crate) use policy::commit_groups;
 pub use policy::{CompactionPolicy, CompactionTask, plan};

@@ -11,11 +11,16 @@ pub struct CompactionPolicy {
     pub min_segments: usize,
     /// Upper bound on the rows of one output segment (default 4,000,000).
     pub target_rows: u64,
+    /// Rows merged between two commits (default 250,000). A run executes its merges in
+    /// groups of at most this many rows (a larger merge forms a group of its own) and commits
+    /// and releases each group before starting the next, so its memory is bounded by the
+    /// group, not by the whole backlog.
+    pub group_rows: u64,
 }
 
 impl Default for CompactionPolicy {
     fn default() -> Self {
-        Self { min_segments: 2, target_rows: 4_000_000 }
+        Self { min_segments: 2, target_rows: 4_000_000, group_rows: 250_000 }
     }
 }
 
@@ -76,6 +81,29 @@ pub fn plan(
     tasks
 }
 
+/// Splits `tasks` into commit groups, in order: consecutive tasks whose rows sum to at most
+/// `policy.group_rows`; a task larger than that is a group of its own. Pure, like [`plan`].
+pub(crate) fn commit_groups(
+    tasks: Vec<CompactionTask>,
+    policy: &CompactionPolicy,
+) -> Vec<Vec<CompactionTask>> {
+    let mut groups: Vec<Vec<CompactionTask>> = Vec::new();
+    let mut rows = 0u64;
+    for task in tasks {
+        match groups.last_mut() {
+            Some(group) if rows + task.rows <= policy.group_rows => {
+                rows += task.rows;
+                group.push(task);
+            }
+            _ => {
+                rows = task.rows;
+                groups.push(vec![task]);
+            }
+        }
+    }
+    groups
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,10 +141,25 @@ mod tests {
     #[test]
     fn respects_target_rows_and_leaves_singletons() {
         let segs = vec![seg(1, "p", 60), seg(2, "p", 60), seg(3, "p", 60), seg(4, "p", 200)];
-        let policy = CompactionPolicy { min_segments: 2, target_rows: 130 };
+        let policy = CompactionPolicy { min_segments: 2, target_rows: 130, ..Default::default() };
         let tasks = plan("t", &segs, &policy);
         assert_eq!(tasks.len(), 1);
         assert_eq!(tasks[0].inputs, vec![1, 2]);
         assert!(plan("t", &[seg(1, "p", 1)], &CompactionPolicy::default()).is_empty());
+    }
+
+    fn task(partition: &str, rows: u64) -> CompactionTask {
+        CompactionTask { table: "t".into(), partition: partition.into(), inputs: vec![1, 2], rows }
+    }
+
+    #[test]
+    fn commit_groups_are_bounded_by_rows_and_keep_order() {
+        let policy = CompactionPolicy { group_rows: 100, ..Default::default() };
+        let tasks = vec![task("a", 60), task("b", 40), task("c", 30), task("d", 250), task("e", 1)];
+        let groups = commit_groups(tasks, &policy);
+        let names: Vec<Vec<&str>> =
+            groups.iter().map(|g| g.iter().map(|t| t.partition.as_str()).collect()).collect();
+        assert_eq!(names, vec![vec!["a", "b"], vec!["c"], vec!["d"], vec!["e"]]);
+        assert!(commit_groups(Vec::new(), &policy).is_empty());
     }
 }

@@ -235,6 +235,37 @@ fn compaction_merges_small_segments_and_scans_are_unchanged() {
 }
 
 #[test]
+fn compaction_commits_in_bounded_groups() {
+    let storage = MemStorage::new();
+    let store = mem_store(&storage);
+    // Three month partitions, three flushed segments of two rows each: every flush brings a
+    // new symbol (a series of its own, so no earlier partition is rewritten).
+    for (k, symbol) in ["AAPL", "IBM", "MSFT"].into_iter().enumerate() {
+        let rows: Vec<(&str, i64, f64)> = (0..3)
+            .flat_map(|m| {
+                let t = JAN1_2024 + m * 31 * DAY;
+                [(symbol, t, k as f64 + 1.0), (symbol, t + DAY, k as f64 + 2.0)]
+            })
+            .collect();
+        let _ = store.append("stocks_daily", &bars(&rows)).expect("append");
+        store.flush().expect("flush");
+    }
+    let before = rows_of(&store.scan("stocks_daily").collect().expect("scan"));
+    // Each partition's merge is 6 rows; 10 rows per group means one merge per commit.
+    let policy = candlestore::CompactionPolicy { group_rows: 10, ..Default::default() };
+    let report = store.compact(&policy).expect("compact");
+    assert_eq!(
+        (report.tasks, report.commits, report.segments_in, report.segments_out, report.rows),
+        (3, 3, 9, 3, 18)
+    );
+    assert!(store.compaction_plan(&policy).is_empty(), "nothing left to merge");
+    assert_eq!(store.compact(&policy).expect("again"), candlestore::CompactionReport::default());
+    assert_eq!(before.len(), 18);
+    assert_eq!(rows_of(&store.scan("stocks_daily").collect().expect("scan")), before);
+    assert!(store.verify().expect("verify").is_ok());
+}
+
+#[test]
 fn sector_and_exchange_selection() {
     let store = mem_store(&MemStorage::new());
     let mut batch =

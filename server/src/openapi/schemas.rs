@@ -370,6 +370,7 @@ pub(super) fn schemas() -> Value {
             ("segments_in", int()),
             ("segments_out", int()),
             ("rows", int()),
+            ("commits", int()),
         ]),
         "BackfillRequest": backfill_request(),
         "BackfillAccepted": accepted,

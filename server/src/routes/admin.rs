@@ -39,6 +39,7 @@ pub(super) async fn compact(State(state): State<Arc<AppState>>) -> Result<Json<V
             "segments_in": r.segments_in,
             "segments_out": r.segments_out,
             "rows": r.rows,
+            "commits": r.commits,
         })))
     })
     .await

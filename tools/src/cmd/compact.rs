@@ -29,6 +29,9 @@ pub(crate) struct CompactArgs {
     /// Upper bound on the rows of one merged segment.
     #[arg(long, value_name = "N", default_value_t = CompactionPolicy::default().target_rows)]
     target_rows: u64,
+    /// Rows merged between two commits: bounds the memory of a run over a large backlog.
+    #[arg(long, value_name = "N", default_value_t = CompactionPolicy::default().group_rows)]
+    group_rows: u64,
 }
 
 pub(crate) fn run(args: &CompactArgs) -> anyhow::Result<ExitCode> {
@@ -38,8 +41,14 @@ pub(crate) fn run(args: &CompactArgs) -> anyhow::Result<ExitCode> {
     if args.target_rows == 0 {
         return usage("--target-rows must be at least 1");
     }
-    let policy =
-        CompactionPolicy { min_segments: args.min_segments, target_rows: args.target_rows };
+    if args.group_rows == 0 {
+        return usage("--group-rows must be at least 1");
+    }
+    let policy = CompactionPolicy {
+        min_segments: args.min_segments,
+        target_rows: args.target_rows,
+        group_rows: args.group_rows,
+    };
     if args.dry_run {
         let store = open_store(&args.store, Access::Read { read_only: true })?;
         let plan = store.compaction_plan(&policy);
@@ -76,8 +85,8 @@ pub(crate) fn run(args: &CompactArgs) -> anyhow::Result<ExitCode> {
         );
     } else {
         println!(
-            "ran {} merge(s): {} segments -> {}, {} rows rewritten",
-            report.tasks, report.segments_in, report.segments_out, report.rows
+            "ran {} merge(s) in {} commit(s): {} segments -> {}, {} rows rewritten",
+            report.tasks, report.commits, report.segments_in, report.segments_out, report.rows
         );
     }
     println!("live segments: {before} before, {after} after");
