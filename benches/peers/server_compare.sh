@@ -130,12 +130,16 @@ if [ "$quick" != "--quick" ]; then
   wait_http "http://127.0.0.1:18080/health"
   syms=$("$venv/bin/python" -c "print(','.join(f'\"S{i:04d}\"' for i in range(500)))")
   body="{\"table\":\"stocks_daily\",\"symbols\":[$syms],\"format\":\"parquet\"}"
+  cpu0=$(awk '{print $14 + $15}' "/proc/$cs_pid/stat")
   stats=$(curl -fsS -o "$work/export.parquet" -w "%{size_download} %{time_total}" \
     -H 'content-type: application/json' -d "$body" http://127.0.0.1:18080/api/v1/query)
+  cpu1=$(awk '{print $14 + $15}' "/proc/$cs_pid/stat")
   hwm=$(awk '/VmHWM/ {print $2}' "/proc/$cs_pid/status")
+  rss_detail=$(awk '/RssAnon|RssFile/ {printf "%s %.0f MiB ", $1, $2/1024}' "/proc/$cs_pid/status")
   nrows=$("$venv/bin/python" -c "import pyarrow.parquet as pq; print(pq.ParquetFile('$work/export.parquet').metadata.num_rows)")
   export_line=$(awk -v s="$stats" -v h="$hwm" -v n="$nrows" 'BEGIN {split(s, a, " ");
     printf "%d rows, %.0f MB in %.2f s = **%.0f MB/s**; server peak RSS %.0f MiB", n, a[1]/1e6, a[2], a[1]/1e6/a[2], h/1024}')
+  export_line="$export_line; server CPU $(( (cpu1 - cpu0) / 100 )) s; at the end $rss_detail"
 fi
 
 {

@@ -19,6 +19,9 @@ use candlestore::{ScanBuilder, Store, bar_schema, column_index};
 use crate::cursor::Cursor;
 use crate::params::Range;
 
+/// Symbols above which one range is read by a bulk scan (see `RangeRequest::write`).
+const BULK_MIN_SYMBOLS: usize = 32;
+
 /// What to read.
 #[derive(Debug, Clone)]
 pub(crate) struct RangeRequest {
@@ -85,12 +88,17 @@ impl RangeRequest {
     }
 
     fn scan(&self, store: &Store, part: &Part) -> ScanBuilder {
-        let mut b =
-            store.scan(&self.table).symbol(part.symbol.clone()).validated_only(self.validated_only);
-        if let Some(s) = part.start {
+        self.scan_of(store, std::slice::from_ref(part))
+    }
+
+    /// One scan of `parts`, which share one time range.
+    fn scan_of(&self, store: &Store, parts: &[Part]) -> ScanBuilder {
+        let symbols = parts.iter().map(|p| p.symbol.clone());
+        let mut b = store.scan(&self.table).symbols(symbols).validated_only(self.validated_only);
+        if let Some(s) = parts.first().and_then(|p| p.start) {
             b = b.start(s);
         }
-        if let Some(e) = part.end {
+        if let Some(e) = parts.first().and_then(|p| p.end) {
             b = b.end(e);
         }
         if let Some(q) = self.min_quality {
@@ -174,18 +182,28 @@ impl RangeRequest {
         page: &Page,
         writer: &mut BatchWriter<W>,
     ) -> Result<(), WriteError> {
-        for part in &page.parts {
-            if let (Some(s), Some(e)) = (part.start, part.end)
+        // Consecutive slices with one time range (all but a cursor's first and a limit's
+        // last) are read together: as bulk scans when there are many, which decode each
+        // segment's rows about once for the lot (symbol order is kept), instead of once
+        // per symbol through the shared cache.
+        for group in page.parts.chunk_by(|a, b| (a.start, a.end) == (b.start, b.end)) {
+            if let (Some(s), Some(e)) = (group[0].start, group[0].end)
                 && s >= e
             {
                 continue;
             }
-            let mut scan = self.scan(store, part);
-            if let Some(f) = &self.fields {
-                scan = scan.columns(f.iter().cloned());
-            }
-            for batch in scan.build()? {
-                writer.write(&batch?)?;
+            let scans: Vec<ScanBuilder> = if group.len() > BULK_MIN_SYMBOLS {
+                vec![self.scan_of(store, group).bulk(true)]
+            } else {
+                group.iter().map(|part| self.scan(store, part)).collect()
+            };
+            for mut scan in scans {
+                if let Some(f) = &self.fields {
+                    scan = scan.columns(f.iter().cloned());
+                }
+                for batch in scan.build()? {
+                    writer.write(&batch?)?;
+                }
             }
         }
         Ok(())

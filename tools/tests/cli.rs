@@ -406,7 +406,9 @@ fn compact_merges_segments_of_several_imports() {
     let before = query(&store, &["--symbol", "NVDA,YHOO", "--fields", "symbol,datetime,close"]);
     let plan = ok(&["compact", "--store", &store, "--dry-run"]);
     assert!(plan.starts_with("12 merge(s) would turn 24 segments into 12"), "{plan}");
-    let out = ok(&["compact", "--store", &store]);
+    // 12 merges of 2 x ~21 rows, at most 100 rows per commit: two merges per commit.
+    let out = ok(&["compact", "--store", &store, "--group-rows", "100"]);
+    assert!(out.contains("ran 12 merge(s) in 6 commit(s)"), "{out}");
     assert!(out.contains("live segments: 24 before, 12 after"), "{out}");
     assert_eq!(
         query(&store, &["--symbol", "NVDA,YHOO", "--fields", "symbol,datetime,close"]),
@@ -415,6 +417,7 @@ fn compact_merges_segments_of_several_imports() {
     assert!(ok(&["compact", "--store", &store]).contains("nothing to compact"));
     ok(&["verify", "--store", &store]);
     fails(2, &["compact", "--store", &store, "--min-segments", "1"]);
+    fails(2, &["compact", "--store", &store, "--group-rows", "0"]);
 }
 
 #[test]

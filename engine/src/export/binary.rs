@@ -4,12 +4,13 @@ use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, SchemaRef};
 use arrow::ipc::writer::StreamWriter;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use crate::export::error::{ExportError, Result};
 
@@ -116,10 +117,21 @@ impl<W: Write + Send> std::fmt::Debug for ParquetStreamWriter<W> {
 impl<W: Write + Send> ParquetStreamWriter<W> {
     /// Writes the Parquet magic.
     pub fn try_new(out: W, schema: SchemaRef) -> Result<Self> {
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            .set_max_row_group_row_count(Some(PARQUET_ROW_GROUP_ROWS))
-            .build();
+            .set_max_row_group_row_count(Some(PARQUET_ROW_GROUP_ROWS));
+        // Floats as in the segments: byte-stream split, no dictionary. Price and indicator
+        // series rarely repeat a value, so a dictionary attempt hashes every value of a page
+        // only to fall back to plain; split streams also compress better under zstd.
+        for field in schema.fields() {
+            if field.data_type() == &DataType::Float64 {
+                let path = ColumnPath::from(field.name().as_str());
+                props = props
+                    .set_column_dictionary_enabled(path.clone(), false)
+                    .set_column_encoding(path, Encoding::BYTE_STREAM_SPLIT);
+            }
+        }
+        let props = props.build();
         let failure = Failure::default();
         let tap = Tap { inner: out, failure: failure.clone() };
         let inner =

@@ -4,11 +4,12 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use arrow::array::TimestampMicrosecondArray;
-use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
 use arrow::compute::kernels::cmp::{gt_eq, lt};
 use arrow::compute::{and, filter_record_batch};
 use arrow::datatypes::{Int32Type, Schema, SchemaRef, TimestampMicrosecondType};
 
+use super::blocks::{Windows, concat_symbol};
 use super::scan::SymbolSelection;
 use crate::compaction::merge_runs_by;
 use crate::error::{Error, Result};
@@ -36,6 +37,8 @@ pub(crate) enum Chunk {
     Ready(RecordBatch),
     /// Parts to merge by key, later ones winning (memtable rows last).
     Merge(Vec<Chunk>),
+    /// One symbol's parts, disjoint and in time order, returned as one batch (bulk scans).
+    Concat(Vec<Chunk>),
 }
 
 pub(crate) struct Plan {
@@ -140,6 +143,7 @@ impl Plan {
         lo: i64,
         hi: i64,
         work: &[usize],
+        bulk: bool,
     ) -> Result<Plan> {
         let state = store.inner.state.read();
         let Some(table_state) = state.tables.get(table) else {
@@ -181,8 +185,10 @@ impl Plan {
                 e,
             )),
         };
-        // Few symbols: read each symbol's row ranges; many: read whole segments once.
-        let symbol_major = symbol_list.as_ref().is_some_and(|l| l.len() <= 32);
+        // Few symbols: read each symbol's row ranges; many: read whole segments once. A bulk
+        // read of a list goes symbol by symbol however long the list (its row ranges come
+        // from per-segment windows, `Windows`, not whole cached segments).
+        let symbol_major = symbol_list.as_ref().is_some_and(|l| bulk || l.len() <= 32);
         let mut chunks = Vec::new();
         let mut scratch = BTreeMap::new();
         if symbol_major {
@@ -229,7 +235,11 @@ impl Plan {
                 }
                 memtable_rows(active, frozen, symbol, lo, hi, &mut scratch);
                 if scratch.is_empty() {
-                    chunks.extend(parts);
+                    if bulk && parts.len() > 1 {
+                        chunks.push(Chunk::Concat(parts));
+                    } else {
+                        chunks.extend(parts);
+                    }
                 } else {
                     let mem =
                         Chunk::Ready(gather(active, frozen, scratch.values().copied(), work)?);
@@ -307,25 +317,79 @@ impl Plan {
 }
 
 impl Chunk {
-    pub(crate) fn materialize(&self, store: &Store, work: &[usize]) -> Result<RecordBatch> {
+    /// The distinct segments the chunks read.
+    pub(crate) fn segments(chunks: &[Chunk]) -> usize {
+        fn walk(chunk: &Chunk, ids: &mut HashSet<u64>) {
+            match chunk {
+                Chunk::Slice { seg, .. } | Chunk::Filter { seg, .. } => {
+                    ids.insert(seg.id);
+                }
+                Chunk::Ready(_) => {}
+                Chunk::Merge(parts) | Chunk::Concat(parts) => {
+                    parts.iter().for_each(|p| walk(p, ids));
+                }
+            }
+        }
+        let mut ids = HashSet::new();
+        chunks.iter().for_each(|c| walk(c, &mut ids));
+        ids.len()
+    }
+
+    /// A `Slice`'s columns: its rows of the segment, trimmed to its time range.
+    fn slice_columns(
+        &self,
+        store: &Store,
+        work: &[usize],
+        windows: Option<&mut Windows>,
+    ) -> Result<Vec<ArrayRef>> {
+        let Chunk::Slice { seg, row_start, row_count, lo, hi } = self else {
+            return Err(Error::Corrupt {
+                reason: "slice_columns of a chunk that is no slice".into(),
+            });
+        };
+        let (start, count) = (*row_start as usize, *row_count as usize);
+        let cut = |columns: &[ArrayRef], start: usize| -> Vec<ArrayRef> {
+            let times =
+                columns[pos(work, col::DATETIME)].as_primitive::<TimestampMicrosecondType>();
+            let end = (start + count).min(times.len());
+            let values = times.values().get(start..end).unwrap_or(&[]);
+            let a = start + values.partition_point(|&t| t < *lo);
+            let b = start + values.partition_point(|&t| t < *hi);
+            columns.iter().map(|c| c.slice(a, b.saturating_sub(a))).collect()
+        };
+        match windows {
+            Some(w) => {
+                let (columns, at) = w.window(store, seg, start, count, work)?;
+                Ok(cut(columns, at))
+            }
+            None => {
+                let columns = store.segment_reader(seg)?.columns(work, &store.inner.cache)?;
+                Ok(cut(&columns, start))
+            }
+        }
+    }
+
+    /// Reads the chunk's rows: through the shared column cache, or for a bulk scan
+    /// (`windows`) from its per-segment windows and uncached decodes.
+    pub(crate) fn materialize(
+        &self,
+        store: &Store,
+        work: &[usize],
+        mut windows: Option<&mut Windows>,
+    ) -> Result<RecordBatch> {
         let dt = pos(work, col::DATETIME);
         match self {
             Chunk::Ready(b) => Ok(b.clone()),
-            Chunk::Slice { seg, row_start, row_count, lo, hi } => {
-                let reader = store.segment_reader(seg)?;
-                let columns = reader.columns(work, &store.inner.cache)?;
-                let times = columns[dt].as_primitive::<TimestampMicrosecondType>();
-                let start = *row_start as usize;
-                let end = (start + *row_count as usize).min(times.len());
-                let values = times.values().get(start..end).unwrap_or(&[]);
-                let a = start + values.partition_point(|&t| t < *lo);
-                let b = start + values.partition_point(|&t| t < *hi);
-                let columns = columns.iter().map(|c| c.slice(a, b.saturating_sub(a))).collect();
-                Ok(RecordBatch::try_new(work_schema(work), columns)?)
-            }
+            Chunk::Slice { .. } => Ok(RecordBatch::try_new(
+                work_schema(work),
+                self.slice_columns(store, work, windows)?,
+            )?),
             Chunk::Filter { seg, lo, hi, symbols } => {
                 let reader = store.segment_reader(seg)?;
-                let columns = reader.columns(work, &store.inner.cache)?;
+                let columns = match windows {
+                    Some(_) => reader.columns_uncached(work)?,
+                    None => reader.columns(work, &store.inner.cache)?,
+                };
                 let batch = RecordBatch::try_new(work_schema(work), columns)?;
                 let whole_time = *lo <= seg.min_ts && seg.max_ts < *hi;
                 if whole_time && symbols.is_none() {
@@ -348,9 +412,30 @@ impl Chunk {
                 Ok(filter_record_batch(&batch, &mask)?)
             }
             Chunk::Merge(parts) => {
-                let batches: Vec<RecordBatch> =
-                    parts.iter().map(|p| p.materialize(store, work)).collect::<Result<_>>()?;
+                let batches: Vec<RecordBatch> = parts
+                    .iter()
+                    .map(|p| p.materialize(store, work, windows.as_deref_mut()))
+                    .collect::<Result<_>>()?;
                 merge_runs_by(&work_schema(work), &batches, pos(work, col::SYMBOL), dt)
+            }
+            Chunk::Concat(parts) => {
+                // Columns, not batches, per part: a symbol has one part per segment.
+                let mut columns: Vec<Vec<ArrayRef>> = Vec::with_capacity(parts.len());
+                for p in parts {
+                    let part = match p {
+                        Chunk::Slice { .. } => {
+                            p.slice_columns(store, work, windows.as_deref_mut())?
+                        }
+                        _ => p.materialize(store, work, windows.as_deref_mut())?.columns().to_vec(),
+                    };
+                    if part.first().is_some_and(|c| !c.is_empty()) {
+                        columns.push(part);
+                    }
+                }
+                match columns.len() {
+                    0 => Ok(RecordBatch::new_empty(work_schema(work))),
+                    _ => concat_symbol(&work_schema(work), &columns),
+                }
             }
         }
     }

@@ -9,6 +9,7 @@ use arrow::compute::{and, filter_record_batch};
 use arrow::datatypes::{Schema, SchemaRef};
 
 use super::asof::AsOf;
+use super::blocks::Windows;
 use super::plan::{Chunk, Plan};
 use crate::error::{Error, Result};
 use crate::schema::{bar_schema, col, column_index};
@@ -41,6 +42,7 @@ pub struct ScanBuilder {
     as_of: Option<i64>,
     min_quality: Option<f64>,
     validated_only: bool,
+    bulk: bool,
 }
 
 impl Store {
@@ -56,6 +58,7 @@ impl Store {
             as_of: None,
             min_quality: None,
             validated_only: false,
+            bulk: false,
         }
     }
 }
@@ -138,6 +141,16 @@ impl ScanBuilder {
         self
     }
 
+    /// Marks the scan as a one-off read of much data, such as an export: each symbol of a
+    /// list is still returned in turn (name order) however long the list, but segment rows
+    /// are decoded into windows owned by this scan (bounded, see `BULK_WINDOW_BYTES` in
+    /// `query/blocks.rs`) instead of whole segments through the store's shared column
+    /// cache, which this scan neither fills nor evicts. Results are identical either way.
+    pub fn bulk(mut self, yes: bool) -> Self {
+        self.bulk = yes;
+        self
+    }
+
     /// Plans the scan against a consistent snapshot of the store.
     pub fn build(self) -> Result<Scan> {
         let out_cols: Vec<usize> = match &self.columns {
@@ -189,7 +202,8 @@ impl ScanBuilder {
         work.dedup();
         let start = self.start.unwrap_or(i64::MIN);
         let end = self.end.unwrap_or(i64::MAX);
-        let plan = Plan::build(&self.store, &self.table, &self.symbols, start, end, &work)?;
+        let plan =
+            Plan::build(&self.store, &self.table, &self.symbols, start, end, &work, self.bulk)?;
         let as_of = match self.as_of {
             Some(t) => Some(AsOf::load(&self.store, &self.table, t, &plan.snapshot)?),
             None => None,
@@ -202,6 +216,7 @@ impl ScanBuilder {
         let out_positions = out_cols.iter().map(|&c| position(c)).collect();
         let min_quality = self.min_quality.map(|q| (position(col::QUALITY_SCORE), q));
         let validated_only = self.validated_only.then(|| position(col::IS_VALIDATED));
+        let windows = self.bulk.then(|| Windows::new(Chunk::segments(&plan.chunks), work.len()));
         Ok(Scan {
             store: self.store,
             chunks: plan.chunks.into_iter(),
@@ -212,6 +227,7 @@ impl ScanBuilder {
             as_of,
             min_quality,
             validated_only,
+            windows,
         })
     }
 
@@ -229,9 +245,10 @@ impl ScanBuilder {
     }
 }
 
-/// A planned scan: an iterator of record batches. Symbol scans return each symbol in turn
-/// (name order), sorted by datetime; all-symbol scans return partitions in time order, each
-/// sorted by (symbol, datetime). Empty batches are never returned.
+/// A planned scan: an iterator of record batches. Scans of up to 32 listed symbols, and bulk
+/// scans of any list, return each symbol in turn (name order), sorted by datetime; other
+/// scans return partitions in time order, each sorted by (symbol, datetime). Empty batches
+/// are never returned.
 pub struct Scan {
     store: Store,
     chunks: std::vec::IntoIter<Chunk>,
@@ -243,6 +260,8 @@ pub struct Scan {
     as_of: Option<AsOf>,
     min_quality: Option<(usize, f64)>,
     validated_only: Option<usize>,
+    /// A bulk scan's per-segment row windows.
+    windows: Option<Windows>,
 }
 
 impl std::fmt::Debug for Scan {
@@ -289,7 +308,7 @@ impl Iterator for Scan {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             let chunk = self.chunks.next()?;
-            let batch = match chunk.materialize(&self.store, &self.work) {
+            let batch = match chunk.materialize(&self.store, &self.work, self.windows.as_mut()) {
                 Ok(b) => b,
                 Err(e) => return Some(Err(e)),
             };

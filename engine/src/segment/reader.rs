@@ -8,8 +8,10 @@ use arrow::compute::concat;
 use bytes::Bytes;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+    RowSelector,
 };
+use parquet::file::metadata::PageIndexPolicy;
 
 use super::{ColumnCache, SegmentMeta};
 use crate::error::{Error, Result, SegmentError};
@@ -48,7 +50,9 @@ impl SegmentReader {
             }
             .into());
         }
-        let options = ArrowReaderOptions::new();
+        // The offset index lets a row-range read (`decode_rows`) skip pages outside its range
+        // without decompressing them.
+        let options = ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional);
         let parquet = ArrowReaderMetadata::load(&bytes, options)
             .map_err(|source| SegmentError::Parquet { path: display_path.clone(), source })?;
         let version = parquet
@@ -115,7 +119,42 @@ impl SegmentReader {
         self.decode(cols)
     }
 
+    /// Decodes rows `[start, start + len)` of columns `cols` (schema positions), without the
+    /// cache. With the page index loaded the reader skips whole pages outside the range
+    /// instead of decompressing them, so a narrow range costs its own pages only.
+    pub(crate) fn decode_rows(
+        &self,
+        cols: &[usize],
+        start: usize,
+        len: usize,
+    ) -> Result<Vec<ArrayRef>> {
+        let rows = usize::try_from(self.meta.rows).unwrap_or(usize::MAX);
+        if start.checked_add(len).is_none_or(|end| end > rows) {
+            return Err(Error::Corrupt {
+                reason: format!(
+                    "segment {}: rows {start}..{} asked of {rows}",
+                    self.display_path.display(),
+                    start.saturating_add(len)
+                ),
+            });
+        }
+        let selection =
+            RowSelection::from(vec![RowSelector::skip(start), RowSelector::select(len)]);
+        self.decode_selected(cols, Some(selection), len)
+    }
+
     fn decode(&self, cols: &[usize]) -> Result<Vec<ArrayRef>> {
+        let rows = usize::try_from(self.meta.rows).unwrap_or(usize::MAX);
+        self.decode_selected(cols, None, rows)
+    }
+
+    /// Decodes `cols` (all rows, or `selection`), checking that each has `expect` rows.
+    fn decode_selected(
+        &self,
+        cols: &[usize],
+        selection: Option<RowSelection>,
+        expect: usize,
+    ) -> Result<Vec<ArrayRef>> {
         let mut sorted = cols.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
@@ -126,14 +165,16 @@ impl SegmentReader {
         let parquet_err = |source| -> Error {
             SegmentError::Parquet { path: self.display_path.clone(), source }.into()
         };
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+        let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
             self.bytes.clone(),
             self.parquet.clone(),
         )
         .with_projection(mask)
-        .with_batch_size(usize::try_from(self.meta.rows).unwrap_or(usize::MAX).max(1))
-        .build()
-        .map_err(parquet_err)?;
+        .with_batch_size(expect.max(1));
+        if let Some(selection) = selection {
+            builder = builder.with_row_selection(selection);
+        }
+        let reader = builder.build().map_err(parquet_err)?;
         let mut batches = Vec::new();
         for batch in reader {
             batches.push(batch?);
@@ -151,10 +192,10 @@ impl SegmentReader {
                 1 => batches[0].column(pos).clone(),
                 _ => concat(&parts)?,
             };
-            if array.len() as u64 != self.meta.rows {
+            if array.len() != expect {
                 return Err(Error::Corrupt {
                     reason: format!(
-                        "segment {}: column {c} has {} rows, manifest says {}",
+                        "segment {}: column {c} decoded {} rows, expected {expect} (manifest: {} rows)",
                         self.display_path.display(),
                         array.len(),
                         self.meta.rows

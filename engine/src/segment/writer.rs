@@ -68,6 +68,11 @@ pub(crate) fn symbol_runs(batch: &RecordBatch) -> Vec<SymbolRun> {
     runs
 }
 
+/// Rows per data page (see format-spec/segments.md, "Pages"): small enough that a row-range
+/// read (a bulk export's window, `SegmentReader::decode_rows`) decompresses little more than
+/// its rows, large enough that zstd still sees long runs of each byte stream.
+pub(crate) const DATA_PAGE_ROWS: usize = 2_048;
+
 fn writer_properties(
     batch: &RecordBatch,
     table: &str,
@@ -78,6 +83,8 @@ fn writer_properties(
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(1 << 20))
+        .set_data_page_row_count_limit(DATA_PAGE_ROWS)
+        .set_write_batch_size(DATA_PAGE_ROWS)
         .set_key_value_metadata(Some(vec![
             KeyValue::new("candlestore.format_version".into(), SEGMENT_FORMAT_VERSION.to_string()),
             KeyValue::new("candlestore.table".into(), table.to_owned()),

@@ -114,3 +114,64 @@ fn fs_store_roundtrip_and_lock() {
     let store = Store::open(dir.path()).expect("reopen");
     assert_eq!(rows_of(&store.scan("crypto_1min").collect().expect("scan")).len(), 2);
 }
+
+#[test]
+fn bulk_scans_return_what_symbol_scans_return() {
+    let storage = MemStorage::new();
+    let store = mem_store(&storage);
+    let symbols: Vec<String> = (0..40).map(|i| format!("S{i:02}")).collect();
+    let day_rows = |days: std::ops::Range<i64>, bump: f64| -> Vec<(String, i64, f64)> {
+        symbols
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| {
+                days.clone()
+                    .map(move |d| (s.clone(), JAN1_2024 + d * DAY, i as f64 + d as f64 + bump))
+            })
+            .collect()
+    };
+    // Two flushes into the same months (disjoint days: two segments per partition, whose
+    // ranges per symbol interleave in time), a revision of some keys, and unflushed rows.
+    let _ = store.append("stocks_daily", &bars(&day_rows(0..45, 0.0))).expect("first");
+    store.flush().expect("flush");
+    let _ = store.append("stocks_daily", &bars(&day_rows(45..80, 0.0))).expect("second");
+    store.flush().expect("flush");
+    let _ = store.append("stocks_daily", &bars(&day_rows(30..35, 0.5))).expect("revise");
+    let _ = store.append("stocks_daily", &bars(&day_rows(80..83, 0.0))).expect("unflushed");
+
+    let wanted: Vec<String> =
+        symbols.iter().step_by(2).chain(symbols.iter().take(3)).cloned().collect();
+    for (lo, hi) in [(i64::MIN, i64::MAX), (JAN1_2024 + 20 * DAY, JAN1_2024 + 81 * DAY)] {
+        let mut expected = Vec::new();
+        let mut sorted = wanted.clone();
+        sorted.sort();
+        sorted.dedup();
+        for s in &sorted {
+            let scan = store.scan("stocks_daily").symbol(s.clone()).time_range(lo, hi);
+            expected.extend(rows_of(&scan.collect().expect("symbol scan")));
+        }
+        let bulk = store
+            .scan("stocks_daily")
+            .symbols(wanted.clone())
+            .time_range(lo, hi)
+            .columns(["close", "datetime", "symbol"])
+            .bulk(true)
+            .collect()
+            .expect("bulk scan");
+        assert_eq!(rows_of(&bulk), expected, "range {lo}..{hi}");
+        assert!(expected.iter().any(|r| r.2.fract() == 0.5), "the revision is visible");
+    }
+    // A bulk scan of every symbol (no list) reads partition by partition, like a normal one.
+    let all = rows_of(&store.scan("stocks_daily").collect().expect("all"));
+    assert_eq!(rows_of(&store.scan("stocks_daily").bulk(true).collect().expect("bulk all")), all);
+    // Bulk reads neither fill nor use the shared column cache.
+    store.flush().expect("flush");
+    drop(store);
+    let store = mem_store(&storage);
+    assert_eq!(store.cache_bytes(), 0);
+    let again = store.scan("stocks_daily").symbols(wanted.clone()).bulk(true).collect();
+    assert!(!again.expect("bulk after reopen").is_empty());
+    assert_eq!(store.cache_bytes(), 0, "a bulk scan filled the cache");
+    let _ = store.scan("stocks_daily").symbols(wanted).collect().expect("cached scan");
+    assert!(store.cache_bytes() > 0, "a normal scan fills the cache");
+}

@@ -222,3 +222,87 @@ async fn bad_bodies_are_named_4xx() {
     expect_error(post(&s, huge).await, 413, "body_too_large", None).await;
     s.stop().await.unwrap();
 }
+
+/// 40 synthetic symbols x 120 days, flushed in two parts (two segments per month).
+fn many_symbols_store(dir: &std::path::Path) -> candlestore::Store {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Float64Array, StringArray, TimestampMicrosecondArray};
+    use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+
+    let store = candlestore::Store::open(dir).unwrap();
+    let day = 86_400_000_000i64;
+    let jan1 = 1_704_067_200_000_000i64;
+    for days in [0..70i64, 70..120] {
+        let (mut sym, mut ts, mut px) = (Vec::new(), Vec::new(), Vec::new());
+        for s in 0..40 {
+            for d in days.clone() {
+                sym.push(format!("Q{s:03}"));
+                ts.push(jan1 + d * day);
+                px.push(50.0 + s as f64 + (d as f64 * 0.37).sin());
+            }
+        }
+        let tz = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+        let mut fields = vec![Field::new("symbol", DataType::Utf8, false)];
+        fields.push(Field::new("datetime", tz, false));
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(sym)),
+            Arc::new(TimestampMicrosecondArray::from(ts).with_timezone("UTC")),
+        ];
+        for (name, k) in [("open", 0.0), ("high", 1.0), ("low", -1.0), ("close", 0.5)] {
+            fields.push(Field::new(name, DataType::Float64, false));
+            columns
+                .push(Arc::new(Float64Array::from(px.iter().map(|p| p + k).collect::<Vec<_>>())));
+        }
+        fields.push(Field::new("volume", DataType::Float64, false));
+        columns.push(Arc::new(Float64Array::from(vec![1000.0; px.len()])));
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
+        let _ = store.append("stocks_daily", &batch).unwrap();
+        store.flush().unwrap();
+    }
+    store
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_symbols_read_in_bulk_match_symbol_scans() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = many_symbols_store(dir.path());
+    let symbols: Vec<String> = (0..40).rev().map(|s| format!("Q{s:03}")).collect();
+    let s = start(store.clone(), ServerConfig::default().with_public_read(true)).await;
+    let r = post(
+        &s,
+        json!({"table": "stocks_daily", "symbols": symbols, "start": "2024-02-10", "end": "2024-04-20", "format": "arrow"}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let body = r.bytes().await.unwrap();
+    let reader =
+        arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(body), None).unwrap();
+    let schema = reader.schema();
+    let got: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+    let got = arrow::compute::concat_batches(&schema, &got).unwrap();
+    // The same rows as one scan per symbol, in name order.
+    let mut sorted = symbols.clone();
+    sorted.sort();
+    let mut want = Vec::new();
+    for symbol in &sorted {
+        want.extend(
+            store
+                .scan("stocks_daily")
+                .symbol(symbol.clone())
+                .time_range(1_707_523_200_000_000, 1_713_571_200_000_000)
+                .collect()
+                .unwrap(),
+        );
+    }
+    let want = arrow::compute::concat_batches(&schema, &want).unwrap();
+    assert_eq!(got.num_rows(), 40 * 70);
+    assert_eq!(got.num_columns(), 97);
+    for (c, field) in schema.fields().iter().enumerate() {
+        assert_eq!(got.column(c).as_ref(), want.column(c).as_ref(), "column {}", field.name());
+    }
+    let first = got.column(0).as_dictionary::<arrow::datatypes::Int32Type>();
+    let names = first.values().as_string::<i32>();
+    assert_eq!(names.value(first.keys().value(0) as usize), "Q000");
+    s.stop().await.unwrap();
+}
