@@ -68,6 +68,7 @@ pub(super) async fn screen(
     if !out_fields.iter().any(|f| f == "symbol") {
         out_fields.insert(0, "symbol".to_owned());
     }
+    params::fields_of_table("fields", &out_fields, &table)?;
     let mut seen = std::collections::HashSet::new();
     out_fields.retain(|f| seen.insert(f.clone()));
     let st = state.clone();

@@ -69,7 +69,8 @@ pub(crate) fn run(args: &QueryArgs, read_only: bool) -> anyhow::Result<ExitCode>
             if column_index(f.trim()).is_none() {
                 return usage(format!(
                     "unknown field {:?} in --fields: it is not one of the {FIELD_COUNT} bar fields \
-                     (omit --fields to get them all, with their names in the header)",
+                     nor funding_rate / open_interest (omit --fields to get them all, with their \
+                     names in the header)",
                     f.trim()
                 ));
             }
