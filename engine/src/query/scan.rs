@@ -115,7 +115,8 @@ impl ScanBuilder {
         self.start(start).end(end)
     }
 
-    /// Returns only these columns, in this order (default: all 97).
+    /// Returns only these columns, in this order (default: all of the table's: the 97, and for a
+    /// crypto table `funding_rate` and `open_interest` after them).
     pub fn columns<I, S>(mut self, columns: I) -> Self
     where
         I: IntoIterator<Item = S>,

@@ -210,7 +210,8 @@ impl Store {
     }
 
     /// Appends bars with explicit options. The batch may carry any subset of the 97 columns
-    /// (by name, castable types) and must carry symbol, datetime and OHLCV. Store-owned
+    /// (by name, castable types), for a crypto table also `funding_rate` and `open_interest`
+    /// ([`Error::NotInTable`] for another table), and must carry symbol, datetime and OHLCV. Store-owned
     /// lineage columns (created_at, updated_at, revision, computed_at, batch_id) are assigned
     /// here. Returns once the rows are visible to scans and, under
     /// [`Durability::Durable`], fsync'd.

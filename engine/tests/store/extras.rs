@@ -240,3 +240,40 @@ fn a_store_written_before_the_extras_reads_them_as_null() {
     assert_eq!(funding[9], Some(1e-4));
     assert!(store.verify().unwrap().is_ok());
 }
+
+#[test]
+fn compaction_merges_a_version_1_and_a_version_2_segment_into_version_2() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/stores/crypto-v1");
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture, dir.path());
+    let store = Store::open(dir.path()).unwrap();
+    // A new bar after the newest (2021-06-11): the June partition gets a second, v2 segment.
+    let june12 = 1_623_456_000_000_000;
+    let mut rows = bars(&[("BTCUSDT", june12, 36_000.0)]);
+    let mut fields: Vec<Field> =
+        rows.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new("open_interest", DataType::Float64, true));
+    let mut columns = rows.columns().to_vec();
+    columns.push(Arc::new(Float64Array::from(vec![Some(42.5)])));
+    rows = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
+    assert_eq!(store.append("crypto_daily", &rows).unwrap().inserted, 1);
+    store.flush().unwrap();
+    let mut versions = segment_versions(dir.path(), "crypto_daily");
+    versions.dedup();
+    assert_eq!(versions, [("1".to_owned(), 97), ("2".to_owned(), 99)]);
+    let before = store.scan("crypto_daily").to_batch().unwrap();
+
+    let report = store.compact(&candlestore::CompactionPolicy::default()).unwrap();
+    assert_eq!((report.segments_in, report.segments_out), (2, 1), "{report:?}");
+    store.collect_garbage().unwrap();
+    let after = store.scan("crypto_daily").to_batch().unwrap();
+    assert_eq!(after, before);
+    assert_eq!(floats(&after, "open_interest")[10], Some(42.5));
+    assert_eq!(floats(&after, "open_interest")[..10], [None; 10]);
+    // 2017-08 (untouched, one segment) stays v1; June is one v2 segment.
+    assert_eq!(
+        segment_versions(dir.path(), "crypto_daily"),
+        [("1".to_owned(), 97), ("2".to_owned(), 99)]
+    );
+    assert!(store.verify().unwrap().is_ok());
+}
