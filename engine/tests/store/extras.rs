@@ -277,3 +277,21 @@ fn compaction_merges_a_version_1_and_a_version_2_segment_into_version_2() {
     );
     assert!(store.verify().unwrap().is_ok());
 }
+
+#[test]
+fn a_version_2_store_reads_back_its_extras() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/stores/crypto-v2");
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture, dir.path());
+    let mut versions = segment_versions(dir.path(), "crypto_daily");
+    versions.dedup();
+    assert_eq!(versions, [("2".to_owned(), 99)]);
+    let store = Store::open(dir.path()).unwrap();
+    let all = store.scan("crypto_daily").symbol("BTCUSDT").to_batch().unwrap();
+    assert_eq!((all.num_rows(), all.num_columns()), (11, 99));
+    let funding = floats(&all, "funding_rate");
+    assert_eq!(funding[0], Some(1e-4));
+    assert!(funding[1..].iter().all(Option::is_none));
+    assert_eq!(floats(&all, "open_interest"), [None; 11]);
+    assert!(store.verify().unwrap().is_ok());
+}
