@@ -220,11 +220,21 @@ pub enum Error {
         /// The column.
         column: &'static str,
     },
-    /// A column of an appended batch (or a projection) is not one of the 97 fields.
-    #[error("unknown column {column:?}: not one of the 97 bar fields")]
+    /// A column of an appended batch (or a projection) is not one of the 97 fields nor an
+    /// extra column.
+    #[error("unknown column {column:?}: not one of the 97 bar fields nor an extra column")]
     UnknownColumn {
         /// The column.
         column: String,
+    },
+    /// An extra column (`funding_rate`, `open_interest`) named for a table whose asset class
+    /// does not have it (appended or projected).
+    #[error("column {column:?} exists only in crypto tables, not in {table:?}")]
+    NotInTable {
+        /// The column.
+        column: String,
+        /// The table.
+        table: String,
     },
     /// A column has a type that cannot be converted to the field's type.
     #[error("column {column:?} has type {found}, expected {expected}")]

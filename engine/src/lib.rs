@@ -49,7 +49,9 @@ pub use manifest::{
 };
 pub use query::{Scan, ScanBuilder, SymbolSelection};
 pub use schema::{
-    FIELD_COUNT, FieldDef, FieldKind, LINEAGE_COLUMNS, bar_schema, col, column_index, field_defs,
+    COLUMN_COUNT, EXTRA_COUNT, FIELD_COUNT, FieldDef, FieldKind, LINEAGE_COLUMNS, bar_schema, col,
+    column_def, column_index, extra_field_defs, field_defs, is_extra, row_schema,
+    table_column_count, table_schema,
 };
 pub use segment::{Partition, SEGMENT_FORMAT_VERSION, SegmentMeta};
 pub use storage::{AppendFile, FsStorage, MemStorage, Storage, SyncPoint};

@@ -123,6 +123,9 @@ pub use gaps::{
 };
 pub use layout::{Layout, detect, symbol_from_file_name};
 pub use options::{ColumnMapping, DEFAULT_BATCH_ROWS, ImportOptions};
+pub use provider::binance_futures::{
+    FUNDING_RATE_COLUMN, OPEN_INTEREST_COLUMN, has_futures_values, without_futures,
+};
 pub use provider::clock::{Clock, FixedClock, SystemClock};
 pub use provider::config::{ProviderConfig, ProvidersConfig};
 pub use provider::connector::Connector;

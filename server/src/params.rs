@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use candlestore::export::Format;
-use candlestore::{TableName, column_index, is_valid_symbol};
+use candlestore::{TableName, TableSpec, column_index, is_valid_symbol, table_column_count};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::error::ApiError;
@@ -117,6 +117,21 @@ pub(crate) fn range(start: Option<&str>, end: Option<&str>) -> Result<Range, Api
     Ok(Range { start: s.map(Instant::first), end: e.map(Instant::end_exclusive) })
 }
 
+/// Checks that every field of `names` (known names) is a column of `table`: the extra
+/// columns (`funding_rate`, `open_interest`) exist in crypto tables only.
+pub(crate) fn fields_of_table(param: &str, names: &[String], table: &str) -> Result<(), ApiError> {
+    let width = TableSpec::from_conventional_name(table)
+        .map_or(candlestore::FIELD_COUNT, |s| table_column_count(s.asset_class));
+    match names.iter().find(|n| column_index(n).is_some_and(|c| c >= width)) {
+        Some(name) => Err(ApiError::invalid(
+            "unknown_field",
+            param,
+            format!("field {name:?} in {param} exists only in crypto tables, not in {table}"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// A comma-separated field list: known names, no repeats.
 pub(crate) fn fields(param: &str, names: &[String]) -> Result<Vec<String>, ApiError> {
     if names.is_empty() {
@@ -130,7 +145,8 @@ pub(crate) fn fields(param: &str, names: &[String]) -> Result<Vec<String>, ApiEr
                 param,
                 format!(
                     "unknown field {name:?} in {param} (the 97 field names are in the field \
-                     specification, e.g. datetime, open, close, volume, rsi, sma_50)"
+                     specification, e.g. datetime, open, close, volume, rsi, sma_50; crypto \
+                     tables also have funding_rate and open_interest)"
                 ),
             ));
         }
@@ -268,6 +284,12 @@ mod tests {
     fn values_are_checked() {
         assert!(fields("fields", &["close".into(), "nope".into()]).is_err());
         assert!(fields("fields", &["close".into(), "close".into()]).is_err());
+        let extras = ["close".to_owned(), "funding_rate".to_owned(), "open_interest".to_owned()];
+        assert_eq!(fields("fields", &extras).unwrap(), extras);
+        assert!(fields_of_table("fields", &extras, "crypto_daily").is_ok());
+        let err = fields_of_table("fields", &extras, "stocks_daily").unwrap_err();
+        assert!(format!("{err:?}").contains("funding_rate"), "{err:?}");
+        assert!(fields_of_table("fields", &extras[..1], "stocks_daily").is_ok());
         assert_eq!(split_list("fields", "a, b").unwrap(), vec!["a", "b"]);
         assert!(split_list("fields", "a,,b").is_err());
         assert_eq!(format(Some("Arrow")).unwrap(), Format::Arrow);

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use arrow::array::AsArray;
 use arrow::datatypes::{Schema, SchemaRef, TimestampMicrosecondType};
 use candlestore::export::{BatchWriter, ExportError};
-use candlestore::{ScanBuilder, Store, bar_schema, column_index};
+use candlestore::{
+    ScanBuilder, Store, TableSpec, bar_schema, column_index, row_schema, table_schema,
+};
 
 use crate::cursor::Cursor;
 use crate::params::Range;
@@ -74,9 +76,11 @@ impl WriteError {
 impl RangeRequest {
     /// The schema of the rows.
     pub(crate) fn schema(&self) -> SchemaRef {
-        let full = bar_schema();
+        let full = row_schema();
         match &self.fields {
-            None => full,
+            // Every column of the table: the 97, and the extras of a crypto table.
+            None => TableSpec::from_conventional_name(&self.table)
+                .map_or_else(bar_schema, |s| table_schema(s.asset_class)),
             Some(names) => Arc::new(Schema::new(
                 names
                     .iter()

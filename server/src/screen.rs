@@ -3,7 +3,7 @@
 
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{DataType, Float64Type, Int8Type, Int32Type, Int64Type};
-use candlestore::{bar_schema, column_index};
+use candlestore::{column_index, row_schema};
 
 use crate::error::ApiError;
 
@@ -60,7 +60,7 @@ impl Condition {
 fn comparable(name: &str) -> Option<bool> {
     let i = column_index(name)?;
     Some(matches!(
-        bar_schema().field(i).data_type(),
+        row_schema().field(i).data_type(),
         DataType::Float64 | DataType::Int8 | DataType::Int32 | DataType::Int64 | DataType::Boolean
     ))
 }

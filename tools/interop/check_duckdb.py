@@ -54,7 +54,8 @@ def check_table(cli: str, store: str, table: str, workdir: str) -> int:
     con = duckdb.connect()
     glob = os.path.join(store, table, "**", "*.parquet")
     relation = con.sql(
-        f"SELECT * FROM read_parquet('{glob}', hive_partitioning=true) ORDER BY symbol, datetime"
+        f"SELECT * FROM read_parquet('{glob}', hive_partitioning=true, union_by_name=true) "
+        "ORDER BY symbol, datetime"
     )
     # The method's name changed across DuckDB releases.
     to_arrow = getattr(relation, "to_arrow_table", None) or getattr(relation, "arrow")

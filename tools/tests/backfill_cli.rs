@@ -191,3 +191,26 @@ fn backfill_a_sector_of_the_symbol_master() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("no symbol of the store's symbol master"), "{}", text(&out));
 }
+
+#[test]
+fn backfill_futures_needs_a_crypto_table() {
+    let addr = start_mock();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("bars");
+    let args = [
+        "backfill",
+        "--store",
+        store.to_str().unwrap(),
+        "--table",
+        "stocks_daily",
+        "--symbols",
+        "AAPL",
+        "--start",
+        "2020-01-02",
+        "--futures",
+    ];
+    let out = run(addr, &args);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("only crypto tables"), "{}", text(&out));
+    assert!(!store.join("stocks_daily").exists(), "nothing fetched or written");
+}

@@ -41,6 +41,21 @@ fn start_mock() -> SocketAddr {
                 r.headers_mut().insert("x-mbx-used-weight-1m", "3".parse().unwrap());
                 r
             }),
+        )
+        // The Binance docs' funding rate example, moved to 08:00 and 16:00 of the kline
+        // sample's day (2021-10-22).
+        .route(
+            "/fapi/v1/fundingRate",
+            get(|| async {
+                let shift = 1_634_889_600_000_i64 - 1_570_608_000_000;
+                let mut items: Vec<serde_json::Value> =
+                    serde_json::from_slice(&sample("binance/futures_funding_rate.json")).unwrap();
+                for item in &mut items {
+                    let t = item["fundingTime"].as_i64().unwrap() + shift;
+                    item["fundingTime"] = t.into();
+                }
+                serde_json::to_vec(&items).unwrap()
+            }),
         );
     vendor::serve(app)
 }
@@ -50,6 +65,7 @@ fn run(addr: SocketAddr, args: &[&str]) -> Output {
         .args(args)
         .env("CANDLESTORE_YAHOO_BASE_URL", format!("http://{addr}"))
         .env("CANDLESTORE_BINANCE_BASE_URL", format!("http://{addr}"))
+        .env("CANDLESTORE_BINANCE_FUTURES_BASE_URL", format!("http://{addr}"))
         .output()
         .expect("the binary runs")
 }
@@ -343,4 +359,63 @@ fn fetch_maps_the_symbol_to_the_vendor_ticker_by_default() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("--provider-symbol"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn fetch_futures_stores_the_funding_rate_in_a_crypto_table() {
+    let addr = start_mock();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store").display().to_string();
+    let args = |table: &'static str| {
+        vec![
+            "fetch".to_owned(),
+            "--provider".into(),
+            "binance".into(),
+            "--symbol".into(),
+            "BTC".into(),
+            "--timeframe".into(),
+            "1m".into(),
+            "--start".into(),
+            "2021-10-22".into(),
+            "--futures".into(),
+            "--store".into(),
+            store.clone(),
+            "--table".into(),
+            table.into(),
+        ]
+    };
+    let crypto = args("crypto_1min");
+    let crypto: Vec<&str> = crypto.iter().map(String::as_str).collect();
+    let stdout = ok(addr, &crypto);
+    assert!(stdout.contains("stored in crypto_1min: 10 inserted"), "{stdout}");
+    // 2021 is far more than 30 days ago: open interest is not served any more.
+    assert!(
+        stdout.contains("warning: binance futures keeps open interest for the last 30 days"),
+        "{stdout}"
+    );
+    let csv = ok(
+        addr,
+        &[
+            "query",
+            "--store",
+            &store,
+            "--table",
+            "crypto_1min",
+            "--symbol",
+            "BTC",
+            "--fields",
+            "datetime,funding_rate,open_interest",
+        ],
+    );
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows[0], "datetime,funding_rate,open_interest");
+    assert_eq!(rows.len(), 11, "{csv}");
+    assert!(rows[1..].iter().all(|r| r.ends_with(",0.0001,")), "{csv}");
+
+    // A stock table has no futures columns: a usage error before any request.
+    let stocks = args("stocks_1min");
+    let stocks: Vec<&str> = stocks.iter().map(String::as_str).collect();
+    let o = run(addr, &stocks);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("only crypto tables"), "{}", text(&o.stderr));
 }

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use super::{CompactionPolicy, CompactionTask, commit_groups, merge_runs, plan};
 use crate::error::{Error, Result};
-use crate::schema::{FIELD_COUNT, bar_schema};
+use crate::schema::{COLUMN_COUNT, row_schema};
 use crate::store::{NewSegment, Store, TableChange, Version, encode_segment};
 
 /// What a compaction did.
@@ -83,8 +83,8 @@ impl Store {
                     })?;
                     level = level.max(meta.level + 1);
                     let reader = self.segment_reader(meta)?;
-                    let all: Vec<usize> = (0..FIELD_COUNT).collect();
-                    parts.push(RecordBatch::try_new(bar_schema(), reader.columns_uncached(&all)?)?);
+                    let all: Vec<usize> = (0..COLUMN_COUNT).collect();
+                    parts.push(RecordBatch::try_new(row_schema(), reader.columns_uncached(&all)?)?);
                 }
                 let merged = merge_runs(&parts)?;
                 drop(parts);

@@ -8,12 +8,12 @@ use arrow::compute::{
 use arrow::datatypes::{DataType, TimestampMicrosecondType};
 
 use crate::error::Result;
-use crate::schema::{bar_schema, col};
+use crate::schema::{col, row_schema};
 
 /// Merges `parts` (each of the bar schema; later parts win on equal keys) into one batch
 /// sorted by (symbol, datetime) with unique keys.
 pub(crate) fn merge_runs(parts: &[RecordBatch]) -> Result<RecordBatch> {
-    merge_runs_by(&bar_schema(), parts, col::SYMBOL, col::DATETIME)
+    merge_runs_by(&row_schema(), parts, col::SYMBOL, col::DATETIME)
 }
 
 /// [`merge_runs`] over batches of any schema whose symbol and datetime columns are at

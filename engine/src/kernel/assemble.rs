@@ -13,7 +13,7 @@ use arrow::datatypes::{Float64Type, Int8Type, Int32Type};
 
 use super::frame::{Out, f};
 use crate::error::Result;
-use crate::schema::{FIELD_COUNT, FieldKind, bar_schema, col, field_defs};
+use crate::schema::{FIELD_COUNT, FieldKind, col, field_defs, row_schema};
 
 const VOLATILITY_LABELS: [&str; 3] = ["low", "normal", "high"];
 const TREND_LABELS: [&str; 3] = ["down", "sideways", "up"];
@@ -42,7 +42,7 @@ fn float_column(values: &[f64]) -> ArrayRef {
     Arc::new(Float64Array::new(data.into(), nulls))
 }
 
-/// Replaces the kernel-owned columns of `rows` (97-column bar schema) with the values of
+/// Replaces the kernel-owned columns of `rows` (row schema; the extras pass through) with the values of
 /// `out` (row-aligned with `rows`) and recomputes `data_completeness`.
 pub(crate) fn fill_derived(
     rows: &RecordBatch,
@@ -86,7 +86,7 @@ pub(crate) fn fill_derived(
     }
     audit_columns(rows, out, failures, &mut columns);
     columns[col::DATA_COMPLETENESS] = completeness(&columns, n);
-    Ok(RecordBatch::try_new(bar_schema(), columns)?)
+    Ok(RecordBatch::try_new(row_schema(), columns)?)
 }
 
 /// The never-null audit columns. If the audit family failed (NaN), falls back to the
@@ -175,7 +175,8 @@ fn note_text(mask: u32, failed: &[String]) -> String {
 /// `data_completeness` (F3.16): non-null fields among the 97, this one included, / 97.
 pub(crate) fn completeness(columns: &[ArrayRef], rows: usize) -> ArrayRef {
     let mut non_null = vec![1u32; rows];
-    for (c, array) in columns.iter().enumerate() {
+    // The F1 fields only: the extras are not part of a bar's completeness.
+    for (c, array) in columns.iter().enumerate().take(FIELD_COUNT) {
         if c == col::DATA_COMPLETENESS {
             continue;
         }

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::{Bars, SeriesConfig, compute_series, fill_derived};
 use crate::error::{Error, Result};
-use crate::schema::{bar_schema, col};
+use crate::schema::{FIELD_COUNT, bar_schema, col};
 use crate::write::audit::{Lineage, fill};
 use crate::write::conform;
 use crate::write::normalize::{cast_slots, validate_keys};
@@ -151,5 +151,8 @@ fn series(
             family: family.clone(),
         })
         .collect();
-    Ok((fill_derived(&batch, &computed.out, &computed.row_failures())?, faults))
+    let rows = fill_derived(&batch, &computed.out, &computed.row_failures())?;
+    // Outside a store there is no table, so no extra columns: the 97 of F1.
+    let rows = RecordBatch::try_new(bar_schema(), rows.columns()[..FIELD_COUNT].to_vec())?;
+    Ok((rows, faults))
 }

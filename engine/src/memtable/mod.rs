@@ -11,7 +11,7 @@ use arrow::array::{ArrayRef, RecordBatch};
 use arrow::compute::interleave;
 
 use crate::error::Result;
-use crate::schema::bar_schema;
+use crate::schema::row_schema;
 
 /// Where the newest version of a key lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,19 +110,19 @@ impl Memtable {
         self.rows.iter().flat_map(|(s, m)| m.iter().map(move |(t, r)| (s, *t, *r)))
     }
 
-    /// Gathers rows into one 97-column batch, in the order given.
+    /// Gathers rows into one row-schema batch, in the order given.
     pub(crate) fn gather(&self, refs: &[RowRef]) -> Result<RecordBatch> {
         gather_rows(&self.batches, refs.iter().map(|r| (r.batch as usize, r.row as usize)))
     }
 }
 
-/// Builds a batch from `(batch, row)` positions into `batches` (all of the bar schema).
+/// Builds a batch from `(batch, row)` positions into `batches` (all of the row schema).
 pub(crate) fn gather_rows(
     batches: &[RecordBatch],
     positions: impl Iterator<Item = (usize, usize)>,
 ) -> Result<RecordBatch> {
     let positions: Vec<(usize, usize)> = positions.collect();
-    let schema = bar_schema();
+    let schema = row_schema();
     if positions.is_empty() {
         return Ok(RecordBatch::new_empty(schema));
     }

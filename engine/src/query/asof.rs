@@ -16,7 +16,7 @@ use arrow::datatypes::{DataType, Int32Type, TimestampMicrosecondType};
 use super::plan::Snapshot;
 use crate::corrections::{Correction, decode_parquet};
 use crate::error::{Error, Result, SegmentError};
-use crate::schema::{bar_schema, col, column_index};
+use crate::schema::{col, column_index, row_schema};
 use crate::storage::display_path;
 use crate::store::Store;
 
@@ -143,7 +143,7 @@ impl AsOf {
                 texts[row] = text;
                 mask[row] = true;
             }
-            let target = bar_schema().field(work[p]).data_type().clone();
+            let target = row_schema().field(work[p]).data_type().clone();
             let strings: ArrayRef = Arc::new(StringArray::from(texts));
             let mask = BooleanArray::from(mask);
             let column = if matches!(target, DataType::Dictionary(..)) {

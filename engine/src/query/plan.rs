@@ -14,7 +14,7 @@ use super::scan::SymbolSelection;
 use crate::compaction::merge_runs_by;
 use crate::error::{Error, Result};
 use crate::memtable::{Memtable, RowRef, gather_columns};
-use crate::schema::{bar_schema, col};
+use crate::schema::{FIELD_COUNT, bar_schema, col, row_schema};
 use crate::segment::{Partition, SegmentMeta};
 use crate::store::{Store, TableVersion, Version};
 
@@ -48,10 +48,14 @@ pub(crate) struct Plan {
 
 /// The schema of the `work` columns (ascending, distinct schema positions).
 fn work_schema(work: &[usize]) -> SchemaRef {
-    let full = bar_schema();
+    let full = row_schema();
+    // Every column of a table: a shared schema, not a copy of its fields per chunk (`work` is
+    // ascending and distinct, so its length says whether it is a prefix).
     if work.len() == full.fields().len() {
-        // Every column: the shared schema, not a copy of its 97 fields per chunk.
         return full;
+    }
+    if work.len() == FIELD_COUNT {
+        return bar_schema();
     }
     Arc::new(Schema::new(work.iter().map(|&c| full.field(c).clone()).collect::<Vec<_>>()))
 }

@@ -12,9 +12,15 @@ use super::asof::AsOf;
 use super::blocks::Windows;
 use super::plan::{Chunk, Plan};
 use crate::error::{Error, Result};
-use crate::schema::{bar_schema, col, column_index};
+use crate::schema::{FIELD_COUNT, bar_schema, col, column_index, row_schema, table_column_count};
 use crate::store::Store;
+use crate::table::TableSpec;
 use crate::write::is_valid_symbol;
+
+/// The shared schema of a table's first `width` columns (97 or all).
+fn table_schema_of_width(width: usize) -> SchemaRef {
+    if width == FIELD_COUNT { bar_schema() } else { row_schema() }
+}
 
 /// Which symbols a scan reads.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -112,7 +118,8 @@ impl ScanBuilder {
         self.start(start).end(end)
     }
 
-    /// Returns only these columns, in this order (default: all 97).
+    /// Returns only these columns, in this order (default: all of the table's: the 97, and for a
+    /// crypto table `funding_rate` and `open_interest` after them).
     pub fn columns<I, S>(mut self, columns: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -153,16 +160,23 @@ impl ScanBuilder {
 
     /// Plans the scan against a consistent snapshot of the store.
     pub fn build(self) -> Result<Scan> {
+        // The table's columns: the 97, plus the extras for crypto tables.
+        let width = TableSpec::from_conventional_name(&self.table)
+            .map_or(FIELD_COUNT, |s| table_column_count(s.asset_class));
         let out_cols: Vec<usize> = match &self.columns {
-            None => (0..bar_schema().fields().len()).collect(),
+            None => (0..width).collect(),
             Some(names) => {
                 if names.is_empty() {
                     return Err(Error::InvalidScan { reason: "the column list is empty".into() });
                 }
                 names
                     .iter()
-                    .map(|n| {
-                        column_index(n).ok_or_else(|| Error::UnknownColumn { column: n.clone() })
+                    .map(|n| match column_index(n) {
+                        None => Err(Error::UnknownColumn { column: n.clone() }),
+                        Some(c) if c >= width => {
+                            Err(Error::NotInTable { column: n.clone(), table: self.table.clone() })
+                        }
+                        Some(c) => Ok(c),
                     })
                     .collect::<Result<_>>()?
             }
@@ -208,10 +222,14 @@ impl ScanBuilder {
             Some(t) => Some(AsOf::load(&self.store, &self.table, t, &plan.snapshot)?),
             None => None,
         };
-        let full = bar_schema();
-        let out_schema: SchemaRef = Arc::new(Schema::new(
-            out_cols.iter().map(|&c| full.field(c).clone()).collect::<Vec<_>>(),
-        ));
+        let full = row_schema();
+        let out_schema: SchemaRef = if self.columns.is_none() {
+            table_schema_of_width(width)
+        } else {
+            Arc::new(Schema::new(
+                out_cols.iter().map(|&c| full.field(c).clone()).collect::<Vec<_>>(),
+            ))
+        };
         let position = |c: usize| work.binary_search(&c).unwrap_or(0);
         let out_positions = out_cols.iter().map(|&c| position(c)).collect();
         let min_quality = self.min_quality.map(|q| (position(col::QUALITY_SCORE), q));

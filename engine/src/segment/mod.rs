@@ -14,9 +14,24 @@ pub(crate) use path::segment_path;
 pub(crate) use reader::SegmentReader;
 pub(crate) use writer::{SymbolRun, symbol_runs, write_segment};
 
-/// Format version recorded in every segment's key-value metadata
-/// (`candlestore.format_version`).
-pub const SEGMENT_FORMAT_VERSION: u32 = 1;
+/// Newest format version recorded in a segment's key-value metadata
+/// (`candlestore.format_version`): 2 = the 97 F1 columns then the extras (crypto tables).
+/// A segment of exactly the 97 columns (every stock segment) is still written as version 1,
+/// byte for byte as before (format-spec/segments.md).
+pub const SEGMENT_FORMAT_VERSION: u32 = 2;
+
+/// Version of a segment holding only the 97 F1 columns.
+pub(crate) const SEGMENT_V1: u32 = 1;
+
+/// The format version of a segment with `columns` columns (97 or 99).
+pub(crate) fn version_for(columns: usize) -> u32 {
+    if columns > crate::schema::FIELD_COUNT { SEGMENT_FORMAT_VERSION } else { SEGMENT_V1 }
+}
+
+/// The columns a segment of `version` holds.
+pub(crate) fn columns_of(version: u32) -> usize {
+    if version >= 2 { crate::schema::COLUMN_COUNT } else { crate::schema::FIELD_COUNT }
+}
 
 /// What the manifest records about a live segment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

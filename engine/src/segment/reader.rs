@@ -15,7 +15,7 @@ use parquet::file::metadata::PageIndexPolicy;
 
 use super::{ColumnCache, SegmentMeta};
 use crate::error::{Error, Result, SegmentError};
-use crate::schema::bar_schema;
+use crate::schema::row_schema;
 
 /// An open segment: its verified bytes and parsed Parquet footer.
 #[derive(Debug)]
@@ -24,6 +24,9 @@ pub(crate) struct SegmentReader {
     display_path: PathBuf,
     bytes: Bytes,
     parquet: ArrowReaderMetadata,
+    /// Columns stored (97 for version 1, 99 for version 2); columns of the row schema past
+    /// them read as null.
+    stored: usize,
 }
 
 impl SegmentReader {
@@ -62,8 +65,8 @@ impl SegmentReader {
             .and_then(|kv| kv.iter().find(|k| k.key == "candlestore.format_version"))
             .and_then(|k| k.value.as_deref())
             .and_then(|v| v.parse::<u32>().ok());
-        match version {
-            Some(v) if v <= super::SEGMENT_FORMAT_VERSION => {}
+        let version = match version {
+            Some(v) if (super::SEGMENT_V1..=super::SEGMENT_FORMAT_VERSION).contains(&v) => v,
             found => {
                 return Err(SegmentError::Schema {
                     path: display_path,
@@ -74,10 +77,11 @@ impl SegmentReader {
                 }
                 .into());
             }
-        }
+        };
+        let stored = super::columns_of(version);
         let schema = parquet.schema();
-        let expected = bar_schema();
-        if schema.fields().len() != expected.fields().len()
+        let expected = row_schema();
+        if schema.fields().len() != stored
             || schema
                 .fields()
                 .iter()
@@ -86,11 +90,13 @@ impl SegmentReader {
         {
             return Err(SegmentError::Schema {
                 path: display_path,
-                reason: "columns differ from the 97-field bar schema".into(),
+                reason: format!(
+                    "columns differ from the first {stored} of the bar schema (format version {version})"
+                ),
             }
             .into());
         }
-        Ok(Self { meta, display_path, bytes, parquet })
+        Ok(Self { meta, display_path, bytes, parquet, stored })
     }
 
     /// The full columns `cols` (schema positions), decoded once and then served from `cache`.
@@ -155,6 +161,28 @@ impl SegmentReader {
         selection: Option<RowSelection>,
         expect: usize,
     ) -> Result<Vec<ArrayRef>> {
+        if cols.iter().any(|&c| c >= self.stored) {
+            // Columns this segment predates (the extras of a version 1 segment): null.
+            let stored: Vec<usize> = cols.iter().copied().filter(|&c| c < self.stored).collect();
+            let decoded = if stored.is_empty() {
+                Vec::new()
+            } else {
+                self.decode_selected(&stored, selection, expect)?
+            };
+            let mut decoded = decoded.into_iter();
+            return cols
+                .iter()
+                .map(|&c| {
+                    if c < self.stored {
+                        decoded.next().ok_or_else(|| Error::Corrupt {
+                            reason: format!("column {c} missing from decoded projection"),
+                        })
+                    } else {
+                        Ok(arrow::array::new_null_array(row_schema().field(c).data_type(), expect))
+                    }
+                })
+                .collect();
+        }
         let mut sorted = cols.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
@@ -188,7 +216,7 @@ impl SegmentReader {
             let parts: Vec<&dyn arrow::array::Array> =
                 batches.iter().map(|b| b.column(pos).as_ref()).collect();
             let array = match parts.len() {
-                0 => arrow::array::new_empty_array(bar_schema().field(c).data_type()),
+                0 => arrow::array::new_empty_array(row_schema().field(c).data_type()),
                 1 => batches[0].column(pos).clone(),
                 _ => concat(&parts)?,
             };

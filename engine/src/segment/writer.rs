@@ -10,8 +10,8 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
-use super::SEGMENT_FORMAT_VERSION;
-use crate::schema::{bar_schema, col};
+use super::version_for;
+use crate::schema::col;
 
 /// A contiguous run of one symbol's rows in a sorted batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,14 +86,17 @@ fn writer_properties(
         .set_data_page_row_count_limit(DATA_PAGE_ROWS)
         .set_write_batch_size(DATA_PAGE_ROWS)
         .set_key_value_metadata(Some(vec![
-            KeyValue::new("candlestore.format_version".into(), SEGMENT_FORMAT_VERSION.to_string()),
+            KeyValue::new(
+                "candlestore.format_version".into(),
+                version_for(batch.num_columns()).to_string(),
+            ),
             KeyValue::new("candlestore.table".into(), table.to_owned()),
             KeyValue::new("candlestore.partition".into(), partition.to_owned()),
             KeyValue::new("candlestore.segment_id".into(), segment_id.to_string()),
         ]));
     // Floats compress far better split into byte streams than as plain doubles (the exponent
     // and high mantissa bytes of a price series are nearly constant).
-    for field in bar_schema().fields() {
+    for field in batch.schema_ref().fields() {
         if field.data_type() == &DataType::Float64 {
             let path = ColumnPath::from(field.name().as_str());
             builder = builder
@@ -103,7 +106,7 @@ fn writer_properties(
     }
     // An all-null column chunk is a few bytes of definition levels: compressing it buys
     // nothing and costs a compressor (and, on read, a decompressor) context per chunk.
-    for (field, array) in bar_schema().fields().iter().zip(batch.columns()) {
+    for (field, array) in batch.schema_ref().fields().iter().zip(batch.columns()) {
         if array.null_count() == array.len() {
             builder = builder.set_column_compression(
                 ColumnPath::from(field.name().as_str()),
@@ -114,13 +117,23 @@ fn writer_properties(
     builder.build()
 }
 
-/// Encodes `batch` (bar schema, sorted by symbol then datetime, non-empty).
+/// Encodes the first `columns` columns of `batch` (row schema, sorted by symbol then
+/// datetime, non-empty): 97 for a table without extras (a version 1 segment), 99 for one
+/// with them (version 2).
 pub(crate) fn write_segment(
     batch: &RecordBatch,
+    columns: usize,
     table: &str,
     partition: &str,
     segment_id: u64,
 ) -> Result<WrittenSegment, parquet::errors::ParquetError> {
+    let projected;
+    let batch = if batch.num_columns() > columns {
+        projected = batch.project(&(0..columns).collect::<Vec<_>>())?;
+        &projected
+    } else {
+        batch
+    };
     let props = writer_properties(batch, table, partition, segment_id);
     let mut buf = Vec::with_capacity(batch.get_array_memory_size() / 4 + 4096);
     let mut writer = ArrowWriter::try_new(&mut buf, Arc::clone(batch.schema_ref()), Some(props))?;

@@ -13,7 +13,7 @@ use arrow::ipc::writer::StreamWriter;
 use super::lookup::Lookup;
 use super::{Store, SymbolMeta};
 use crate::error::{Error, Result, RowError};
-use crate::schema::{FIELD_COUNT, col};
+use crate::schema::{COLUMN_COUNT, col};
 use crate::symbols::fill::{fill_from_master, mark_origin};
 use crate::table::TableName;
 use crate::wal::{Durability, Lsn};
@@ -192,7 +192,7 @@ pub(crate) fn decode_record(bytes: &[u8]) -> Result<AppendRecord> {
 /// The provided columns only (what the WAL stores).
 fn provided_columns(input: &Normalized) -> Result<RecordBatch> {
     let schema = input.batch.schema();
-    let (fields, columns): (Vec<Field>, Vec<_>) = (0..FIELD_COUNT)
+    let (fields, columns): (Vec<Field>, Vec<_>) = (0..COLUMN_COUNT)
         .filter(|&c| input.provided[c])
         .map(|c| {
             let field = mark_origin(schema.field(c).clone(), input.from_master[c]);
@@ -210,7 +210,8 @@ impl Store {
     }
 
     /// Appends bars with explicit options. The batch may carry any subset of the 97 columns
-    /// (by name, castable types) and must carry symbol, datetime and OHLCV. Store-owned
+    /// (by name, castable types), for a crypto table also `funding_rate` and `open_interest`
+    /// ([`Error::NotInTable`] for another table), and must carry symbol, datetime and OHLCV. Store-owned
     /// lineage columns (created_at, updated_at, revision, computed_at, batch_id) are assigned
     /// here. Returns once the rows are visible to scans and, under
     /// [`Durability::Durable`], fsync'd.
@@ -223,6 +224,7 @@ impl Store {
         self.check_writable()?;
         TableName::new(table)?;
         let mut input = conform(batch)?;
+        check_extras(table, &input)?;
         ignore_computed(&mut input);
         let errors = validate(&input.batch);
         let mut rejected = Vec::new();
@@ -431,6 +433,20 @@ fn text_at(array: &dyn Array, i: usize) -> Option<String> {
         return Some(values.value(d.keys().value(i) as usize).to_owned());
     }
     array.as_string_opt::<i32>().map(|s| s.value(i).to_owned())
+}
+
+/// The extra columns belong to crypto tables: naming one in an append to another table is an
+/// error (its value would have nowhere to be stored).
+fn check_extras(table: &str, input: &Normalized) -> Result<()> {
+    let width = crate::table::TableSpec::from_conventional_name(table)
+        .map_or(COLUMN_COUNT, |s| crate::schema::table_column_count(s.asset_class));
+    match (width..COLUMN_COUNT).find(|&c| input.provided[c]) {
+        Some(c) => Err(Error::NotInTable {
+            column: crate::schema::column_def(c).name.to_owned(),
+            table: table.to_owned(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The kernel computes its columns itself: values a caller provides for them are not used

@@ -20,7 +20,7 @@ use crate::error::Result;
 use crate::kernel::{
     Bars, Computed, Out, SeriesConfig, SeriesState, compute_series, computed_columns, fill_derived,
 };
-use crate::schema::{bar_schema, col};
+use crate::schema::{col, row_schema};
 use crate::write::audit::{dict_constant, ts_array};
 use crate::write::{Applied, WriteContext};
 
@@ -160,7 +160,7 @@ impl Store {
             keys.extend(k);
             states.push((symbol.clone(), Box::new(state)));
         }
-        let batch = concat_batches(&bar_schema(), &parts)?;
+        let batch = concat_batches(&row_schema(), &parts)?;
         Ok((Applied { batch, keys, recomputed, ..applied }, states))
     }
 
@@ -177,7 +177,7 @@ impl Store {
         ctx: &WriteContext<'_>,
     ) -> Result<(RecordBatch, Keys, SeriesState)> {
         let stored = self.scan(table).symbol(symbol.to_string()).to_batch()?;
-        let stored = RecordBatch::try_new(bar_schema(), stored.columns().to_vec())?;
+        let stored = crate::schema::widen(&stored)?;
         let new_cols = Bars::of(&new_rows);
         let old_cols = Bars::of(&stored);
         // Merge by time: stored rows not replaced, and the new rows.
@@ -267,7 +267,7 @@ impl Store {
                 parts.push(rewritten);
             }
         }
-        Ok((concat_batches(&bar_schema(), &parts)?, keys, state))
+        Ok((concat_batches(&row_schema(), &parts)?, keys, state))
     }
 }
 
@@ -284,7 +284,7 @@ fn restamp(batch: RecordBatch, ctx: &WriteContext<'_>) -> Result<RecordBatch> {
     columns[col::COMPUTED_AT] = ts_array(vec![ctx.now; n]);
     columns[col::BATCH_ID] = dict_constant(ctx.batch_id, n);
     debug_assert!(columns.iter().all(|c| c.len() == n));
-    Ok(RecordBatch::try_new(bar_schema(), columns)?)
+    Ok(RecordBatch::try_new(row_schema(), columns)?)
 }
 
 impl Store {
@@ -315,7 +315,7 @@ impl Store {
                 if stored.num_rows() == 0 {
                     return Ok(None);
                 }
-                let stored = RecordBatch::try_new(bar_schema(), stored.columns().to_vec())?;
+                let stored = crate::schema::widen(&stored)?;
                 let bars = Bars::of(&stored);
                 let (computed, _) = compute_series(&config, &bars)?;
                 let expected = fill_derived(&stored, &computed.out, &computed.row_failures())?;
@@ -323,7 +323,7 @@ impl Store {
                 for &col in computed_columns() {
                     let diff = distinct(expected.column(col), stored.column(col))?;
                     if let Some(row) = (0..diff.len()).find(|&i| diff.value(i)) {
-                        let name = crate::schema::field_defs()[col].name;
+                        let name = crate::schema::column_def(col).name;
                         match &mut first {
                             Some((r, names)) if *r == row => names.push(name),
                             Some((r, _)) if *r < row => {}

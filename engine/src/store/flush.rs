@@ -20,7 +20,7 @@ use crate::error::{Error, Result, SegmentError};
 use crate::index::{IndexBuilder, SegmentId, SymbolRange, TableIndex};
 use crate::manifest::{CorrectionsFile, KernelStateFile, Manifest, TableManifest};
 use crate::memtable::{Memtable, RowRef};
-use crate::schema::FIELD_COUNT;
+use crate::schema::COLUMN_COUNT;
 use crate::segment::{Partition, SegmentMeta, SymbolRun, segment_path, write_segment};
 use crate::storage::{Storage, display_path};
 
@@ -84,7 +84,10 @@ pub(crate) fn encode_segment(
 ) -> Result<NewSegment> {
     let table_name = crate::table::TableName::new(table)?;
     let path = segment_path(&table_name, partition, id);
-    let written = write_segment(batch, table, partition, id)
+    // Stock tables have no extra columns: their segments stay the 97 of version 1.
+    let columns = crate::table::TableSpec::from_conventional_name(table)
+        .map_or(crate::schema::FIELD_COUNT, |s| crate::schema::table_column_count(s.asset_class));
+    let written = write_segment(batch, columns, table, partition, id)
         .map_err(|source| SegmentError::Parquet { path: display_path(storage, &path), source })?;
     let meta = SegmentMeta {
         id,
@@ -224,10 +227,10 @@ impl Store {
                             let mut parts = Vec::new();
                             for seg in tv.partition_segments(&partition.label) {
                                 let reader = self.segment_reader(&seg)?;
-                                let all: Vec<usize> = (0..FIELD_COUNT).collect();
+                                let all: Vec<usize> = (0..COLUMN_COUNT).collect();
                                 let columns = reader.columns_uncached(&all)?;
                                 parts.push(RecordBatch::try_new(
-                                    crate::schema::bar_schema(),
+                                    crate::schema::row_schema(),
                                     columns,
                                 )?);
                                 replaced.push(seg.id);

@@ -11,7 +11,7 @@ use super::{Store, TableState, TableVersion};
 use crate::error::Result;
 use crate::index::RowRange;
 use crate::memtable::Memtable;
-use crate::schema::{FIELD_COUNT, bar_schema, col};
+use crate::schema::{COLUMN_COUNT, col, row_schema};
 use crate::write::{ExistingRows, Found};
 
 /// Segment rows are the full 97 columns of the segment, so a found row can be copied whole.
@@ -67,9 +67,9 @@ impl<'a> Lookup<'a> {
             return Ok(None);
         };
         let reader = self.store.segment_reader(meta)?;
-        let all: Vec<usize> = (0..FIELD_COUNT).collect();
+        let all: Vec<usize> = (0..COLUMN_COUNT).collect();
         let columns = reader.columns(&all, &self.store.inner.cache)?;
-        self.sources.push(RecordBatch::try_new(bar_schema(), columns)?);
+        self.sources.push(RecordBatch::try_new(row_schema(), columns)?);
         let idx = self.sources.len() - 1;
         self.segment_sources.insert(segment, idx);
         Ok(Some(idx))

@@ -11,7 +11,7 @@ use super::{Store, wal_dir};
 use crate::compaction::is_sorted_unique;
 use crate::error::Result;
 use crate::index::SymbolId;
-use crate::schema::{FIELD_COUNT, bar_schema, col};
+use crate::schema::{COLUMN_COUNT, col, row_schema};
 use crate::segment::{Partition, symbol_runs};
 use crate::storage::display_path;
 
@@ -64,10 +64,10 @@ impl Store {
                         continue;
                     }
                 };
-                let all: Vec<usize> = (0..FIELD_COUNT).collect();
+                let all: Vec<usize> = (0..COLUMN_COUNT).collect();
                 let batch = match reader
                     .columns(&all, &self.inner.cache)
-                    .and_then(|c| Ok(RecordBatch::try_new(bar_schema(), c)?))
+                    .and_then(|c| Ok(RecordBatch::try_new(row_schema(), c)?))
                 {
                     Ok(b) => b,
                     Err(e) => {

@@ -11,7 +11,7 @@ use arrow::array::{
 use arrow::datatypes::Int32Type;
 
 use crate::error::Result;
-use crate::schema::{FIELD_COUNT, bar_schema, col};
+use crate::schema::{COLUMN_COUNT, col, row_schema};
 
 /// Lineage values of the rows being written.
 #[derive(Debug)]
@@ -35,13 +35,13 @@ pub(crate) fn dict_constant(value: &str, rows: usize) -> ArrayRef {
     Arc::new(DictionaryArray::<Int32Type>::new(keys, values))
 }
 
-/// Fills the store-owned lineage columns of `batch` (bar schema, rows to be written) and
-/// returns a batch with the strict bar schema. The never-null columns the indicator kernel owns
+/// Fills the store-owned lineage columns of `batch` (row schema, rows to be written) and
+/// returns a batch with the strict row schema. The never-null columns the indicator kernel owns
 /// (`price_range` and the audit fields) get placeholders here: the kernel's
 /// `fill_derived` replaces every one of them before the rows are stored or returned.
 pub(crate) fn fill(
     batch: RecordBatch,
-    provided: &[bool; FIELD_COUNT],
+    provided: &[bool; COLUMN_COUNT],
     lineage: &Lineage<'_>,
 ) -> Result<RecordBatch> {
     let rows = batch.num_rows();
@@ -67,5 +67,5 @@ pub(crate) fn fill(
         lineage.prior_revision.iter().map(|r| r.map_or(1, |r| r.saturating_add(1))),
     ));
     columns[col::BATCH_ID] = dict_constant(lineage.batch_id, rows);
-    Ok(RecordBatch::try_new(bar_schema(), columns)?)
+    Ok(RecordBatch::try_new(row_schema(), columns)?)
 }

@@ -1,5 +1,5 @@
-//! Turns a caller's batch (any subset of the 97 columns, compatible types) into a validated
-//! 97-column batch plus the set of columns the caller provided.
+//! Turns a caller's batch (any subset of the 97 columns and the extras, compatible types) into
+//! a validated row-schema batch plus the set of columns the caller provided.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use arrow::util::display::FormatOptions;
 
 use crate::error::{Error, Result, RowError, RowProblem};
 use crate::schema::{
-    FIELD_COUNT, REQUIRED_INPUT_COLUMNS, bar_schema, col, column_index, field_defs,
+    COLUMN_COUNT, REQUIRED_INPUT_COLUMNS, col, column_index, field_defs, row_schema,
 };
 
 /// 1900-01-01T00:00:00Z and 2200-01-01T00:00:00Z in µs: the supported datetime range.
@@ -33,14 +33,14 @@ pub enum InvalidRows {
 /// A normalized input batch.
 #[derive(Debug)]
 pub(crate) struct Normalized {
-    /// 97 columns; non-provided ones are all-null.
+    /// Row-schema columns (the 97, then the extras); non-provided ones are all-null.
     pub(crate) batch: RecordBatch,
     /// Which columns the caller provided (or the symbol master filled).
-    pub(crate) provided: [bool; FIELD_COUNT],
+    pub(crate) provided: [bool; COLUMN_COUNT],
     /// Provided columns whose values came from the symbol master, not the caller: they apply
     /// to new keys only; a stored row keeps its own values (F3.1: "at the time the row is
     /// written"). Carried through the WAL as field metadata ([`ORIGIN_KEY`]).
-    pub(crate) from_master: [bool; FIELD_COUNT],
+    pub(crate) from_master: [bool; COLUMN_COUNT],
 }
 
 /// Field-metadata key marking a column filled from the symbol master (value
@@ -58,9 +58,9 @@ pub fn is_valid_symbol(s: &str) -> bool {
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_=/^:".contains(&b))
 }
 
-/// Casts the caller's columns to the bar schema.
+/// Casts the caller's columns to the row schema.
 pub(crate) fn conform(input: &RecordBatch) -> Result<Normalized> {
-    let schema = bar_schema();
+    let schema = row_schema();
     let rows = input.num_rows();
     let (slots, provided) = cast_slots(input)?;
     let columns: Vec<ArrayRef> = slots
@@ -74,7 +74,7 @@ pub(crate) fn conform(input: &RecordBatch) -> Result<Normalized> {
         schema.fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect::<Vec<_>>(),
     ));
     let batch = RecordBatch::try_new(relaxed, columns)?;
-    let mut from_master = [false; FIELD_COUNT];
+    let mut from_master = [false; COLUMN_COUNT];
     for field in input.schema().fields() {
         if field.metadata().get(ORIGIN_KEY).map(String::as_str) == Some(ORIGIN_MASTER)
             && let Some(idx) = column_index(field.name())
@@ -85,14 +85,14 @@ pub(crate) fn conform(input: &RecordBatch) -> Result<Normalized> {
     Ok(Normalized { batch, provided, from_master })
 }
 
-/// The caller's columns cast to their F1 types, by position, and which were provided. Fails
+/// The caller's columns cast to their F1 (or extra) types, by position, and which were provided. Fails
 /// on an unknown column, an uncastable type or a missing required column.
 pub(crate) fn cast_slots(
     input: &RecordBatch,
-) -> Result<(Vec<Option<ArrayRef>>, [bool; FIELD_COUNT])> {
-    let schema = bar_schema();
-    let mut slots: Vec<Option<ArrayRef>> = vec![None; FIELD_COUNT];
-    let mut provided = [false; FIELD_COUNT];
+) -> Result<(Vec<Option<ArrayRef>>, [bool; COLUMN_COUNT])> {
+    let schema = row_schema();
+    let mut slots: Vec<Option<ArrayRef>> = vec![None; COLUMN_COUNT];
+    let mut provided = [false; COLUMN_COUNT];
     let cast_options = CastOptions { safe: false, format_options: FormatOptions::default() };
     for (field, array) in input.schema().fields().iter().zip(input.columns()) {
         let idx = column_index(field.name())
@@ -123,7 +123,7 @@ pub(crate) fn cast_slots(
 pub(crate) fn validate_keys(slots: &[Option<ArrayRef>], rows: usize) -> Result<Vec<RowError>> {
     let fields: Vec<arrow::datatypes::Field> = REQUIRED_INPUT_COLUMNS
         .iter()
-        .map(|&c| bar_schema().field(c).as_ref().clone().with_nullable(true))
+        .map(|&c| row_schema().field(c).as_ref().clone().with_nullable(true))
         .collect();
     let mut columns = Vec::with_capacity(REQUIRED_INPUT_COLUMNS.len());
     for &c in &REQUIRED_INPUT_COLUMNS {

@@ -1,12 +1,19 @@
 //! The upsert rule: a key that does not exist is inserted at revision 1; a key whose stored
 //! values equal the provided ones is left alone; otherwise the row is rewritten at revision
 //! + 1 and every changed field is recorded in the corrections log.
+//!
+//! The extra columns (`funding_rate`, `open_interest`) are observations a later fetch may not
+//! have (Binance serves open interest for 30 days only): a null provided there means "not
+//! observed" and keeps the stored value; a provided value revises it like any column.
 
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, UInt32Array};
 use arrow::compute::kernels::cmp::distinct;
-use arrow::compute::{concat_batches, filter_record_batch, or, take_record_batch};
+use arrow::compute::kernels::zip::zip;
+use arrow::compute::{
+    and, concat_batches, filter_record_batch, is_not_null, or, take_record_batch,
+};
 use arrow::datatypes::{Int32Type, TimestampMicrosecondType};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 
@@ -15,7 +22,7 @@ use super::normalize::Normalized;
 use crate::corrections::Correction;
 use crate::error::Result;
 use crate::memtable::gather_rows;
-use crate::schema::{FIELD_COUNT, bar_schema, col, field_defs, is_lineage};
+use crate::schema::{COLUMN_COUNT, col, column_def, is_extra, is_lineage, row_schema};
 
 /// Where the current version of a key was found.
 #[derive(Debug, Clone, Copy)]
@@ -129,13 +136,17 @@ pub(crate) fn apply(
         let new = take_record_batch(n, &UInt32Array::from(matched_rows))?;
         // Master-filled columns do not touch stored rows: those keep the metadata they were
         // written with.
-        let provided: [bool; FIELD_COUNT] =
+        let provided: [bool; COLUMN_COUNT] =
             std::array::from_fn(|c| input.provided[c] && !input.from_master[c]);
         let compared: Vec<usize> =
-            (0..FIELD_COUNT).filter(|&c| provided[c] && !is_lineage(c)).collect();
+            (0..COLUMN_COUNT).filter(|&c| provided[c] && !is_lineage(c)).collect();
         let mut diffs: Vec<(usize, BooleanArray)> = Vec::with_capacity(compared.len());
         for &c in &compared {
-            diffs.push((c, distinct(new.column(c), old.column(c))?));
+            let mut d = distinct(new.column(c), old.column(c))?;
+            if is_extra(c) {
+                d = and(&d, &is_not_null(new.column(c))?)?;
+            }
+            diffs.push((c, d));
         }
         let mut changed = BooleanArray::from(vec![false; new.num_rows()]);
         for (_, d) in &diffs {
@@ -158,7 +169,7 @@ pub(crate) fn apply(
                                 .value(new_syms.keys().value(row) as usize)
                                 .to_owned(),
                             datetime: new_ts.value(row),
-                            field: field_defs()[*c].name.to_owned(),
+                            field: column_def(*c).name.to_owned(),
                             old_value: text(old.column(*c).as_ref(), row),
                             new_value: text(new.column(*c).as_ref(), row),
                             old_revision,
@@ -170,9 +181,18 @@ pub(crate) fn apply(
                 }
             }
             // The rewritten row: provided columns from the input, the rest carried over.
-            let merged: Vec<ArrayRef> = (0..FIELD_COUNT)
-                .map(|c| if provided[c] { new.column(c).clone() } else { old.column(c).clone() })
-                .collect();
+            let merged: Vec<ArrayRef> = (0..COLUMN_COUNT)
+                .map(|c| -> Result<ArrayRef> {
+                    Ok(match (provided[c], is_extra(c)) {
+                        (false, _) => old.column(c).clone(),
+                        (true, false) => new.column(c).clone(),
+                        (true, true) => {
+                            let known = is_not_null(new.column(c))?;
+                            zip(&known, new.column(c), old.column(c))?
+                        }
+                    })
+                })
+                .collect::<Result<_>>()?;
             let merged = RecordBatch::try_new(n.schema(), merged)?;
             let merged = filter_record_batch(&merged, &changed)?;
             let kept_old = filter_record_batch(&old, &changed)?;
@@ -203,9 +223,9 @@ pub(crate) fn apply(
     }
 
     let batch = match parts.len() {
-        0 => RecordBatch::new_empty(bar_schema()),
-        1 => parts.pop().unwrap_or_else(|| RecordBatch::new_empty(bar_schema())),
-        _ => concat_batches(&bar_schema(), &parts)?,
+        0 => RecordBatch::new_empty(row_schema()),
+        1 => parts.pop().unwrap_or_else(|| RecordBatch::new_empty(row_schema())),
+        _ => concat_batches(&row_schema(), &parts)?,
     };
     let keys = keys_of(&batch, &in_segment);
     Ok(Applied { batch, keys, inserted, revised, unchanged, recomputed: 0, corrections })

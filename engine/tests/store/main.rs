@@ -3,6 +3,7 @@
 mod basic;
 mod concurrent;
 mod crash;
+mod extras;
 mod model;
 mod stats;
 mod support;

@@ -460,7 +460,13 @@ impl Backfill {
         chunk: &FetchChunk,
         fetched: &Fetched,
     ) -> Result<u64, String> {
-        let batch = gap_rows(&fetched.batch, chunk).map_err(|e| e.to_string())?;
+        let mut batch = gap_rows(&fetched.batch, chunk).map_err(|e| e.to_string())?;
+        // Futures columns (Binance with `futures = true`) are stored by crypto tables only.
+        let crypto = candlestore::TableSpec::from_conventional_name(table)
+            .is_some_and(|s| s.asset_class == candlestore::AssetClass::Crypto);
+        if !crypto {
+            batch = crate::provider::binance_futures::without_futures(&batch);
+        }
         if batch.num_rows() == 0 {
             return Ok(0);
         }

@@ -11,6 +11,10 @@
 //! max_retries = 3
 //! priority = 2
 //! asset_classes = ["equity", "crypto", "fx"]
+//!
+//! [providers.binance]
+//! futures_base_url = "https://fapi.binance.com"   # USD-M futures (funding rate, open interest)
+//! futures = true                                  # attach them to crypto bars (default false)
 //! ```
 //!
 //! Other top-level sections (`[server]`, `[schedule]`, ...) belong to other components and are
@@ -50,6 +54,13 @@ pub struct ProviderConfig {
     pub breaker_failures: u32,
     /// How long an open breaker refuses requests.
     pub breaker_cooldown: Duration,
+    /// Binance only: the USD-M futures API (funding rate, open interest history), separate from
+    /// the spot `base_url`; `None` for the other providers.
+    pub futures_base_url: Option<Url>,
+    /// Binance only: attach the USD-M funding rate and open interest to every fetch of crypto
+    /// bars (opt-in: two more endpoints per fetch). A request can also ask for them itself
+    /// ([`FetchRequest::with_futures`](crate::FetchRequest::with_futures)).
+    pub futures: bool,
 }
 
 impl ProviderConfig {
@@ -74,6 +85,10 @@ impl ProviderConfig {
             asset_classes: classes,
             breaker_failures: 5,
             breaker_cooldown: Duration::from_secs(60),
+            futures_base_url: kind
+                .default_futures_base_url()
+                .map(|u| Url::parse(u).unwrap_or_else(|_| unreachable!())),
+            futures: false,
         }
     }
 }
@@ -118,6 +133,8 @@ struct Section {
     asset_classes: Option<Vec<String>>,
     breaker_failures: Option<u32>,
     breaker_cooldown_ms: Option<u64>,
+    futures_base_url: Option<String>,
+    futures: Option<bool>,
 }
 
 impl ProvidersConfig {
@@ -181,8 +198,9 @@ impl ProvidersConfig {
         Ok(config)
     }
 
-    /// Applies `CANDLESTORE_<NAME>_BASE_URL` and `CANDLESTORE_<NAME>_API_KEY` as read by
-    /// `lookup` (the process environment in [`load`](Self::load)). Empty values are ignored.
+    /// Applies `CANDLESTORE_<NAME>_BASE_URL` and `CANDLESTORE_<NAME>_API_KEY` (and
+    /// `CANDLESTORE_BINANCE_FUTURES_BASE_URL`) as read by `lookup` (the process environment in
+    /// [`load`](Self::load)). Empty values are ignored.
     pub fn apply_env(
         &mut self,
         lookup: impl Fn(&str) -> Option<String>,
@@ -197,6 +215,14 @@ impl ProvidersConfig {
             if let Some(key) = lookup(&var("API_KEY")).filter(|v| !v.trim().is_empty()) {
                 self.get_mut(kind).api_key = Some(key.trim().to_owned());
                 self.configured.insert(kind);
+            }
+            if kind.default_futures_base_url().is_some() {
+                let futures_var = var("FUTURES_BASE_URL");
+                if let Some(url) = lookup(&futures_var).filter(|v| !v.trim().is_empty()) {
+                    self.get_mut(kind).futures_base_url =
+                        Some(parse_base_url(&url, &futures_var, "value")?);
+                    self.configured.insert(kind);
+                }
             }
         }
         Ok(())
@@ -253,6 +279,21 @@ impl Section {
         }
         if let Some(ms) = self.breaker_cooldown_ms {
             c.breaker_cooldown = Duration::from_millis(ms);
+        }
+        let futures_only = |key: &str, value: String| {
+            invalid(key, value, "only Binance has a USD-M futures API ([providers.binance])")
+        };
+        if let Some(url) = self.futures_base_url {
+            if c.futures_base_url.is_none() {
+                return Err(futures_only("futures_base_url", url));
+            }
+            c.futures_base_url = Some(parse_base_url(&url, origin, "futures_base_url")?);
+        }
+        if let Some(on) = self.futures {
+            if c.futures_base_url.is_none() {
+                return Err(futures_only("futures", on.to_string()));
+            }
+            c.futures = on;
         }
         Ok(())
     }
@@ -383,6 +424,42 @@ asset_classes = ["equity"]
             ProvidersConfig::from_toml("[providers.yahoo]\nbase_url = \"nope\"\n", "c").is_err()
         );
         assert!(ProvidersConfig::from_toml("[providers\n", "c").is_err());
+    }
+
+    #[test]
+    fn binance_futures_settings_from_file_and_environment() {
+        let d = ProviderConfig::defaults(ProviderKind::Binance);
+        assert_eq!(d.futures_base_url.unwrap().as_str(), "https://fapi.binance.com/");
+        assert!(!d.futures, "opt-in");
+        assert_eq!(ProviderConfig::defaults(ProviderKind::Polygon).futures_base_url, None);
+        let text =
+            "[providers.binance]\nfutures_base_url = \"http://127.0.0.1:9/fapi\"\nfutures = true\n";
+        let mut c = ProvidersConfig::from_toml(text, "c.toml").unwrap();
+        let b = c.get(ProviderKind::Binance);
+        assert!(b.futures);
+        assert_eq!(b.futures_base_url.as_ref().unwrap().as_str(), "http://127.0.0.1:9/fapi");
+        c.apply_env(|n| {
+            (n == "CANDLESTORE_BINANCE_FUTURES_BASE_URL").then(|| "http://localhost:7".into())
+        })
+        .unwrap();
+        assert_eq!(
+            c.get(ProviderKind::Binance).futures_base_url.as_ref().unwrap().as_str(),
+            "http://localhost:7/"
+        );
+        let err = c
+            .apply_env(|n| (n == "CANDLESTORE_BINANCE_FUTURES_BASE_URL").then(|| "nope".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("CANDLESTORE_BINANCE_FUTURES_BASE_URL"), "{err}");
+        let err = ProvidersConfig::from_toml("[providers.polygon]\nfutures = true\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("futures") && err.contains("Binance"), "{err}");
+        let err =
+            ProvidersConfig::from_toml("[providers.yahoo]\nfutures_base_url = \"http://x\"\n", "c")
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("futures_base_url"), "{err}");
     }
 
     #[test]

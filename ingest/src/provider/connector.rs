@@ -19,7 +19,7 @@ use crate::provider::resilience::{
     AttemptError, BreakerState, CircuitBreaker, Counters, RateLimiter, Resilience, RetryPolicy,
     parse_retry_after,
 };
-use crate::provider::{binance, polygon, twelvedata, yahoo};
+use crate::provider::{binance, binance_futures, polygon, twelvedata, yahoo};
 
 /// Longest excerpt of an unparseable error body quoted in an error message.
 const BODY_EXCERPT: usize = 200;
@@ -156,11 +156,22 @@ impl Connector {
         }
         let outside_range = run.collected.outside_range;
         let (batch, extras, rejects, incomplete) =
-            run.collected.finish(&request.symbol).map_err(|source| FetchError::Arrow {
+            // Taken out of `run`, which the futures requests below still count into.
+            std::mem::replace(&mut run.collected, Collected::new(request, now))
+                .finish(&request.symbol)
+                .map_err(|source| FetchError::Arrow {
                 provider: self.kind,
                 symbol: request.provider_symbol.clone(),
                 source,
             })?;
+        // Binance USD-M futures columns, asked for by the request or the config.
+        let batch =
+            if self.kind == ProviderKind::Binance && (request.futures || self.config.futures) {
+                let now_ms = now.div_euclid(1000);
+                binance_futures::attach_futures(self, request, batch, now_ms, &mut run).await?
+            } else {
+                batch
+            };
         let meta = FetchMeta {
             provider: self.kind,
             symbol: request.symbol.clone(),
@@ -192,6 +203,20 @@ impl Connector {
             path.pop_if_empty().extend(segments);
         }
         url
+    }
+
+    /// `futures_base_url` with `segments` appended (Binance USD-M futures).
+    pub(crate) fn futures_endpoint(&self, segments: &[&str]) -> Result<Url, FetchError> {
+        let mut url =
+            self.config.futures_base_url.clone().ok_or_else(|| FetchError::InvalidRequest {
+                provider: self.kind,
+                symbol: String::new(),
+                detail: "no futures_base_url configured".into(),
+            })?;
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        Ok(url)
     }
 
     /// A vendor's pagination link with its origin and path prefix replaced by `base_url`, so a

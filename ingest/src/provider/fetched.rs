@@ -16,7 +16,10 @@ use crate::provider::request::{ProviderKind, Timeframe};
 #[derive(Debug)]
 pub struct Fetched {
     /// Final bars in [`bar_schema`](crate::bar_schema): symbol (the engine symbol of the
-    /// request), datetime (µs, UTC), open, high, low, close, volume. Ready for `Store::append`.
+    /// request), datetime (µs, UTC), open, high, low, close, volume; for a Binance fetch with
+    /// futures asked for ([`FetchRequest::futures`](crate::FetchRequest::futures)) also
+    /// `funding_rate` and `open_interest` (Float64, nullable). Ready for `Store::append` (the
+    /// two futures columns only into a crypto table; see [`without_futures`](crate::without_futures)).
     pub batch: RecordBatch,
     /// Vendor extras per row of `batch`, in [`extras_schema`]; null where the vendor does not
     /// send the value.

@@ -4,6 +4,7 @@
 
 pub(crate) mod bars;
 pub(crate) mod binance;
+pub(crate) mod binance_futures;
 pub(crate) mod clock;
 pub(crate) mod config;
 pub(crate) mod connector;

@@ -62,6 +62,14 @@ impl ProviderKind {
             ProviderKind::TwelveData => "https://api.twelvedata.com",
         }
     }
+
+    /// The vendor's public futures API endpoint, if it has one (Binance USD-M).
+    pub fn default_futures_base_url(self) -> Option<&'static str> {
+        match self {
+            ProviderKind::Binance => Some("https://fapi.binance.com"),
+            ProviderKind::Polygon | ProviderKind::Yahoo | ProviderKind::TwelveData => None,
+        }
+    }
 }
 
 impl fmt::Display for ProviderKind {
@@ -197,6 +205,11 @@ pub struct FetchRequest {
     pub end: NaiveDate,
     /// Ask for split-adjusted prices where the vendor has the choice (Polygon `adjusted=`).
     pub adjusted: bool,
+    /// Also fetch the USD-M futures funding rate and open interest of the symbol and return
+    /// them as the `funding_rate` and `open_interest` columns of the bars (Binance only; other
+    /// providers ignore it). Also switched on for every Binance fetch by
+    /// [`ProviderConfig::futures`](crate::ProviderConfig::futures).
+    pub futures: bool,
 }
 
 impl FetchRequest {
@@ -215,7 +228,14 @@ impl FetchRequest {
             start,
             end,
             adjusted: true,
+            futures: false,
         }
+    }
+
+    /// Sets whether the futures funding rate and open interest are attached (Binance).
+    pub fn with_futures(mut self, futures: bool) -> Self {
+        self.futures = futures;
+        self
     }
 
     /// Sets whether adjusted prices are asked for.

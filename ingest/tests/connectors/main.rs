@@ -2,6 +2,7 @@
 
 mod fallback;
 mod faults;
+mod futures;
 mod mock;
 mod vendors;
 

@@ -38,6 +38,11 @@ pub(crate) struct Seen {
 
 #[derive(Debug, Default)]
 pub(crate) struct MockState {
+    /// Added to the futures samples' times (ms): funding, open interest. The samples are the
+    /// Binance docs' examples (2019 and 2020); a test moves them next to the kline sample.
+    futures_shift: Mutex<(i64, i64)>,
+    /// The futures endpoints answer "Invalid symbol." for every symbol (a spot-only pair).
+    no_perpetual: Mutex<bool>,
     faults: Mutex<VecDeque<Fault>>,
     seen: Mutex<Vec<Seen>>,
     addr: Mutex<Option<SocketAddr>>,
@@ -57,6 +62,8 @@ impl Mock {
         let app = Router::new()
             .route("/v2/aggs/ticker/{ticker}/range/{mult}/{span}/{from}/{to}", get(polygon))
             .route("/api/v3/klines", get(binance))
+            .route("/fapi/v1/fundingRate", get(binance_funding))
+            .route("/futures/data/openInterestHist", get(binance_open_interest))
             .route("/v8/finance/chart/{symbol}", get(yahoo))
             .route("/time_series", get(twelvedata))
             .with_state(state.clone());
@@ -76,6 +83,18 @@ impl Mock {
         self.state.faults.lock().unwrap().extend(faults);
     }
 
+    /// Moves the futures samples' times by these many ms (funding events, open interest
+    /// observations).
+    pub(crate) fn shift_futures(&self, funding_ms: i64, open_interest_ms: i64) {
+        *self.state.futures_shift.lock().unwrap() = (funding_ms, open_interest_ms);
+    }
+
+    /// Makes BTCUSDT a spot-only pair: the futures endpoints refuse it as Binance refuses a
+    /// symbol without a USD-M contract.
+    pub(crate) fn without_perpetual(&self) {
+        *self.state.no_perpetual.lock().unwrap() = true;
+    }
+
     /// Every request seen so far.
     pub(crate) fn seen(&self) -> Vec<Seen> {
         self.state.seen.lock().unwrap().clone()
@@ -90,6 +109,9 @@ impl Mock {
         c.requests_per_minute = 60_000;
         c.timeout = Duration::from_millis(300);
         c.retry_base = Duration::from_millis(5);
+        if c.futures_base_url.is_some() {
+            c.futures_base_url = Some(self.base_url().parse().unwrap());
+        }
         c
     }
 }
@@ -291,4 +313,78 @@ async fn twelvedata(
         _ => serde_json::to_vec(&batch["INVALID"]).unwrap(),
     };
     json(StatusCode::OK, body, truncate, &credits)
+}
+
+/// The items of a futures sample whose time (`key`, shifted by `shift`) lies in the query's
+/// `[startTime, endTime]`, at most `limit` of them, ascending: what Binance answers.
+fn futures_items(
+    rel: &str,
+    key: &str,
+    shift: i64,
+    q: &HashMap<String, String>,
+) -> Vec<serde_json::Value> {
+    let items: Vec<serde_json::Value> = serde_json::from_slice(&sample(rel)).unwrap();
+    let bound = |k: &str, default: i64| q.get(k).map_or(default, |v| v.parse().unwrap());
+    let (lo, hi) = (bound("startTime", i64::MIN), bound("endTime", i64::MAX));
+    let limit = q.get("limit").map_or(usize::MAX, |v| v.parse().unwrap());
+    items
+        .into_iter()
+        .filter_map(|mut item| {
+            // The docs write the open interest `timestamp` as a string: keep its type.
+            let t = match &item[key] {
+                serde_json::Value::String(s) => s.parse::<i64>().unwrap() + shift,
+                v => v.as_i64().unwrap() + shift,
+            };
+            item[key] = match &item[key] {
+                serde_json::Value::String(_) => serde_json::Value::String(t.to_string()),
+                _ => serde_json::Value::from(t),
+            };
+            (lo..=hi).contains(&t).then_some(item)
+        })
+        .take(limit)
+        .collect()
+}
+
+async fn binance_futures(
+    state: &MockState,
+    path: &str,
+    q: HashMap<String, String>,
+    headers: HeaderMap,
+    rel: &str,
+    key: &str,
+    shift: i64,
+) -> Response {
+    let truncate = match intake(state, path.into(), &q, &headers).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let weight = [("x-mbx-used-weight-1m", "3")];
+    let perpetual = !*state.no_perpetual.lock().unwrap();
+    if !perpetual || q.get("symbol").map(String::as_str) != Some("BTCUSDT") {
+        // Binance's answer for a symbol without a USD-M contract.
+        let body = br#"{"code":-1121,"msg":"Invalid symbol."}"#.to_vec();
+        return json(StatusCode::BAD_REQUEST, body, false, &weight);
+    }
+    let items = futures_items(rel, key, shift, &q);
+    json(StatusCode::OK, serde_json::to_vec(&items).unwrap(), truncate, &weight)
+}
+
+async fn binance_funding(
+    State(state): State<Arc<MockState>>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let shift = state.futures_shift.lock().unwrap().0;
+    let (rel, key) = ("binance/futures_funding_rate.json", "fundingTime");
+    binance_futures(&state, "/fapi/v1/fundingRate", q, headers, rel, key, shift).await
+}
+
+async fn binance_open_interest(
+    State(state): State<Arc<MockState>>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let shift = state.futures_shift.lock().unwrap().1;
+    let (rel, key) = ("binance/futures_open_interest_hist.json", "timestamp");
+    binance_futures(&state, "/futures/data/openInterestHist", q, headers, rel, key, shift).await
 }

@@ -84,7 +84,8 @@ fn parameters() -> Value {
             RFC 3339.", json!({ "type": "string", "example": "2014-01-02" })),
         "end": query("end", "Last bar: YYYY-MM-DD (through the end of that UTC day) or \
             RFC 3339. Not before `start`.", json!({ "type": "string", "example": "2014-12-31" })),
-        "fields": query("fields", "Comma-separated field names of the 97 (default: all).",
+        "fields": query("fields", "Comma-separated field names of the 97, plus \
+            `funding_rate` and `open_interest` in crypto tables (default: all of the table's).",
             json!({ "type": "string", "example": "datetime,open,high,low,close,volume,rsi" })),
         "format": query("format", "Response format (default json).",
             json!({ "type": "string", "enum": ["json", "csv", "arrow", "parquet"] })),
@@ -278,10 +279,13 @@ mod tests {
     }
 
     #[test]
-    fn the_bar_schema_has_the_97_fields_with_their_json_types() {
+    fn the_bar_schema_has_the_97_fields_and_the_extras_with_their_json_types() {
         let doc = document(&ServerConfig::default());
         let bar = &doc["components"]["schemas"]["Bar"]["properties"];
-        assert_eq!(bar.as_object().unwrap().len(), 97);
+        assert_eq!(bar.as_object().unwrap().len(), 99);
+        assert_eq!(bar["funding_rate"]["type"], "number");
+        assert_eq!(bar["open_interest"]["nullable"], true);
+        assert!(bar["open_interest"]["description"].as_str().unwrap().contains("Crypto tables"));
         assert_eq!(bar["datetime"]["format"], "date-time");
         assert_eq!(bar["close"]["type"], "number");
         assert_eq!(bar["revision"]["type"], "integer");

@@ -1,8 +1,9 @@
 //! `components.schemas`: the bodies the handlers write, field for field. The bar object is
-//! generated from the engine's 97-field schema, so a renamed or added field cannot drift.
+//! generated from the engine's row schema (the 97 fields, then the crypto tables' extra
+//! columns), so a renamed or added field cannot drift.
 
 use arrow::datatypes::DataType;
-use candlestore::bar_schema;
+use candlestore::{is_extra, row_schema};
 use serde_json::{Map, Value, json};
 
 /// A `$ref` to a component schema.
@@ -45,11 +46,11 @@ fn object(members: &[(&str, Value)]) -> Value {
     })
 }
 
-/// One bar as the JSON writer emits it: any subset of the 97 fields (the `fields`
+/// One bar as the JSON writer emits it: any subset of the table's fields (the `fields`
 /// projection), numbers as numbers (NaN and infinities as null), timestamps as F4 text.
 fn bar() -> Value {
     let mut properties = Map::new();
-    for field in bar_schema().fields() {
+    for (c, field) in row_schema().fields().iter().enumerate() {
         let schema = match field.data_type() {
             DataType::Timestamp(..) => time(),
             DataType::Float64 => nullable(json!({ "type": "number" })),
@@ -57,13 +58,22 @@ fn bar() -> Value {
             DataType::Boolean => json!({ "type": "boolean" }),
             _ => text(),
         };
-        let schema = if field.is_nullable() { nullable(schema) } else { schema };
+        let mut schema = if field.is_nullable() { nullable(schema) } else { schema };
+        if is_extra(c) {
+            let what = if field.name() == "funding_rate" {
+                "Binance USD-M funding rate in force at the bar's open"
+            } else {
+                "Binance USD-M open interest (contracts, base-asset units) at the bar's close"
+            };
+            schema["description"] = json!(format!("Crypto tables only: {what}; null if unknown."));
+        }
         properties.insert(field.name().clone(), schema);
     }
     json!({
         "type": "object",
-        "description": "One bar: the requested fields of the 97 (all when `fields` is not given), \
-                        in schema order.",
+        "description": "One bar: the requested fields (all of the table's when `fields` is not \
+                        given), in schema order: the 97 of the field specification, then, in \
+                        crypto tables, `funding_rate` and `open_interest`.",
         "properties": properties,
         "additionalProperties": false,
     })

@@ -77,6 +77,9 @@ pub(super) fn read_request(
     let range = params::range(p.get("start"), p.get("end"))?;
     let as_of = p.get("as_of").map(|t| params::instant("as_of", t)).transpose()?;
     let cursor = p.get("cursor").map(|c| Cursor::decode(c, &table)).transpose()?;
+    if let Some(f) = &fields {
+        params::fields_of_table("fields", f, &table)?;
+    }
     Ok(RangeRequest {
         symbols,
         fields,

@@ -68,6 +68,10 @@ pub(super) async fn screen(
     if !out_fields.iter().any(|f| f == "symbol") {
         out_fields.insert(0, "symbol".to_owned());
     }
+    let condition_fields: Vec<String> =
+        conditions.iter().flat_map(Condition::fields).map(str::to_owned).collect();
+    params::fields_of_table("where", &condition_fields, &table)?;
+    params::fields_of_table("fields", &out_fields, &table)?;
     let mut seen = std::collections::HashSet::new();
     out_fields.retain(|f| seen.insert(f.clone()));
     let st = state.clone();

@@ -5,7 +5,9 @@ use arrow::datatypes::TimestampMicrosecondType;
 use candlestore::export::{BatchWriter, Format};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::fixture::{DAILY_2014_ROWS, LAST_2014, NOW, ORCL_ROWS, shared, start_shared};
+use crate::fixture::{
+    DAILY_2014_ROWS, LAST_2014, NOW, ORCL_ROWS, expect_error, shared, start_shared,
+};
 
 const JAN_2014: i64 = 1_388_534_400_000_000; // 2014-01-01T00:00:00Z
 const FEB_2014: i64 = 1_391_212_800_000_000; // 2014-02-01T00:00:00Z
@@ -233,5 +235,32 @@ async fn a_large_range_streams_in_chunks() {
     assert_eq!(v["data"].as_array().unwrap().len(), ORCL_ROWS);
     let (_, y) = s.json("/api/v1/bars/stocks_daily/YHOO?fields=close").await;
     assert_eq!(y["rows"], DAILY_2014_ROWS);
+    s.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crypto_tables_serve_the_extra_columns_and_stock_tables_refuse_them() {
+    let s = start_shared().await;
+    // Default fields of a crypto table: the 97, then funding_rate and open_interest.
+    let r = s.get("/api/v1/bars/crypto_hourly/BTCUSDT?end=2022-01-01&format=csv").await;
+    assert_eq!(r.status().as_u16(), 200);
+    let csv = r.text().await.unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    assert_eq!(header.len(), 99);
+    assert_eq!(header[97..], ["funding_rate", "open_interest"]);
+    let (status, v) = s
+        .json("/api/v1/bars/crypto_hourly/BTCUSDT?end=2022-01-01&fields=datetime,funding_rate,open_interest")
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let data = v["data"].as_array().unwrap();
+    assert_eq!(data.len(), 24);
+    assert!(data.iter().all(|row| row["funding_rate"].is_null() && row["open_interest"].is_null()));
+    // Stock tables have the 97 only.
+    let r = s.get("/api/v1/bars/stocks_daily/NVDA?fields=datetime,funding_rate").await;
+    let m = expect_error(r, 400, "unknown_field", Some("fields")).await;
+    assert!(m.contains("only in crypto tables"), "{m}");
+    let r = s.get("/api/v1/bars/stocks_daily/NVDA?end=2014-01-03&format=csv").await;
+    let csv = r.text().await.unwrap();
+    assert_eq!(csv.lines().next().unwrap().split(',').count(), candlestore::FIELD_COUNT);
     s.stop().await.unwrap();
 }

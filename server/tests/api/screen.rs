@@ -74,6 +74,9 @@ async fn bad_screens_are_named_4xx() {
             Some("date"),
         ),
         ("/api/v1/screen/stocks_daily?fields=nope", 400, "unknown_field", Some("fields")),
+        // The crypto tables' extra columns are not columns of a stock table.
+        ("/api/v1/screen/stocks_daily?where=funding_rate>0", 400, "unknown_field", Some("where")),
+        ("/api/v1/screen/stocks_daily?fields=open_interest", 400, "unknown_field", Some("fields")),
         ("/api/v1/screen/stocks_weekly", 404, "unknown_table", Some("table")),
     ] {
         expect_error(s.get(path).await, status, code, param).await;

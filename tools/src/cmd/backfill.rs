@@ -63,6 +63,11 @@ pub(crate) struct BackfillArgs {
     /// TOML config file with [providers.<name>] sections.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Binance: attach the USD-M futures funding rate and open interest to the bars fetched
+    /// for a crypto table (as [providers.binance] futures = true does). Only the missing
+    /// bars are fetched; `fetch --futures` adds the columns to bars already stored.
+    #[arg(long)]
+    futures: bool,
     /// Symbols fetched at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     concurrency: usize,
@@ -119,8 +124,18 @@ pub(crate) fn run(args: &BackfillArgs) -> anyhow::Result<ExitCode> {
     if args.concurrency == 0 {
         return usage("--concurrency must be at least 1");
     }
-    let config = ProvidersConfig::load(args.config.as_deref())
+    let mut config = ProvidersConfig::load(args.config.as_deref())
         .map_err(|e| UsageError::new(e.to_string()))?;
+    if args.futures {
+        let crypto = candlestore::TableSpec::from_conventional_name(&args.table)
+            .is_some_and(|s| s.asset_class == candlestore::AssetClass::Crypto);
+        if !crypto {
+            return usage(
+                "--futures attaches funding_rate and open_interest, which only crypto tables have",
+            );
+        }
+        config.get_mut(candlestore_ingest::ProviderKind::Binance).futures = true;
+    }
     candlestore::TableName::new(&args.table)?;
     let store = open_store(&args.store, Access::Write { create: true })?;
     if let (None, None, Some(sector)) = (&args.symbols, &args.universe, &args.sector) {

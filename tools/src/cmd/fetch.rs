@@ -62,6 +62,11 @@ pub(crate) struct FetchArgs {
     /// Ask Polygon for unadjusted prices.
     #[arg(long)]
     unadjusted: bool,
+    /// Binance: also fetch the USD-M futures funding rate and open interest and store them
+    /// as the funding_rate and open_interest columns (crypto tables only; open interest is
+    /// served for the last 30 days only). Also on with [providers.binance] futures = true.
+    #[arg(long)]
+    futures: bool,
     /// TOML config file with [providers.<name>] sections.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -98,6 +103,18 @@ pub(crate) fn run(args: &FetchArgs) -> anyhow::Result<ExitCode> {
     }
     let config = ProvidersConfig::load(args.config.as_deref())
         .map_err(|e| UsageError::new(e.to_string()))?;
+    if args.futures && kind != ProviderKind::Binance {
+        return usage("--futures needs --provider binance (USD-M futures)");
+    }
+    let crypto_table = args.table.as_deref().is_some_and(|t| {
+        candlestore::TableSpec::from_conventional_name(t)
+            .is_some_and(|s| s.asset_class == candlestore::AssetClass::Crypto)
+    });
+    if args.futures && args.table.is_some() && !crypto_table {
+        return usage(
+            "--futures stores funding_rate and open_interest, which only crypto tables have",
+        );
+    }
     // Check the destination before spending a request on the vendor.
     let store = match (&args.store, &args.table) {
         (Some(dir), Some(table)) => {
@@ -113,14 +130,19 @@ pub(crate) fn run(args: &FetchArgs) -> anyhow::Result<ExitCode> {
         None => default_ticker(args, kind, store.as_ref().map(|(s, _)| s))?,
     };
     let request = FetchRequest::new(args.symbol.clone(), provider_symbol, timeframe, start, end)
-        .with_adjusted(!args.unadjusted);
+        .with_adjusted(!args.unadjusted)
+        .with_futures(args.futures);
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     let connector = Connector::new(kind, config.get(kind))?;
-    let fetched = runtime.block_on(connector.fetch(&request))?;
+    let mut fetched = runtime.block_on(connector.fetch(&request))?;
+    if args.table.is_some() && !crypto_table {
+        // `futures = true` in the config: a stock table has no place for the columns.
+        fetched.batch = candlestore_ingest::without_futures(&fetched.batch);
+    }
     println!("fetched: {}", fetched.meta);
     report_held_back(&fetched);
 

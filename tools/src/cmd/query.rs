@@ -39,7 +39,8 @@ pub(crate) struct QueryArgs {
     /// Last date or instant to include; a date includes its whole day (YYYY-MM-DD or RFC 3339).
     #[arg(long, value_name = "D")]
     end: Option<String>,
-    /// Columns to return, comma-separated, in this order (default: all 97 bar fields).
+    /// Columns to return, comma-separated, in this order (default: all of the table's fields:
+    /// the 97, and funding_rate, open_interest in crypto tables).
     #[arg(long, value_name = "a,b,...", value_delimiter = ',')]
     fields: Option<Vec<String>>,
     /// Output format.
@@ -69,7 +70,8 @@ pub(crate) fn run(args: &QueryArgs, read_only: bool) -> anyhow::Result<ExitCode>
             if column_index(f.trim()).is_none() {
                 return usage(format!(
                     "unknown field {:?} in --fields: it is not one of the {FIELD_COUNT} bar fields \
-                     (omit --fields to get them all, with their names in the header)",
+                     nor funding_rate / open_interest (omit --fields to get them all, with their \
+                     names in the header)",
                     f.trim()
                 ));
             }
