@@ -9,6 +9,8 @@
 //! * peak RSS of the process.
 //!
 //! `kernelbench --data bench-data/daily_ohlcv.parquet --threads 1 [--json out.json]`
+//! (`--kernel-only`: the kernel pass alone; `--digest`: also print a digest of every output bit
+//! and check chunked runs against the batch, for changes that must not alter any value)
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -191,6 +193,10 @@ fn main() {
     let kernel_ns = kernel_s * 1e9 / bars as f64;
     eprintln!("batch, kernel: {kernel_ns:.1} ns/bar ({kernel_s:.3} s; checksum {checksum:.3e})");
 
+    if args.iter().any(|a| a == "--digest") {
+        println!("{}", digest(&config, &series));
+    }
+
     let kernel_rss = peak_rss_bytes().map_or(0.0, |b| b as f64 / (1 << 20) as f64);
     eprintln!("peak RSS after the kernel pass: {kernel_rss:.0} MiB");
     if args.iter().any(|a| a == "--kernel-only") {
@@ -261,6 +267,53 @@ fn main() {
         std::fs::write(&path, serde_json::to_string_pretty(&out).expect("json")).expect("write");
     }
     println!("{out}");
+}
+
+/// FNV-1a of the bits of every computed column of every series (batch run), then of each
+/// series computed in chunks of 1, 7 and 250 bars and compared with the batch: a change that
+/// must not alter any output keeps this digest (`--digest`).
+fn digest(config: &SeriesConfig, series: &[Series]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut columns = 0;
+    for s in series {
+        let n = s.ts.len();
+        let (batch, _) = compute_series(config, &s.bars(0, n)).expect("compute");
+        for c in 0..97 {
+            let Some(col) = batch.raw(c) else { continue };
+            columns += 1;
+            for x in col {
+                for b in x.to_bits().to_le_bytes() {
+                    h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+                }
+            }
+        }
+    }
+    // Chunked runs must give the batch's bits (checked on a few series to keep it quick).
+    for s in series.iter().take(3) {
+        let n = s.ts.len();
+        let (batch, _) = compute_series(config, &s.bars(0, n)).expect("compute");
+        for step in [1usize, 7, 250] {
+            let mut state = SeriesState::new();
+            let mut a = 0;
+            while a < n {
+                let b = (a + step).min(n);
+                let part = state.advance(config, &s.bars(a, b)).expect("advance");
+                for c in 0..97 {
+                    let (Some(x), Some(y)) = (batch.raw(c), part.raw(c)) else { continue };
+                    for (i, (p, q)) in x[a..b].iter().zip(y).enumerate() {
+                        assert_eq!(
+                            p.to_bits(),
+                            q.to_bits(),
+                            "column {c}, bar {}, step {step}",
+                            a + i
+                        );
+                    }
+                }
+                a = b;
+            }
+        }
+    }
+    format!("digest {h:016x} over {columns} series-columns")
 }
 
 /// One new bar for each of 5,000 symbols through a store that holds 300 days of each: the

@@ -253,10 +253,16 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct Out {
     len: usize,
-    /// Column `c` is `data[c·len .. (c+1)·len]` (one allocation for every column).
+    /// The allocated columns, ascending by field, back to back: the column of field `c` is
+    /// `data[slot[c]·len .. (slot[c] + 1)·len]` (one allocation, only for the fields the
+    /// kernel computes: the NaN preset is not spent on the other ~20 columns).
     data: Vec<f64>,
-    allocated: [bool; 97],
+    /// Position of each field's column in `data`; [`NO_SLOT`] for a column not allocated.
+    slot: [u8; 97],
 }
+
+/// [`Out::slot`] of a column that is not allocated.
+const NO_SLOT: u8 = u8::MAX;
 
 impl Out {
     /// Output buffers for `len` bars, every computed field preset to null (NaN).
@@ -265,7 +271,23 @@ impl Out {
         for &c in computed {
             allocated[c] = true;
         }
-        Self { len, data: vec![f64::NAN; 97 * len], allocated }
+        Self::with_columns(len, &allocated)
+    }
+
+    /// Buffers for `len` bars of the columns flagged in `allocated`, preset to null.
+    fn with_columns(len: usize, allocated: &[bool; 97]) -> Self {
+        let mut slot = [NO_SLOT; 97];
+        let mut n = 0u8;
+        for (s, _) in slot.iter_mut().zip(allocated).filter(|(_, a)| **a) {
+            *s = n;
+            n += 1;
+        }
+        Self { len, data: vec![f64::NAN; usize::from(n) * len], slot }
+    }
+
+    /// Which columns are allocated.
+    fn allocated(&self) -> [bool; 97] {
+        self.slot.map(|s| s != NO_SLOT)
     }
 
     /// Number of bars.
@@ -278,40 +300,50 @@ impl Out {
         self.len == 0
     }
 
+    /// Start of a column in `data`. Panics if the column was not allocated.
+    #[inline]
+    fn start(&self, field: usize) -> usize {
+        let s = self.slot[field];
+        assert!(s != NO_SLOT, "column {} not allocated", f::NAMES[field]);
+        usize::from(s) * self.len
+    }
+
     /// A computed column, mutable. Panics if the column was not allocated.
     pub fn col_mut(&mut self, field: usize) -> &mut [f64] {
-        assert!(self.allocated[field], "column {} not allocated", f::NAMES[field]);
-        &mut self.data[field * self.len..(field + 1) * self.len]
+        let a = self.start(field);
+        &mut self.data[a..a + self.len]
     }
 
     /// A computed column (empty for a column that was not allocated).
     pub fn col(&self, field: usize) -> &[f64] {
-        if self.allocated[field] {
-            &self.data[field * self.len..(field + 1) * self.len]
-        } else {
+        if self.slot[field] == NO_SLOT {
             &[]
+        } else {
+            let a = self.start(field);
+            &self.data[a..a + self.len]
         }
     }
 
     /// The rows at `positions` of every allocated column, as a new `Out`.
     pub fn gather(&self, positions: &[usize]) -> Out {
-        let n = positions.len();
-        let mut data = vec![f64::NAN; 97 * n];
-        for c in (0..97).filter(|&c| self.allocated[c]) {
-            let src = &self.data[c * self.len..(c + 1) * self.len];
-            for (dst, &p) in data[c * n..(c + 1) * n].iter_mut().zip(positions) {
+        let mut out = Out::with_columns(positions.len(), &self.allocated());
+        for c in (0..97).filter(|&c| self.slot[c] != NO_SLOT) {
+            let src = self.col(c);
+            for (dst, &p) in out.col_mut(c).iter_mut().zip(positions) {
                 *dst = src[p];
             }
         }
-        Out { len: n, data, allocated: self.allocated }
+        out
     }
 
     /// Writes row `k` of `other` at row `rows[k]` of every column both have allocated.
     pub fn scatter(&mut self, other: &Out, rows: &[usize]) {
         debug_assert_eq!(other.len, rows.len());
-        for c in (0..97).filter(|&c| self.allocated[c] && other.allocated[c]) {
-            let src = &other.data[c * other.len..(c + 1) * other.len];
-            let dst = &mut self.data[c * self.len..(c + 1) * self.len];
+        let both: Vec<usize> =
+            (0..97).filter(|&c| self.slot[c] != NO_SLOT && other.slot[c] != NO_SLOT).collect();
+        for c in both {
+            let src = other.col(c);
+            let dst = self.col_mut(c);
             for (&v, &r) in src.iter().zip(rows) {
                 dst[r] = v;
             }
@@ -321,22 +353,20 @@ impl Out {
     /// Several computed columns at once, mutable, in the order given (all distinct).
     pub fn cols_mut<const N: usize>(&mut self, fields: [usize; N]) -> [&mut [f64]; N] {
         let len = self.len;
-        for &field in &fields {
-            assert!(self.allocated[field], "column {} not allocated", f::NAMES[field]);
-        }
+        let starts: [usize; N] = fields.map(|field| self.start(field));
+        // Slots ascend with the field, so field order is `data` order.
         let mut order: [usize; N] = std::array::from_fn(|k| k);
         order.sort_unstable_by_key(|&k| fields[k]);
         let mut out: [Option<&mut [f64]>; N] = std::array::from_fn(|_| None);
         let mut rest: &mut [f64] = &mut self.data;
-        let mut next = 0;
+        let (mut next_field, mut next) = (0, 0);
         for &k in &order {
-            let field = fields[k];
-            assert!(field >= next, "output columns must be distinct");
-            let (_, tail) = std::mem::take(&mut rest).split_at_mut((field - next) * len);
+            assert!(fields[k] >= next_field, "output columns must be distinct");
+            let (_, tail) = std::mem::take(&mut rest).split_at_mut(starts[k] - next);
             let (column, tail) = tail.split_at_mut(len);
             out[k] = Some(column);
             rest = tail;
-            next = field + 1;
+            (next_field, next) = (fields[k] + 1, starts[k] + len);
         }
         out.map(|c| c.unwrap_or_default())
     }
@@ -473,5 +503,58 @@ impl Wilder {
             self.value = (self.value * (n - 1.0) + x) / n;
         }
         self.value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only the requested columns are allocated (NaN-preset), each its own `len` values;
+    /// `cols_mut` hands out the right ones in the order asked; gather/scatter move rows.
+    #[test]
+    fn out_columns() {
+        let mut out = Out::new(3, &[f::RSI, f::OBV, f::MACD]);
+        assert_eq!(out.data.len(), 9);
+        assert!(out.col(f::ATR).is_empty());
+        assert!(out.col(f::RSI).iter().all(|x| x.is_nan()));
+        {
+            let [obv, rsi] = out.cols_mut([f::OBV, f::RSI]);
+            obv.copy_from_slice(&[1.0, 2.0, 3.0]);
+            rsi.copy_from_slice(&[4.0, 5.0, 6.0]);
+        }
+        out.col_mut(f::MACD)[1] = 7.0;
+        assert_eq!(out.col(f::OBV), &[1.0, 2.0, 3.0]);
+        assert_eq!(out.col(f::RSI), &[4.0, 5.0, 6.0]);
+        assert_eq!(out.col(f::MACD)[1], 7.0);
+        assert!(out.col(f::MACD)[0].is_nan() && out.col(f::MACD)[2].is_nan());
+
+        let g = out.gather(&[2, 0]);
+        assert_eq!((g.len(), g.col(f::OBV)), (2, &[3.0, 1.0][..]));
+        assert!(g.col(f::ATR).is_empty());
+        let mut wide = Out::new(4, &[f::OBV, f::ATR]);
+        wide.scatter(&g, &[1, 3]);
+        assert_eq!(wide.col(f::OBV)[1], 3.0);
+        assert_eq!(wide.col(f::OBV)[3], 1.0);
+        assert!(wide.col(f::OBV)[0].is_nan() && wide.col(f::ATR).iter().all(|x| x.is_nan()));
+
+        // Zero bars: every column is empty but still allocated.
+        let mut empty = Out::new(0, &[f::RSI, f::OBV]);
+        let [a, b] = empty.cols_mut([f::RSI, f::OBV]);
+        assert!(a.is_empty() && b.is_empty());
+    }
+
+    #[test]
+    #[should_panic(expected = "distinct")]
+    fn out_cols_mut_rejects_a_repeated_column() {
+        let mut out = Out::new(0, &[f::RSI]);
+        let _ = out.cols_mut([f::RSI, f::RSI]);
+    }
+
+    #[test]
+    #[should_panic(expected = "not allocated")]
+    fn out_col_mut_rejects_a_column_not_allocated() {
+        let mut out = Out::new(2, &[f::RSI]);
+        let _ = out.col_mut(f::ATR);
     }
 }

@@ -124,14 +124,14 @@ fn code(b: bool) -> f64 {
 /// Length of the percentile-rank window (F3.15).
 const RANK_N: usize = 252;
 
-/// Chunks of at least this many bars rank with a [`RankBands`] index of the window (built once
+/// Chunks of at least this many bars rank with a [`RankSorted`] copy of the window (built once
 /// per chunk, once the window is full); shorter chunks count over the window directly.
 const RANK_SORT_MIN: usize = 64;
 
 /// The last 252 values of a series for the F3.15 percentile rank, in ring order (nulls as
 /// `+∞`). This ring is the whole state. A rank is an exact integer count, so it does not depend
 /// on how it is computed: a short chunk (the incremental case) counts over the 2 KB ring, one
-/// contiguous branch-free pass; a long chunk builds a [`RankBands`] index of the ring once and
+/// contiguous branch-free pass; a long chunk sorts a copy of the ring once, keeps it sorted and
 /// decides the regime from four order statistics, counting only in the rare ambiguous case.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct RankWindow {
@@ -165,227 +165,57 @@ fn regime_code(q: u64) -> f64 {
 /// Sorted indices (0-based) of the order statistics that decide the F3.15 regime.
 const K_LO: usize = 62;
 const K_HI: usize = 188;
-/// Initial half-width of a band around its two order statistics, and the number of values
-/// pulled into a band at once when it must grow into an unsorted group. (The unit tests use
-/// small bands, so that pulls and sheds happen all the time.)
-const BAND_PULL: usize = if cfg!(test) { 4 } else { 12 };
-/// A band longer than this sheds values into the neighbouring unsorted groups, as far as it
-/// keeps [`BAND_PULL`] ranks of margin on each side of its two order statistics.
-const BAND_CAP: usize = if cfg!(test) { 8 } else { 32 };
 
-/// Group tags of [`RankBands`]: unsorted `A`, sorted band 1, unsorted `M`, sorted band 2,
-/// unsorted `C`.
-const G_A: u8 = 0;
-const G_B1: u8 = 1;
-const G_M: u8 = 2;
-const G_B2: u8 = 3;
-const G_C: u8 = 4;
-
-/// A full window's values split by rank into five groups, `A ≤ B1 ≤ M ≤ B2 ≤ C` (every value of
-/// a group is `<=` every value of the next; ties may straddle groups). Only the two bands are
-/// sorted (value, ring slot); `A`, `M` and `C` are just counts plus a tag per ring slot. The
-/// bands are kept around the order statistics `s[62], s[63]` (band 1) and `s[188], s[189]`
-/// (band 2) of the ascending window `s`, which is all the regime needs (see
-/// [`RankBands::regime`]). A bar inserts into and removes from a group in O(1) (a band: a
-/// binary search and a short move); when a band no longer covers its two ranks it pulls the
-/// [`BAND_PULL`] nearest values of the neighbouring unsorted group (one pass over the ring).
+/// A full window's values sorted ascending (by `<`; `-0.0` and `0.0`, which every F3.15
+/// comparison treats alike, in either order), kept sorted bar by bar: a bar moves the values
+/// between the evicted value's place and the new value's place by one (two binary searches and
+/// one short move). The regime then reads the four order statistics it needs (see
+/// [`RankSorted::regime`]).
 ///
 /// Scratch for one chunk (built from the [`RankWindow`] ring), not state: the regime it gives
 /// is the exact F3.15 label, so the outputs do not depend on when it was built.
-struct RankBands {
-    /// Group tag of each ring slot.
-    tag: Vec<u8>,
-    /// Sizes of the unsorted groups, by tag (`n[G_A]`, `n[G_M]`, `n[G_C]`; the band entries
-    /// are unused).
-    n: [usize; 5],
-    /// The bands, ascending by value: (value, ring slot).
-    b1: Vec<(f64, u16)>,
-    b2: Vec<(f64, u16)>,
-    /// Scratch for pulls.
-    buf: Vec<(f64, u16)>,
+struct RankSorted {
+    s: Vec<f64>,
 }
 
-/// `(value, slot)` pairs by value.
+/// `(#{y ∈ s : y < a}, #{y ∈ s : y < b})` for an ascending, non-empty `s`: two branch-free
+/// binary searches run in one loop, so that their loads overlap (each step of one search waits
+/// on its previous load; the two searches do not wait on each other).
 #[inline]
-fn by_value(a: &(f64, u16), b: &(f64, u16)) -> std::cmp::Ordering {
-    a.0.total_cmp(&b.0)
+fn count_below2(s: &[f64], a: f64, b: f64) -> (usize, usize) {
+    let (mut ia, mut ib) = (0usize, 0usize);
+    let mut size = s.len();
+    while size > 1 {
+        let half = size / 2;
+        ia = std::hint::select_unpredictable(s[ia + half] < a, ia + half, ia);
+        ib = std::hint::select_unpredictable(s[ib + half] < b, ib + half, ib);
+        size -= half;
+    }
+    (ia + usize::from(s[ia] < a), ib + usize::from(s[ib] < b))
 }
 
-impl RankBands {
-    /// Index of a full ring (any values, `+∞` for nulls; no NaN).
+impl RankSorted {
+    /// The sorted copy of a full ring (any values, `+∞` for nulls; no NaN).
     fn build(ring: &[f64]) -> Self {
-        let mut v: Vec<(f64, u16)> = ring.iter().enumerate().map(|(j, &y)| (y, j as u16)).collect();
-        v.sort_unstable_by(by_value);
-        let (b1_lo, b1_hi) = (K_LO - BAND_PULL, K_LO + 2 + BAND_PULL);
-        let (b2_lo, b2_hi) = (K_HI - BAND_PULL, K_HI + 2 + BAND_PULL);
-        let mut tag = vec![G_A; RANK_N];
-        for (i, &(_, j)) in v.iter().enumerate() {
-            tag[usize::from(j)] = if i < b1_lo {
-                G_A
-            } else if i < b1_hi {
-                G_B1
-            } else if i < b2_lo {
-                G_M
-            } else if i < b2_hi {
-                G_B2
-            } else {
-                G_C
-            };
-        }
-        Self {
-            tag,
-            n: [b1_lo, 0, b2_lo - b1_hi, 0, RANK_N - b2_hi],
-            b1: v[b1_lo..b1_hi].to_vec(),
-            b2: v[b2_lo..b2_hi].to_vec(),
-            buf: Vec::with_capacity(RANK_N),
-        }
+        let mut s = ring.to_vec();
+        s.sort_unstable_by(f64::total_cmp);
+        Self { s }
     }
 
-    /// Number of values below band 2 (`A`, band 1, `M`).
+    /// Replaces one copy of `old` (a value of the window) by `key`.
     #[inline]
-    fn below_b2(&self) -> usize {
-        self.n[usize::from(G_A)] + self.b1.len() + self.n[usize::from(G_M)]
-    }
-
-    /// Replaces the value `old` of ring slot `slot` by `key` (the ring already holds `key`).
-    #[inline]
-    fn replace(&mut self, ring: &[f64], slot: usize, old: f64, key: f64) {
-        // Remove `old` (the bands hold ≥ 2 values each between bars, so ≥ 1 after this).
-        // The counts of the bands' own tags (`n[G_B1]`, `n[G_B2]`) are unused: every count is
-        // updated without a branch.
-        let g = self.tag[slot];
-        self.n[usize::from(g)] = self.n[usize::from(g)].wrapping_sub(1);
-        if g == G_B1 || g == G_B2 {
-            let b = if g == G_B1 { &mut self.b1 } else { &mut self.b2 };
-            let mut i = b.partition_point(|e| e.0 < old);
-            while i < b.len() && usize::from(b[i].1) != slot {
-                i += 1;
-            }
-            if i == b.len() {
-                // Not reachable (every band slot is in its band); stay exact regardless.
-                *self = Self::build(ring);
-                return;
-            }
-            b.remove(i);
-        }
-        // Insert `key` into a group whose neighbours' bounds admit it: the number of the
-        // bounds `b1[0] <= key`, `b1[last] < key`, `b2[0] <= key`, `b2[last] < key` that hold
-        // (if `key` equals both `b1[last]` and `b2[0]` it goes to M, between them).
-        let (b1f, b1l) = (self.b1[0].0, self.b1[self.b1.len() - 1].0);
-        let (b2f, b2l) = (self.b2[0].0, self.b2[self.b2.len() - 1].0);
-        let g =
-            u8::from(key >= b1f) + u8::from(key > b1l) + u8::from(key >= b2f) + u8::from(key > b2l);
-        self.tag[slot] = g;
-        self.n[usize::from(g)] = self.n[usize::from(g)].wrapping_add(1);
-        if g == G_B1 {
-            let i = self.b1.partition_point(|e| e.0 <= key);
-            self.b1.insert(i, (key, slot as u16));
-        } else if g == G_B2 {
-            let i = self.b2.partition_point(|e| e.0 <= key);
-            self.b2.insert(i, (key, slot as u16));
-        }
-        self.fix(ring);
-    }
-
-    /// Restores the coverage of both bands (band 1 holds sorted ranks 62 and 63, band 2 ranks
-    /// 188 and 189) and bounds their lengths.
-    #[inline]
-    fn fix(&mut self, ring: &[f64]) {
-        let (a, m, c) = (usize::from(G_A), usize::from(G_M), usize::from(G_C));
-        if self.n[a] > K_LO {
-            self.pull(ring, G_A, true);
-        }
-        if self.n[a] + self.b1.len() < K_LO + 2 {
-            if self.n[m] == 0 {
-                *self = Self::build(ring);
-                return;
-            }
-            self.pull(ring, G_M, false);
-        }
-        if self.below_b2() > K_HI {
-            if self.n[m] == 0 {
-                *self = Self::build(ring);
-                return;
-            }
-            self.pull(ring, G_M, true);
-        }
-        if self.below_b2() + self.b2.len() < K_HI + 2 {
-            if self.n[c] == 0 {
-                *self = Self::build(ring);
-                return;
-            }
-            self.pull(ring, G_C, false);
-        }
-        // Shed: band 1's last values to M, first values to A; band 2 likewise.
-        while self.b1.len() > BAND_CAP && self.n[a] + self.b1.len() > K_LO + 2 + BAND_PULL {
-            let (_, j) = self.b1.pop().expect("non-empty band");
-            self.tag[usize::from(j)] = G_M;
-            self.n[m] += 1;
-        }
-        if self.b1.len() > BAND_CAP && self.n[a] + BAND_PULL < K_LO {
-            let k = (K_LO - BAND_PULL - self.n[a]).min(self.b1.len() - BAND_CAP);
-            for &(_, j) in &self.b1[..k] {
-                self.tag[usize::from(j)] = G_A;
-            }
-            self.b1.drain(..k);
-            self.n[a] += k;
-        }
-        while self.b2.len() > BAND_CAP && self.below_b2() + self.b2.len() > K_HI + 2 + BAND_PULL {
-            let (_, j) = self.b2.pop().expect("non-empty band");
-            self.tag[usize::from(j)] = G_C;
-            self.n[c] += 1;
-        }
-        if self.b2.len() > BAND_CAP && self.below_b2() + BAND_PULL < K_HI {
-            let k = (K_HI - BAND_PULL - self.below_b2()).min(self.b2.len() - BAND_CAP);
-            for &(_, j) in &self.b2[..k] {
-                self.tag[usize::from(j)] = G_M;
-            }
-            self.b2.drain(..k);
-            self.n[m] += k;
-        }
-    }
-
-    /// Moves the [`BAND_PULL`] largest (`largest`) or smallest values of the unsorted group `g`
-    /// (non-empty) into the adjacent band: largest of `A` → front of band 1, smallest of `M` →
-    /// back of band 1, largest of `M` → front of band 2, smallest of `C` → back of band 2.
-    #[cold]
-    fn pull(&mut self, ring: &[f64], g: u8, largest: bool) {
-        // Branch-free compaction of the group's (value, slot) pairs.
-        let buf = &mut self.buf;
-        buf.clear();
-        buf.resize(RANK_N, (0.0, 0));
-        let mut len = 0;
-        for (j, (&t, &y)) in self.tag.iter().zip(ring).enumerate() {
-            buf[len] = (y, j as u16);
-            len += usize::from(t == g);
-        }
-        buf.truncate(len);
-        let k = BAND_PULL.min(len);
-        let taken: &mut [(f64, u16)] = if largest {
-            if k < len {
-                buf.select_nth_unstable_by(len - k, by_value);
-            }
-            &mut buf[len - k..]
+    fn replace(&mut self, old: f64, key: f64) {
+        let s = &mut self.s;
+        // `i`: the first value not below `old` is a copy of it (`old` is in the window);
+        // `j`: where `key` goes among the values with `old` still in.
+        let (i, j) = count_below2(s, old, key);
+        if j <= i {
+            s.copy_within(j..i, j + 1);
+            s[j] = key;
         } else {
-            if k < len {
-                buf.select_nth_unstable_by(k - 1, by_value);
-            }
-            &mut buf[..k]
-        };
-        taken.sort_unstable_by(by_value);
-        let (to, t) = match (g, largest) {
-            (G_A, _) | (G_M, false) => (&mut self.b1, G_B1),
-            _ => (&mut self.b2, G_B2),
-        };
-        for &(_, j) in taken.iter() {
-            self.tag[usize::from(j)] = t;
+            s.copy_within(i + 1..j, i);
+            s[j - 1] = key;
         }
-        if largest {
-            to.splice(0..0, taken.iter().copied());
-        } else {
-            to.extend_from_slice(taken);
-        }
-        self.n[usize::from(g)] -= k;
     }
 
     /// The F3.15 regime code of `x` (a value of the full, null-free window), or `None` when
@@ -418,20 +248,19 @@ impl RankBands {
     /// * else undecided (`x` is within the tolerance of `[s[62], s[63]]`: rare).
     #[inline]
     fn regime(&self, x: f64) -> Option<f64> {
-        let a = self.n[usize::from(G_A)];
-        let m = self.below_b2();
+        let s = &self.s;
         let tol = 1e-9 * x.abs();
         let thr = x - tol;
         let outside = |y: f64| y > x && (y - x).abs() > tol;
-        if self.b1[K_LO - a].0 < thr {
-            if self.b2[K_HI - m].0 < thr {
+        if s[K_LO] < thr {
+            if s[K_HI] < thr {
                 Some(2.0)
-            } else if outside(self.b2[K_HI + 1 - m].0) {
+            } else if outside(s[K_HI + 1]) {
                 Some(1.0)
             } else {
                 None
             }
-        } else if outside(self.b1[K_LO + 1 - a].0) {
+        } else if outside(s[K_LO + 1]) {
             Some(0.0)
         } else {
             None
@@ -462,24 +291,23 @@ impl RankWindow {
 
     /// Appends `x` (NaN = null) and returns the regime code of `x` within the window
     /// (0 = low, 1 = normal, 2 = high), NaN unless the window holds 252 non-null values.
-    /// `bands`, if given, is the long-chunk index of the window (built here once the window is
-    /// full) and is updated.
+    /// `sorted`, if given, is the long-chunk sorted copy of the window (built here once the
+    /// window is full) and is updated.
     #[inline]
-    fn push_rank(&mut self, x: f64, bands: Option<&mut Option<RankBands>>) -> f64 {
+    fn push_rank(&mut self, x: f64, sorted: Option<&mut Option<RankSorted>>) -> f64 {
         let key = if x.is_nan() { f64::INFINITY } else { x };
-        let slot = if self.len == RANK_N { self.head } else { self.len };
         let old = self.push(key);
         let ready = self.len == RANK_N && self.nulls == 0;
         let ring: &[f64; RANK_N] = self.ring[..].try_into().expect("window of 252 values");
-        match bands {
+        match sorted {
             Some(b) if self.len == RANK_N => {
                 match (b.as_mut(), old) {
-                    (Some(rb), Some(old)) => rb.replace(ring, slot, old, key),
-                    _ => *b = Some(RankBands::build(ring)),
+                    (Some(rs), Some(old)) => rs.replace(old, key),
+                    _ => *b = Some(RankSorted::build(ring)),
                 }
                 match b.as_ref() {
-                    Some(rb) if ready => {
-                        rb.regime(x).unwrap_or_else(|| regime_code(rank_q(ring, x)))
+                    Some(rs) if ready => {
+                        rs.regime(x).unwrap_or_else(|| regime_code(rank_q(ring, x)))
                     }
                     _ => NAN,
                 }
@@ -1369,12 +1197,18 @@ fn value_area(vol: &[f64; 32], total: f64) -> (usize, usize, usize) {
     let mut s = vol[kp];
     let target = 0.70 * total * (1.0 - 1e-9);
     // A plain loop: the choice is well predicted on real profiles (one side usually dominates).
+    // `V_k·(1 − 1e-9)` of every bin at once (the products the comparisons below use), so
+    // that the walk's dependency chain is a load and a compare per step.
+    let mut tv = [f64::NEG_INFINITY; 32];
+    for k in 0..32 {
+        tv[k] = vol[k] * (1.0 - 1e-9);
+    }
     while s < target && b - a < VP_BINS - 1 {
         let (up, dn) = (vol[b + 1], vol[a - 1]);
-        if up >= dn * (1.0 - 1e-9) {
+        if up >= tv[a - 1] {
             s += up;
             b += 1;
-            if dn >= up * (1.0 - 1e-9) {
+            if dn >= tv[b] {
                 s += dn;
                 a -= 1;
             }
@@ -1406,7 +1240,7 @@ impl VolumeStats {
     pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
         let [ratio_o, spike_o, reg_o] =
             out.cols_mut([f::VOLUME_RATIO_20D, f::VOLUME_SPIKE, f::REGIME_VOLUME]);
-        let mut bands = (inp.len() >= RANK_SORT_MIN).then_some(None);
+        let mut sorted = (inp.len() >= RANK_SORT_MIN).then_some(None);
         for i in 0..inp.len() {
             let v = inp.volume[i];
             self.vol.push(v);
@@ -1425,7 +1259,7 @@ impl VolumeStats {
             if !sd_zero {
                 spike_o[i] = finite_or_null((v - sma) / sd);
             }
-            let regime = self.rank.push_rank(finite_or_null(sum), bands.as_mut());
+            let regime = self.rank.push_rank(finite_or_null(sum), sorted.as_mut());
             if sum > 0.0 {
                 reg_o[i] = regime;
             }
@@ -1460,7 +1294,7 @@ impl Volatility {
     /// Computes the chunk.
     pub fn run(&mut self, inp: &Input<'_>, out: &mut Out) {
         let [vol_o, reg_o] = out.cols_mut([f::VOLATILITY_20D, f::REGIME_VOLATILITY]);
-        let mut bands = (inp.len() >= RANK_SORT_MIN).then_some(None);
+        let mut sorted = (inp.len() >= RANK_SORT_MIN).then_some(None);
         for i in 0..inp.len() {
             let c = inp.close[i];
             let n = self.n;
@@ -1480,7 +1314,7 @@ impl Volatility {
             let ss = sq_dev4(win, m);
             let vol = finite_or_null((ss / 19.0).sqrt());
             vol_o[i] = vol;
-            reg_o[i] = self.rank.push_rank(vol, bands.as_mut());
+            reg_o[i] = self.rank.push_rank(vol, sorted.as_mut());
         }
     }
 }
@@ -1740,17 +1574,18 @@ mod tests {
         regime_code(2 * below + equal)
     }
 
-    /// The band index (long chunks) and the direct count (short chunks) both give the literal
-    /// F3.15 label, bar by bar, on series with many exact ties, near-ties just inside and just
-    /// outside the 1e-9 tolerance (also at the order statistics that decide the label), zeros,
-    /// negative values, nulls, subnormals and trends (which force the bands to pull and shed).
+    /// The sorted window (long chunks) and the direct count (short chunks) both give the
+    /// literal F3.15 label, bar by bar, on series with many exact ties, near-ties just inside and
+    /// just outside the 1e-9 tolerance (also at the order statistics that decide the label),
+    /// zeros of both signs, negative values, nulls, subnormals and trends; the sorted copy stays
+    /// the window sorted.
     #[test]
-    fn banded_rank_equals_literal_count() {
+    fn sorted_rank_equals_literal_count() {
         for kind in 0..8u64 {
             let mut rnd = rng(0x2545_f491_4f6c_dd1d ^ (kind * 0x9e37_79b9));
             let mut rc = RankWindow::default();
             let mut rs = RankWindow::default();
-            let mut bands: Option<RankBands> = None;
+            let mut sorted: Option<RankSorted> = None;
             let mut hist: Vec<f64> = Vec::new();
             let mut level = 0.0f64;
             for t in 0..12_000u64 {
@@ -1776,7 +1611,7 @@ mod tests {
                             (u - 0.5) * 1e3
                         }
                     }
-                    // Trends up and down (bands keep moving).
+                    // Trends up and down (the order statistics keep moving).
                     2 => {
                         level += if (t / 500) % 2 == 0 { 1.0 } else { -1.3 };
                         level + u
@@ -1789,7 +1624,7 @@ mod tests {
                         1.0 + level
                     }
                     // Half the values in narrow clusters at the 25th and 75th percentiles
-                    // (bands grow and shed).
+                    // (long runs of near-equal values at the order statistics).
                     6 | 7 => match r % 4 {
                         0 => 0.25 + u * 1e-6 * (kind - 5) as f64,
                         1 => 0.75 + u * 1e-6 * (kind - 5) as f64,
@@ -1807,22 +1642,28 @@ mod tests {
                 hist.push(v);
                 // Rebuild the scratch index at irregular "chunk" starts.
                 if t % 97 == 13 {
-                    bands = None;
+                    sorted = None;
                 }
                 let got_c = rc.push_rank(v, None);
-                let got_s = rs.push_rank(v, Some(&mut bands));
+                let got_s = rs.push_rank(v, Some(&mut sorted));
                 let want = literal_regime(&hist);
                 assert_eq!(got_c.to_bits(), want.to_bits(), "count, kind {kind}, bar {t}");
-                assert_eq!(got_s.to_bits(), want.to_bits(), "bands, kind {kind}, bar {t}");
+                assert_eq!(got_s.to_bits(), want.to_bits(), "sorted, kind {kind}, bar {t}");
+                if let Some(s) = &sorted {
+                    // Equal as F3.15 compares (`-0.0 == 0.0`; nulls are `+∞` in both).
+                    let mut want: Vec<f64> = rs.ring.clone();
+                    want.sort_unstable_by(f64::total_cmp);
+                    assert!(s.s.iter().zip(&want).all(|(a, b)| a == b), "kind {kind}, bar {t}");
+                }
             }
             assert_eq!(format!("{rc:?}"), format!("{rs:?}"));
         }
     }
 
-    /// Every decision of [`RankBands::regime`] agrees with the literal count, on windows built
+    /// Every decision of [`RankSorted::regime`] agrees with the literal count, on windows built
     /// so that `x` is an order statistic at, or within the tolerance of, ranks 62/63/188/189.
     #[test]
-    fn band_decisions_at_the_boundaries() {
+    fn sorted_decisions_at_the_boundaries() {
         let mut rnd = rng(77);
         for case in 0..20_000u64 {
             let base: f64 = [1.0, -1.0, 0.0, 1e-300, 123_456.789][case as usize % 5];
@@ -1840,11 +1681,36 @@ mod tests {
             let x = w[(rnd() % RANK_N as u64) as usize];
             let last = (rnd() % RANK_N as u64) as usize;
             w[last] = x;
-            let b = RankBands::build(&w);
+            let b = RankSorted::build(&w);
             let ring: &[f64; RANK_N] = w[..].try_into().unwrap();
             let want = regime_code(rank_q(ring, x));
             if let Some(got) = b.regime(x) {
                 assert_eq!(got, want, "case {case}");
+            }
+        }
+    }
+
+    /// [`count_below2`] is `partition_point` twice, for keys below, between, equal to and above
+    /// the values (ties, `±0`, `+∞`), on arrays of every length up to 40.
+    #[test]
+    fn count_below2_is_two_partition_points() {
+        let mut rnd = rng(11);
+        for len in 1..=40usize {
+            for _ in 0..50 {
+                let mut s: Vec<f64> = (0..len)
+                    .map(|_| match rnd() % 6 {
+                        0 => 0.0,
+                        1 => -0.0,
+                        2 => f64::INFINITY,
+                        _ => (rnd() % 9) as f64 - 4.0,
+                    })
+                    .collect();
+                s.sort_unstable_by(f64::total_cmp);
+                for a in [-5.0, -4.0, -0.0, 0.0, 0.5, 4.0, 5.0, f64::INFINITY] {
+                    let b = (rnd() % 11) as f64 - 5.0;
+                    let want = (s.partition_point(|&y| y < a), s.partition_point(|&y| y < b));
+                    assert_eq!(count_below2(&s, a, b), want, "{s:?} {a} {b}");
+                }
             }
         }
     }
