@@ -290,19 +290,21 @@ async fn many_symbols_read_in_bulk_match_symbol_scans() {
             store
                 .scan("stocks_daily")
                 .symbol(symbol.clone())
-                .time_range(1_707_523_200_000_000, 1_713_571_200_000_000)
+                // A date `end` is inclusive: through 2024-04-20, i.e. before 2024-04-21.
+                .time_range(1_707_523_200_000_000, 1_713_657_600_000_000)
                 .collect()
                 .unwrap(),
         );
     }
     let want = arrow::compute::concat_batches(&schema, &want).unwrap();
-    assert_eq!(got.num_rows(), 40 * 70);
+    assert_eq!(got.num_rows(), 40 * 71);
     assert_eq!(got.num_columns(), 97);
     for (c, field) in schema.fields().iter().enumerate() {
         assert_eq!(got.column(c).as_ref(), want.column(c).as_ref(), "column {}", field.name());
     }
-    let first = got.column(0).as_dictionary::<arrow::datatypes::Int32Type>();
-    let names = first.values().as_string::<i32>();
-    assert_eq!(names.value(first.keys().value(0) as usize), "Q000");
+    let symbol = got.column(schema.index_of("symbol").unwrap());
+    let symbol = arrow::compute::cast(symbol, &arrow::datatypes::DataType::Utf8).unwrap();
+    let symbol = symbol.as_string::<i32>();
+    assert_eq!((symbol.value(0), symbol.value(40 * 71 - 1)), ("Q000", "Q039"));
     s.stop().await.unwrap();
 }
