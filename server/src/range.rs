@@ -196,7 +196,8 @@ impl RangeRequest {
             {
                 continue;
             }
-            let scans: Vec<ScanBuilder> = if group.len() > BULK_MIN_SYMBOLS {
+            let bulk = group.len() > BULK_MIN_SYMBOLS;
+            let scans: Vec<ScanBuilder> = if bulk {
                 vec![self.scan_of(store, group).bulk(true)]
             } else {
                 group.iter().map(|part| self.scan(store, part)).collect()
@@ -205,11 +206,42 @@ impl RangeRequest {
                 if let Some(f) = &self.fields {
                     scan = scan.columns(f.iter().cloned());
                 }
-                for batch in scan.build()? {
-                    writer.write(&batch?)?;
+                if bulk {
+                    read_ahead(scan.build()?, writer)?;
+                } else {
+                    for batch in scan.build()? {
+                        writer.write(&batch?)?;
+                    }
                 }
             }
         }
         Ok(())
     }
+}
+
+/// Batches a bulk scan may read ahead of the writer.
+const READ_AHEAD_BATCHES: usize = 4;
+
+/// Writes a bulk scan's batches while the next ones are read on a thread of their own, so
+/// reading (decompressing, slicing) and encoding each get a core. A failed write drops the
+/// receiver, which stops the reader at its next batch; a failed read is written as the error.
+fn read_ahead<W: Write + Send>(
+    scan: candlestore::Scan,
+    writer: &mut BatchWriter<W>,
+) -> Result<(), WriteError> {
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(READ_AHEAD_BATCHES);
+        s.spawn(move || {
+            for batch in scan {
+                let failed = batch.is_err();
+                if tx.send(batch).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        for batch in rx {
+            writer.write(&batch?)?;
+        }
+        Ok(())
+    })
 }
