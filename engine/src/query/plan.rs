@@ -25,12 +25,22 @@ pub(crate) struct Snapshot {
     pub(crate) table: Option<Arc<TableVersion>>,
 }
 
+/// One symbol's rows `[row_start, row_start + row_count)` of a segment, trimmed to `[lo, hi)`.
+#[derive(Debug)]
+pub(crate) struct Slice {
+    seg: Arc<SegmentMeta>,
+    row_start: u32,
+    row_count: u32,
+    lo: i64,
+    hi: i64,
+}
+
 /// A unit of scan output.
 #[derive(Debug)]
 pub(crate) enum Chunk {
     /// One symbol's rows `[row_start, row_start + row_count)` of a segment, trimmed to
     /// `[lo, hi)`.
-    Slice { seg: Arc<SegmentMeta>, row_start: u32, row_count: u32, lo: i64, hi: i64 },
+    Slice(Slice),
     /// A whole segment filtered to `[lo, hi)` and, optionally, a symbol set.
     Filter { seg: Arc<SegmentMeta>, lo: i64, hi: i64, symbols: Option<Arc<HashSet<String>>> },
     /// Rows already gathered (unflushed rows).
@@ -225,13 +235,13 @@ impl Plan {
                         }
                         group_max =
                             if group.is_empty() { r.max_ts } else { group_max.max(r.max_ts) };
-                        group.push(Chunk::Slice {
+                        group.push(Chunk::Slice(Slice {
                             seg: seg.clone(),
                             row_start: r.row_start,
                             row_count: r.row_count,
                             lo,
                             hi,
-                        });
+                        }));
                     }
                     if !group.is_empty() {
                         parts.push(close_group(&mut group));
@@ -320,37 +330,15 @@ impl Plan {
     }
 }
 
-impl Chunk {
-    /// The distinct segments the chunks read.
-    pub(crate) fn segments(chunks: &[Chunk]) -> usize {
-        fn walk(chunk: &Chunk, ids: &mut HashSet<u64>) {
-            match chunk {
-                Chunk::Slice { seg, .. } | Chunk::Filter { seg, .. } => {
-                    ids.insert(seg.id);
-                }
-                Chunk::Ready(_) => {}
-                Chunk::Merge(parts) | Chunk::Concat(parts) => {
-                    parts.iter().for_each(|p| walk(p, ids));
-                }
-            }
-        }
-        let mut ids = HashSet::new();
-        chunks.iter().for_each(|c| walk(c, &mut ids));
-        ids.len()
-    }
-
-    /// A `Slice`'s columns: its rows of the segment, trimmed to its time range.
-    fn slice_columns(
+impl Slice {
+    /// The slice's columns: its rows of the segment, trimmed to its time range.
+    fn columns(
         &self,
         store: &Store,
         work: &[usize],
         windows: Option<&mut Windows>,
     ) -> Result<Vec<ArrayRef>> {
-        let Chunk::Slice { seg, row_start, row_count, lo, hi } = self else {
-            return Err(Error::Corrupt {
-                reason: "slice_columns of a chunk that is no slice".into(),
-            });
-        };
+        let Slice { seg, row_start, row_count, lo, hi } = self;
         let (start, count) = (*row_start as usize, *row_count as usize);
         let cut = |columns: &[ArrayRef], start: usize| -> Vec<ArrayRef> {
             let times =
@@ -372,6 +360,26 @@ impl Chunk {
             }
         }
     }
+}
+
+impl Chunk {
+    /// The distinct segments the chunks read.
+    pub(crate) fn segments(chunks: &[Chunk]) -> usize {
+        fn walk(chunk: &Chunk, ids: &mut HashSet<u64>) {
+            match chunk {
+                Chunk::Slice(Slice { seg, .. }) | Chunk::Filter { seg, .. } => {
+                    ids.insert(seg.id);
+                }
+                Chunk::Ready(_) => {}
+                Chunk::Merge(parts) | Chunk::Concat(parts) => {
+                    parts.iter().for_each(|p| walk(p, ids));
+                }
+            }
+        }
+        let mut ids = HashSet::new();
+        chunks.iter().for_each(|c| walk(c, &mut ids));
+        ids.len()
+    }
 
     /// Reads the chunk's rows: through the shared column cache, or for a bulk scan
     /// (`windows`) from its per-segment windows and uncached decodes.
@@ -384,10 +392,9 @@ impl Chunk {
         let dt = pos(work, col::DATETIME);
         match self {
             Chunk::Ready(b) => Ok(b.clone()),
-            Chunk::Slice { .. } => Ok(RecordBatch::try_new(
-                work_schema(work),
-                self.slice_columns(store, work, windows)?,
-            )?),
+            Chunk::Slice(slice) => {
+                Ok(RecordBatch::try_new(work_schema(work), slice.columns(store, work, windows)?)?)
+            }
             Chunk::Filter { seg, lo, hi, symbols } => {
                 let reader = store.segment_reader(seg)?;
                 let columns = match windows {
@@ -427,8 +434,8 @@ impl Chunk {
                 let mut columns: Vec<Vec<ArrayRef>> = Vec::with_capacity(parts.len());
                 for p in parts {
                     let part = match p {
-                        Chunk::Slice { .. } => {
-                            p.slice_columns(store, work, windows.as_deref_mut())?
+                        Chunk::Slice(slice) => {
+                            slice.columns(store, work, windows.as_deref_mut())?
                         }
                         _ => p.materialize(store, work, windows.as_deref_mut())?.columns().to_vec(),
                     };

@@ -201,12 +201,8 @@ pub(crate) fn parse_funding(
         let rate = strict_number(&item.funding_rate)
             .ok_or_else(|| bad(format!("fundingRate {:?} is not a number", item.funding_rate)))?;
         let t = item.funding_time;
-        if !(from_ms..=to_ms).contains(&t) {
-            return Err(bad(format!("fundingTime {t} is outside the range asked for")));
-        }
-        if out.last().is_some_and(|p| p.time_ms >= t) {
-            return Err(bad(format!("fundingTime {t} is not after the previous item's")));
-        }
+        next_in_range("fundingTime", t, out.last().map(|p| p.time_ms), from_ms, to_ms)
+            .map_err(bad)?;
         out.push(FundingEvent { time_ms: t, rate });
     }
     Ok(out)
@@ -307,15 +303,29 @@ pub(crate) fn parse_open_interest(
             Millis::Text(_) => None,
         }
         .ok_or_else(|| bad(format!("timestamp {:?} is not milliseconds", item.timestamp)))?;
-        if !(from_ms..=to_ms).contains(&t) {
-            return Err(bad(format!("timestamp {t} is outside the range asked for")));
-        }
-        if out.last().is_some_and(|p| p.time_ms >= t) {
-            return Err(bad(format!("timestamp {t} is not after the previous item's")));
-        }
+        next_in_range("timestamp", t, out.last().map(|p| p.time_ms), from_ms, to_ms)
+            .map_err(bad)?;
         out.push(OpenInterest { time_ms: t, contracts });
     }
     Ok(out)
+}
+
+/// Checks an item's time `t` (field `name`): inside `[from_ms, to_ms]` and after the previous
+/// item's; the message says which rule it broke.
+fn next_in_range(
+    name: &str,
+    t: i64,
+    previous: Option<i64>,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<(), String> {
+    if !(from_ms..=to_ms).contains(&t) {
+        return Err(format!("{name} {t} is outside the range asked for"));
+    }
+    if previous.is_some_and(|p| p >= t) {
+        return Err(format!("{name} {t} is not after the previous item's"));
+    }
+    Ok(())
 }
 
 /// A decimal string as Binance writes it (`-0.03750000`, `20403.637`): optional sign,
