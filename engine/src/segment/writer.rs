@@ -68,23 +68,36 @@ pub(crate) fn symbol_runs(batch: &RecordBatch) -> Vec<SymbolRun> {
     runs
 }
 
-/// Rows per data page (see format-spec/segments.md, "Pages"): small enough that a row-range
-/// read (a bulk export's window, `SegmentReader::decode_rows`) decompresses little more than
-/// its rows, large enough that zstd still sees long runs of each byte stream.
+/// Rows per data page of a compacted segment (level ≥ 1; see format-spec/segments.md,
+/// "Pages"): small enough that a row-range read (a bulk export's window,
+/// `SegmentReader::decode_rows`) decompresses little more than its rows, large enough that
+/// zstd still sees long runs of each byte stream.
 pub(crate) const DATA_PAGE_ROWS: usize = 2_048;
+
+/// Rows per data page of a flushed segment (level 0). A flush is on the write path of every
+/// import, and each page costs a compression call, a page header and page-index entries:
+/// 8,192-row pages cut an S&P 500 import's CPU time by ~20% against 2,048. Level-0 segments
+/// are short-lived where it matters (compaction rewrites them with [`DATA_PAGE_ROWS`]).
+pub(crate) const FLUSH_PAGE_ROWS: usize = 8_192;
+
+/// Rows per data page for a segment of compaction `level`.
+pub(crate) fn page_rows(level: u32) -> usize {
+    if level == 0 { FLUSH_PAGE_ROWS } else { DATA_PAGE_ROWS }
+}
 
 fn writer_properties(
     batch: &RecordBatch,
     table: &str,
     partition: &str,
     segment_id: u64,
+    page_rows: usize,
 ) -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(1 << 20))
-        .set_data_page_row_count_limit(DATA_PAGE_ROWS)
-        .set_write_batch_size(DATA_PAGE_ROWS)
+        .set_data_page_row_count_limit(page_rows)
+        .set_write_batch_size(page_rows)
         .set_key_value_metadata(Some(vec![
             KeyValue::new(
                 "candlestore.format_version".into(),
@@ -126,6 +139,7 @@ pub(crate) fn write_segment(
     table: &str,
     partition: &str,
     segment_id: u64,
+    level: u32,
 ) -> Result<WrittenSegment, parquet::errors::ParquetError> {
     let projected;
     let batch = if batch.num_columns() > columns {
@@ -134,7 +148,7 @@ pub(crate) fn write_segment(
     } else {
         batch
     };
-    let props = writer_properties(batch, table, partition, segment_id);
+    let props = writer_properties(batch, table, partition, segment_id, page_rows(level));
     let mut buf = Vec::with_capacity(batch.get_array_memory_size() / 4 + 4096);
     let mut writer = ArrowWriter::try_new(&mut buf, Arc::clone(batch.schema_ref()), Some(props))?;
     writer.write(batch)?;

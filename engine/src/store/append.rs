@@ -318,14 +318,21 @@ impl Store {
         states: super::derive::NewStates,
         now: i64,
     ) -> Result<()> {
+        let partitioning = {
+            let mut state = self.inner.state.write();
+            Store::resolve_table(&mut state, table)?.spec.timeframe.partitioning()
+        };
+        // Outside the state lock: readers are not held up by the reorder.
+        let (batch, keys) =
+            crate::memtable::partition_major(applied.batch, applied.keys, partitioning)?;
         let mut state = self.inner.state.write();
         let t = Store::resolve_table(&mut state, table)?;
-        update_symbols(&mut t.symbols, &applied.batch);
+        update_symbols(&mut t.symbols, &batch);
         if !states.is_empty() {
             let kernels = Arc::make_mut(&mut t.kernels);
             kernels.extend(states);
         }
-        t.active.insert(applied.batch, &applied.keys, now);
+        t.active.insert(batch, &keys, now);
         t.pending_corrections.extend(applied.corrections);
         Ok(())
     }
@@ -355,22 +362,59 @@ impl Store {
         Ok(())
     }
 
-    fn maybe_flush(&self) -> Result<()> {
-        let due = {
-            let state = self.inner.state.read();
-            let rows: usize = state.tables.values().map(|t| t.active.live_rows()).sum();
-            let bytes: usize = state.tables.values().map(|t| t.active.bytes()).sum();
-            let oldest = state.tables.values().filter_map(|t| t.active.oldest_write()).min();
-            let aged = match (self.inner.options.flush_age, oldest) {
-                (Some(age), Some(oldest)) => {
-                    self.inner.clock.now_micros() - oldest > age.as_micros() as i64
-                }
-                _ => false,
-            };
-            rows >= self.inner.options.flush_rows || bytes >= self.inner.options.flush_bytes || aged
+    /// Whether the active memtables reached a flush threshold (rows, bytes or age).
+    fn flush_due(&self) -> bool {
+        let state = self.inner.state.read();
+        let rows: usize = state.tables.values().map(|t| t.active.live_rows()).sum();
+        let bytes: usize = state.tables.values().map(|t| t.active.bytes()).sum();
+        let oldest = state.tables.values().filter_map(|t| t.active.oldest_write()).min();
+        let aged = match (self.inner.options.flush_age, oldest) {
+            (Some(age), Some(oldest)) => {
+                self.inner.clock.now_micros() - oldest > age.as_micros() as i64
+            }
+            _ => false,
         };
-        if due {
+        rows >= self.inner.options.flush_rows || bytes >= self.inner.options.flush_bytes || aged
+    }
+
+    /// Flushes once a threshold is reached. With background flushes (the default) the flush
+    /// runs on its own thread and this append returns at once. If the previous background
+    /// flush is still running when the next threshold is reached, the append waits for it
+    /// first, so at most one frozen and one active memtable exist (memory stays bounded by
+    /// twice the threshold). A background flush that failed is redone here, in the
+    /// foreground, so its error reaches an append.
+    fn maybe_flush(&self) -> Result<()> {
+        if !self.flush_due() {
+            return Ok(());
+        }
+        if !self.inner.options.background_flush {
             self.flush()?;
+            return Ok(());
+        }
+        let mut slot = self.inner.background_flush.lock();
+        if let Some(handle) = slot.take() {
+            if !matches!(handle.join(), Ok(Ok(_))) {
+                drop(slot);
+                // Its frozen memtables wait in `failed_flush`; this retries them.
+                self.flush()?;
+                return Ok(());
+            }
+            // It froze the memtables it saw when it started: what is due is decided afresh.
+            if !self.flush_due() {
+                return Ok(());
+            }
+        }
+        let store = self.background_handle();
+        match std::thread::Builder::new()
+            .name("candlestore-flush".into())
+            .spawn(move || store.flush_in_place())
+        {
+            Ok(handle) => *slot = Some(handle),
+            // No thread to be had (a resource limit): flush here instead.
+            Err(_) => {
+                drop(slot);
+                self.flush()?;
+            }
         }
         Ok(())
     }

@@ -87,7 +87,7 @@ pub(crate) fn encode_segment(
     // Stock tables have no extra columns: their segments stay the 97 of version 1.
     let columns = crate::table::TableSpec::from_conventional_name(table)
         .map_or(crate::schema::FIELD_COUNT, |s| crate::schema::table_column_count(s.asset_class));
-    let written = write_segment(batch, columns, table, partition, id)
+    let written = write_segment(batch, columns, table, partition, id, level)
         .map_err(|source| SegmentError::Parquet { path: display_path(storage, &path), source })?;
     let meta = SegmentMeta {
         id,
@@ -109,6 +109,37 @@ impl Store {
     /// nothing that the segments do not. A no-op when nothing is pending.
     pub fn flush(&self) -> Result<FlushReport> {
         self.check_writable()?;
+        // A background flush started by an append finishes first (if it failed, its frozen
+        // memtables are retried below, and that outcome is what counts).
+        let background = self.inner.background_flush.lock().take();
+        let mut report = FlushReport::default();
+        if let Some(Ok(Ok(r))) = background.map(|h| h.join()) {
+            report = r;
+        }
+        let own = self.flush_in_place()?;
+        report.rows += own.rows;
+        report.segments_written += own.segments_written;
+        report.segments_replaced += own.segments_replaced;
+        report.corrections += own.corrections;
+        Ok(report)
+    }
+
+    /// The pool flushes encode segments on (`None` if it could not be built: then the
+    /// global pool).
+    fn flush_pool(&self) -> Option<&rayon::ThreadPool> {
+        self.inner
+            .flush_pool
+            .get_or_init(|| {
+                rayon::ThreadPoolBuilder::new()
+                    .thread_name(|i| format!("candlestore-flush-{i}"))
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    /// The flush itself, in the calling thread (see [`Store::flush`]).
+    pub(crate) fn flush_in_place(&self) -> Result<FlushReport> {
         let _commit = self.inner.commit_lock.lock();
         let wal = self.inner.wal.get().ok_or(Error::ReadOnly)?;
         // A flush that failed left its frozen memtables (still visible to readers): they
@@ -216,35 +247,42 @@ impl Store {
                     next_id - 1
                 })
                 .collect();
-            let outputs: Vec<Result<(NewSegment, Vec<u64>)>> = groups
-                .par_iter()
-                .zip(ids.par_iter())
-                .map(|((partition, refs, replaces), &id)| {
-                    let rows = memtable.gather(refs)?;
-                    let mut replaced = Vec::new();
-                    let batch = match (&table_version, replaces) {
-                        (Some(tv), true) => {
-                            let mut parts = Vec::new();
-                            for seg in tv.partition_segments(&partition.label) {
-                                let reader = self.segment_reader(&seg)?;
-                                let all: Vec<usize> = (0..COLUMN_COUNT).collect();
-                                let columns = reader.columns_uncached(&all)?;
-                                parts.push(RecordBatch::try_new(
-                                    crate::schema::row_schema(),
-                                    columns,
-                                )?);
-                                replaced.push(seg.id);
+            let encode = || -> Vec<Result<(NewSegment, Vec<u64>)>> {
+                groups
+                    .par_iter()
+                    .zip(ids.par_iter())
+                    .map(|((partition, refs, replaces), &id)| {
+                        let rows = memtable.gather(refs)?;
+                        let mut replaced = Vec::new();
+                        let batch = match (&table_version, replaces) {
+                            (Some(tv), true) => {
+                                let mut parts = Vec::new();
+                                for seg in tv.partition_segments(&partition.label) {
+                                    let reader = self.segment_reader(&seg)?;
+                                    let all: Vec<usize> = (0..COLUMN_COUNT).collect();
+                                    let columns = reader.columns_uncached(&all)?;
+                                    parts.push(RecordBatch::try_new(
+                                        crate::schema::row_schema(),
+                                        columns,
+                                    )?);
+                                    replaced.push(seg.id);
+                                }
+                                parts.push(rows);
+                                merge_runs(&parts)?
                             }
-                            parts.push(rows);
-                            merge_runs(&parts)?
-                        }
-                        _ => rows,
-                    };
-                    let level = 0;
-                    let seg = encode_segment(storage, name, &partition.label, id, level, &batch)?;
-                    Ok((seg, replaced))
-                })
-                .collect();
+                            _ => rows,
+                        };
+                        let level = 0;
+                        let seg =
+                            encode_segment(storage, name, &partition.label, id, level, &batch)?;
+                        Ok((seg, replaced))
+                    })
+                    .collect()
+            };
+            let outputs = match self.flush_pool() {
+                Some(pool) => pool.install(encode),
+                None => encode(),
+            };
             let change = changes.entry(name.clone()).or_default();
             for out in outputs {
                 let (seg, replaced) = out?;

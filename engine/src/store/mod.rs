@@ -122,6 +122,12 @@ pub(crate) struct Inner {
     pub(crate) gc: gc::Graveyard,
     /// Frozen memtables of a flush that failed, with its checkpoint, to commit first.
     pub(crate) failed_flush: Mutex<Option<(Vec<flush::Frozen>, crate::wal::Lsn)>>,
+    /// Threads that encode a flush's segments: its own pool, so that a background flush and
+    /// the appends' kernel work (on the global pool) share the cores through the OS
+    /// scheduler instead of the appends' tasks queueing behind every segment encode.
+    pub(crate) flush_pool: std::sync::OnceLock<Option<rayon::ThreadPool>>,
+    /// The flush an append started in the background, if any (see `maybe_flush`).
+    pub(crate) background_flush: Mutex<Option<std::thread::JoinHandle<Result<flush::FlushReport>>>>,
     pub(crate) recovery: RecoveryReport,
     /// The symbol master as last persisted (`_meta/SYMBOLS`); replaced whole by an upsert.
     pub(crate) symbols: RwLock<Arc<crate::symbols::SymbolMaster>>,
@@ -146,6 +152,36 @@ pub struct RecoveryReport {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) inner: Arc<Inner>,
+    /// Shared by the handles users hold (`None` in a background flush's own handle): when the
+    /// last of them drops, a background flush still running is waited for, so dropping a
+    /// store closes it (its files written, its directory lock released) as it always did.
+    _handles: Option<Arc<Closer>>,
+}
+
+impl Store {
+    /// The first user handle of an opened store.
+    pub(crate) fn for_users(inner: Arc<Inner>) -> Store {
+        Store { _handles: Some(Arc::new(Closer(inner.clone()))), inner }
+    }
+
+    /// A handle for the engine's own background work: it does not keep the store open.
+    pub(crate) fn background_handle(&self) -> Store {
+        Store { inner: self.inner.clone(), _handles: None }
+    }
+}
+
+/// Waits for a running background flush when the last user handle of a store drops.
+#[derive(Debug)]
+pub(crate) struct Closer(Arc<Inner>);
+
+impl Drop for Closer {
+    fn drop(&mut self) {
+        let running = self.0.background_flush.lock().take();
+        if let Some(handle) = running {
+            // Its outcome is in the store: a failure left its memtables to the WAL replay.
+            let _ = handle.join();
+        }
+    }
 }
 
 impl Store {

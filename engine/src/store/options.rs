@@ -17,6 +17,7 @@ pub struct StoreOptions {
     pub(crate) flush_rows: usize,
     pub(crate) flush_bytes: usize,
     pub(crate) flush_age: Option<Duration>,
+    pub(crate) background_flush: bool,
     pub(crate) cache_bytes: usize,
     pub(crate) wal_roll_bytes: u64,
     pub(crate) read_only: bool,
@@ -30,6 +31,7 @@ impl Default for StoreOptions {
             flush_rows: 1_000_000,
             flush_bytes: 128 << 20,
             flush_age: Some(Duration::from_secs(300)),
+            background_flush: true,
             cache_bytes: 1 << 30,
             wal_roll_bytes: 64 << 20,
             read_only: false,
@@ -91,6 +93,17 @@ impl StoreBuilder {
     /// `None` disables the age trigger).
     pub fn with_flush_age(mut self, age: Option<Duration>) -> Self {
         self.options.flush_age = age;
+        self
+    }
+
+    /// Whether a flush triggered by an append (a threshold reached) runs on a background
+    /// thread while appends continue (default `true`). An append that reaches the next
+    /// threshold while that flush still runs waits for it, so memory stays bounded by one
+    /// frozen and one active memtable.
+    /// With `false` the triggering append flushes before it returns. [`Store::flush`] always
+    /// waits for a background flush first and then flushes in the caller's thread.
+    pub fn with_background_flush(mut self, background: bool) -> Self {
+        self.options.background_flush = background;
         self
     }
 

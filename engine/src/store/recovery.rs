@@ -156,7 +156,9 @@ impl Store {
         let (version, tables) = load_version(storage.as_ref(), manifest, !read_only)?;
         let cache_bytes = options.cache_bytes;
         let roll = options.wal_roll_bytes;
+        // No user handle yet (`handles: None`): recovery needs the only reference at the end.
         let store = Store {
+            _handles: None,
             inner: Arc::new(Inner {
                 storage: storage.clone(),
                 options,
@@ -169,6 +171,8 @@ impl Store {
                 cache: ColumnCache::new(cache_bytes),
                 gc: gc::Graveyard::default(),
                 failed_flush: Mutex::new(None),
+                background_flush: Mutex::new(None),
+                flush_pool: std::sync::OnceLock::new(),
                 recovery: Default::default(),
                 symbols: RwLock::new(Arc::new(symbols)),
                 symbols_lock: Mutex::new(()),
@@ -176,7 +180,7 @@ impl Store {
             }),
         };
         if read_only {
-            return Ok(store);
+            return Ok(Store::for_users(store.inner));
         }
         let outcome = wal::replay(storage.as_ref(), &wal_dir(), checkpoint, |lsn, payload| {
             store.replay_record(lsn, payload)
@@ -191,6 +195,6 @@ impl Store {
         let inner = Arc::into_inner(store.inner).ok_or_else(|| Error::Corrupt {
             reason: "store handle escaped during recovery".into(),
         })?;
-        Ok(Store { inner: Arc::new(Inner { recovery, ..inner }) })
+        Ok(Store::for_users(Arc::new(Inner { recovery, ..inner })))
     }
 }
