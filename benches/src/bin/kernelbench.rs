@@ -11,7 +11,8 @@
 //! `kernelbench --data bench-data/daily_ohlcv.parquet --threads 1 [--json out.json]`
 //! (`--kernel-only`: the kernel pass alone; `--digest`: also print a digest of every output bit
 //! and check chunked runs against the batch, for changes that must not alter any value;
-//! `--store-only [--days N]`: only the store append, the median of N days, default 5)
+//! `--store-only [--days N]`: only the store append, the median of N days, default 5;
+//! `--chunk N`: the kernel pass advances each series N bars at a time instead of in one call)
 
 use std::sync::Arc;
 use std::time::Instant;
