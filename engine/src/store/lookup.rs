@@ -23,6 +23,8 @@ pub(crate) struct Lookup<'a> {
     memtable_sources: HashMap<(bool, u32), usize>,
     segment_sources: HashMap<u64, usize>,
     ranges: HashMap<Box<str>, Vec<RowRange>>,
+    /// Whether every symbol looked up so far came after the one before.
+    ascending: bool,
     last_symbol: Option<String>,
     last_ranges: Vec<RowRange>,
     mem_symbol: Option<String>,
@@ -44,6 +46,7 @@ impl<'a> Lookup<'a> {
             memtable_sources: HashMap::new(),
             segment_sources: HashMap::new(),
             ranges: HashMap::new(),
+            ascending: true,
             last_symbol: None,
             last_ranges: Vec::new(),
             mem_symbol: None,
@@ -76,11 +79,15 @@ impl<'a> Lookup<'a> {
     }
 
     /// The index's row ranges of `symbol` in `last_ranges` (kept while consecutive rows
-    /// name the same symbol; a symbol seen before is copied from `ranges`, so a batch
-    /// interleaving symbols decodes each symbol's postings once).
+    /// name the same symbol). Once the rows' symbols are out of order, a symbol's ranges are
+    /// also kept in `ranges`, so a batch interleaving symbols decodes each symbol's postings
+    /// about once; while they ascend, no symbol can come back and nothing is kept.
     fn symbol_ranges(&mut self, symbol: &str) {
         if self.last_symbol.as_deref() == Some(symbol) {
             return;
+        }
+        if self.last_symbol.as_deref().is_some_and(|last| symbol < last) {
+            self.ascending = false;
         }
         self.last_ranges.clear();
         if let Some(ranges) = self.ranges.get(symbol) {
@@ -91,7 +98,9 @@ impl<'a> Lookup<'a> {
             {
                 self.last_ranges.extend(index.ranges_for_symbol(id));
             }
-            self.ranges.insert(symbol.into(), self.last_ranges.clone());
+            if !self.ascending {
+                self.ranges.insert(symbol.into(), self.last_ranges.clone());
+            }
         }
         let last = self.last_symbol.get_or_insert_with(String::new);
         last.clear();

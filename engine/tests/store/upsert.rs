@@ -230,6 +230,17 @@ fn an_append_interleaving_symbols_out_of_time_order_derives_each_series_as_a_bat
             .collect();
     assert_eq!(aapl.len(), 32);
     assert!(aapl.is_sorted());
+    // Stored (segment) keys found through the index with the symbols out of order: a
+    // symbol's ranges are still found when it comes back.
+    let again = bars(&[
+        ("MSFT", JAN1_2024 + 5 * DAY, 99.0),
+        ("AAPL", JAN1_2024 + 5 * DAY, 105.0),
+        ("MSFT", JAN1_2024 + 6 * DAY, 98.0),
+        ("AAPL", JAN1_2024 + 7 * DAY, 107.0),
+    ]);
+    let report = store.append("stocks_daily", &again).expect("revise");
+    assert_eq!((report.inserted, report.revised, report.unchanged), (0, 2, 2));
+    assert_eq!(store.verify_fields("stocks_daily").expect("verify"), Vec::<String>::new());
 }
 
 #[test]
