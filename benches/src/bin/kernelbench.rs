@@ -10,7 +10,9 @@
 //!
 //! `kernelbench --data bench-data/daily_ohlcv.parquet --threads 1 [--json out.json]`
 //! (`--kernel-only`: the kernel pass alone; `--digest`: also print a digest of every output bit
-//! and check chunked runs against the batch, for changes that must not alter any value)
+//! and check chunked runs against the batch, for changes that must not alter any value;
+//! `--store-only [--days N]`: only the store append, the median of N days, default 5;
+//! `--chunk N`: the kernel pass advances each series N bars at a time instead of in one call)
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -163,6 +165,7 @@ fn main() {
     let data = arg(&args, "--data").unwrap_or_else(|| "bench-data/daily_ohlcv.parquet".into());
     let threads: usize = arg(&args, "--threads").and_then(|t| t.parse().ok()).unwrap_or(1);
     let reps: usize = arg(&args, "--reps").and_then(|t| t.parse().ok()).unwrap_or(3);
+    let chunk: usize = arg(&args, "--chunk").and_then(|t| t.parse().ok()).unwrap_or(0);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
     let config = SeriesConfig { session: Session::PerBar };
 
@@ -181,11 +184,24 @@ fn main() {
             series
                 .par_iter()
                 .map(|s| {
-                    let (computed, _) =
-                        compute_series(&config, &s.bars(0, s.ts.len())).expect("compute");
-                    computed
-                        .raw(candlestore::column_index("ema_200").expect("col"))
-                        .map_or(0.0, |c| c.iter().copied().filter(|x| x.is_finite()).sum::<f64>())
+                    let ema = candlestore::column_index("ema_200").expect("col");
+                    if chunk == 0 {
+                        let (computed, _) =
+                            compute_series(&config, &s.bars(0, s.ts.len())).expect("compute");
+                        return computed
+                            .raw(ema)
+                            .map_or(0.0, |c| c.iter().copied().filter(|x| x.is_finite()).sum());
+                    }
+                    let mut state = SeriesState::new();
+                    let mut sum = 0.0;
+                    for a in (0..s.ts.len()).step_by(chunk) {
+                        let b = (a + chunk).min(s.ts.len());
+                        let computed = state.advance(&config, &s.bars(a, b)).expect("compute");
+                        sum += computed
+                            .raw(ema)
+                            .map_or(0.0, |c| c.iter().copied().filter(|x| x.is_finite()).sum());
+                    }
+                    sum
                 })
                 .sum::<f64>()
         })
@@ -316,10 +332,17 @@ fn digest(config: &SeriesConfig, series: &[Series]) -> String {
     format!("digest {h:016x} over {columns} series-columns")
 }
 
+/// CPU time of the whole process (all threads) so far, in seconds: what an append costs
+/// when other processes share the cores and wall time is inflated.
+fn process_cpu_s() -> f64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
+
 /// One new bar for each of 5,000 symbols through a store that holds 300 days of each: the
-/// median of 5 appends, in ms.
+/// median of `--days` appends (default 5; more for a profile of the append path), in ms.
 fn store_append(args: &[String]) -> f64 {
-    let _ = args;
+    let days: i64 = arg(args, "--days").and_then(|d| d.parse().ok()).unwrap_or(5).max(1);
     let dir = std::env::temp_dir().join(format!("kernelbench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let store = Store::builder(&dir).with_durability(Durability::Buffered).open().expect("store");
@@ -332,19 +355,24 @@ fn store_append(args: &[String]) -> f64 {
     }
     let _ = store.flush().expect("flush");
     let history_s = t.elapsed().as_secs_f64();
-    let mut store_ms = Vec::new();
-    for day in 0..5 {
+    eprintln!("history of 1.5M bars ingested in {history_s:.1} s; appending {days} days");
+    let (mut store_ms, mut cpu_ms) = (Vec::new(), Vec::new());
+    for day in 0..days {
         let next = synthetic(5_000, 1, 10_300 + day);
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), process_cpu_s());
         let report = store.append_with("stocks_daily", &next, &opts).expect("append day");
         store_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        cpu_ms.push((process_cpu_s() - cpu) * 1e3);
         assert_eq!(report.inserted, 5_000);
     }
-    store_ms.sort_by(f64::total_cmp);
-    let store_ms = store_ms[store_ms.len() / 2];
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (store_ms, cpu_ms) = (median(store_ms), median(cpu_ms));
     eprintln!(
         "incremental, store append (buffered): 5,000 symbols x 1 bar in {store_ms:.2} ms \
-         (median of 5; history of 1.5M bars ingested in {history_s:.1} s)"
+         (median of {days}; CPU time of all threads {cpu_ms:.2} ms)"
     );
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);

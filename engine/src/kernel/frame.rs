@@ -339,11 +339,25 @@ impl Out {
     /// Writes row `k` of `other` at row `rows[k]` of every column both have allocated.
     pub fn scatter(&mut self, other: &Out, rows: &[usize]) {
         debug_assert_eq!(other.len, rows.len());
-        let both: Vec<usize> =
-            (0..97).filter(|&c| self.slot[c] != NO_SLOT && other.slot[c] != NO_SLOT).collect();
-        for c in both {
-            let src = other.col(c);
-            let dst = self.col_mut(c);
+        if other.len == 0 {
+            return;
+        }
+        if self.slot == other.slot {
+            // The same columns (the store's case: one small `Out` per series merged into the
+            // append's): column `s` of both is the `s`-th run of `len` values.
+            for (src, dst) in
+                other.data.chunks_exact(other.len).zip(self.data.chunks_exact_mut(self.len))
+            {
+                for (&v, &r) in src.iter().zip(rows) {
+                    dst[r] = v;
+                }
+            }
+            return;
+        }
+        for c in (0..97).filter(|&c| self.slot[c] != NO_SLOT && other.slot[c] != NO_SLOT) {
+            let (a, b) = (other.start(c), self.start(c));
+            let src = &other.data[a..a + other.len];
+            let dst = &mut self.data[b..b + self.len];
             for (&v, &r) in src.iter().zip(rows) {
                 dst[r] = v;
             }
@@ -542,6 +556,27 @@ mod tests {
         let mut empty = Out::new(0, &[f::RSI, f::OBV]);
         let [a, b] = empty.cols_mut([f::RSI, f::OBV]);
         assert!(a.is_empty() && b.is_empty());
+    }
+
+    #[test]
+    fn out_scatter_between_outs_of_the_same_columns() {
+        let cols = [f::RSI, f::OBV, f::MACD];
+        let mut part = Out::new(2, &cols);
+        part.col_mut(f::RSI).copy_from_slice(&[1.0, 2.0]);
+        part.col_mut(f::OBV).copy_from_slice(&[3.0, 4.0]);
+        let mut all = Out::new(5, &cols);
+        all.scatter(&part, &[4, 1]);
+        assert_eq!(all.col(f::RSI)[4], 1.0);
+        assert_eq!(all.col(f::RSI)[1], 2.0);
+        assert_eq!(all.col(f::OBV)[4], 3.0);
+        assert_eq!(all.col(f::OBV)[1], 4.0);
+        for (c, untouched) in [(f::RSI, [0, 2, 3]), (f::OBV, [0, 2, 3])] {
+            assert!(untouched.iter().all(|&r| all.col(c)[r].is_nan()));
+        }
+        assert!(all.col(f::MACD).iter().all(|x| x.is_nan()));
+        // Nothing to scatter: nothing changes.
+        all.scatter(&Out::new(0, &cols), &[]);
+        assert_eq!(all.col(f::RSI)[4], 1.0);
     }
 
     #[test]

@@ -117,6 +117,18 @@ impl<'a> Bars<'a> {
         }
     }
 
+    /// Bars `a..b` (panics outside `0..=len`).
+    pub(crate) fn range(&self, a: usize, b: usize) -> Bars<'a> {
+        Bars {
+            ts: &self.ts[a..b],
+            open: &self.open[a..b],
+            high: &self.high[a..b],
+            low: &self.low[a..b],
+            close: &self.close[a..b],
+            volume: &self.volume[a..b],
+        }
+    }
+
     /// Number of bars.
     pub fn len(&self) -> usize {
         self.ts.len()

@@ -6,7 +6,7 @@
 //! its first bar; every later bar whose derived values changed is rewritten at revision + 1
 //! (the corrections log keeps describing only the source change).
 
-use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int32Array, RecordBatch, UInt32Array};
@@ -42,13 +42,26 @@ impl Store {
         if applied.batch.num_rows() == 0 {
             return Ok((applied, Vec::new()));
         }
-        // Rows per symbol, in time order.
-        let mut groups: BTreeMap<Arc<str>, Vec<usize>> = BTreeMap::new();
-        for (i, (symbol, _, _)) in applied.keys.iter().enumerate() {
-            groups.entry(symbol.clone()).or_default().push(i);
+        // Rows per symbol, in time order: the row numbers ordered by (symbol, datetime) and
+        // cut into one run per symbol. An append is usually in that order already (checked in
+        // one pass), so there is no map and no allocation per symbol.
+        let keys = &applied.keys;
+        let key_order = |i: usize, j: usize| {
+            let (a, b) = (&keys[i], &keys[j]);
+            if Arc::ptr_eq(&a.0, &b.0) { a.1.cmp(&b.1) } else { a.0.cmp(&b.0).then(a.1.cmp(&b.1)) }
+        };
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        if !order.is_sorted_by(|&i, &j| key_order(i, j).is_le()) {
+            order.sort_by(|&i, &j| key_order(i, j));
         }
-        for rows in groups.values_mut() {
-            rows.sort_by_key(|&i| applied.keys[i].1);
+        let mut groups: Vec<(Arc<str>, Range<usize>)> = Vec::new();
+        let mut start = 0;
+        for k in 1..=order.len() {
+            let (first, _, _) = &keys[order[start]];
+            if k == order.len() || *keys[order[k]].0 != **first {
+                groups.push((first.clone(), start..k));
+                start = k;
+            }
         }
         // The states of continuing series are taken out of the table (not copied: a state is
         // ~20 KB) and put back by `install_applied`. If the append fails before that, those
@@ -62,17 +75,20 @@ impl Store {
                 .get_mut(table)
                 .ok_or_else(|| crate::Error::UnknownTable { table: table.to_owned() })?;
             let config = SeriesConfig::for_table(&t.spec, self.inner.options.stock_session_tz);
-            let mut continuing: Vec<(Arc<str>, Vec<usize>, Box<SeriesState>)> = Vec::new();
+            let mut continuing: Vec<(Arc<str>, Range<usize>, Box<SeriesState>)> =
+                Vec::with_capacity(groups.len());
             let mut recomputing: Vec<(Arc<str>, Vec<usize>)> = Vec::new();
             let kernels = Arc::make_mut(&mut t.kernels);
-            for (symbol, rows) in groups {
-                let first = applied.keys[rows[0]].1;
-                match kernels.get(&symbol).map(|s| s.last_ts().is_none_or(|last| first > last)) {
-                    Some(true) => {
-                        let s = kernels.remove(&symbol).unwrap_or_default();
-                        continuing.push((symbol, rows, s));
+            for (symbol, range) in groups {
+                let first = keys[order[range.start]].1;
+                match kernels.remove(&symbol) {
+                    Some(s) if s.last_ts().is_none_or(|last| first > last) => {
+                        continuing.push((symbol, range, s));
                     }
-                    Some(false) => recomputing.push((symbol, rows)),
+                    Some(s) => {
+                        kernels.insert(symbol.clone(), s);
+                        recomputing.push((symbol, order[range].to_vec()));
+                    }
                     None => {
                         let stored = t.active.symbol_rows(&symbol).is_some()
                             || t.frozen.as_ref().is_some_and(|f| f.symbol_rows(&symbol).is_some())
@@ -81,9 +97,9 @@ impl Store {
                                 .and_then(|v| v.index.as_ref())
                                 .is_some_and(|i| i.symbol_id(&symbol).is_some());
                         if stored {
-                            recomputing.push((symbol, rows));
+                            recomputing.push((symbol, order[range].to_vec()));
                         } else {
-                            continuing.push((symbol, rows, Box::default()));
+                            continuing.push((symbol, range, Box::default()));
                         }
                     }
                 }
@@ -95,24 +111,32 @@ impl Store {
         // output columns row-aligned with the append, and assembled into Arrow once.
         let n = applied.batch.num_rows();
         let all = Bars::of(&applied.batch);
-        type Continued = (Vec<usize>, Computed, Arc<str>, Box<SeriesState>);
+        type Continued = (Range<usize>, Computed, Arc<str>, Box<SeriesState>);
         let n_series = continuing.len() + recomputing.len();
         let continued: Vec<Result<Continued>> = continuing
             .into_par_iter()
-            .map(|(symbol, rows, mut state)| {
-                let pick =
-                    |values: &[f64]| -> Vec<f64> { rows.iter().map(|&i| values[i]).collect() };
-                let ts: Vec<i64> = rows.iter().map(|&i| all.ts[i]).collect();
-                let (o, h, l, c, v) = (
-                    pick(all.open),
-                    pick(all.high),
-                    pick(all.low),
-                    pick(all.close),
-                    pick(all.volume),
-                );
-                let bars = Bars { ts: &ts, open: &o, high: &h, low: &l, close: &c, volume: &v };
-                let computed = state.advance(&config, &bars)?;
-                Ok((rows, computed, symbol, state))
+            .map(|(symbol, range, mut state)| {
+                let rows = &order[range.clone()];
+                // A series' rows are usually consecutive rows of the append: use them in
+                // place; otherwise gather them.
+                let first = rows[0];
+                let computed = if rows.iter().enumerate().all(|(k, &i)| i == first + k) {
+                    state.advance(&config, &all.range(first, first + rows.len()))?
+                } else {
+                    let pick =
+                        |values: &[f64]| -> Vec<f64> { rows.iter().map(|&i| values[i]).collect() };
+                    let ts: Vec<i64> = rows.iter().map(|&i| all.ts[i]).collect();
+                    let (o, h, l, c, v) = (
+                        pick(all.open),
+                        pick(all.high),
+                        pick(all.low),
+                        pick(all.close),
+                        pick(all.volume),
+                    );
+                    let bars = Bars { ts: &ts, open: &o, high: &h, low: &l, close: &c, volume: &v };
+                    state.advance(&config, &bars)?
+                };
+                Ok((range, computed, symbol, state))
             })
             .collect();
         let mut merged = Out::new(n, computed_columns());
@@ -120,8 +144,9 @@ impl Store {
         let mut states: NewStates = Vec::with_capacity(n_series);
         let mut continued_rows: Vec<u32> = Vec::with_capacity(n);
         for r in continued {
-            let (rows, computed, symbol, state) = r?;
-            merged.scatter(&computed.out, &rows);
+            let (range, computed, symbol, state) = r?;
+            let rows = &order[range];
+            merged.scatter(&computed.out, rows);
             let row_failures = computed.row_failures();
             if !row_failures.is_empty() {
                 failures.resize(n, Vec::new());

@@ -22,7 +22,9 @@ pub(crate) struct Lookup<'a> {
     sources: Vec<RecordBatch>,
     memtable_sources: HashMap<(bool, u32), usize>,
     segment_sources: HashMap<u64, usize>,
-    ranges: HashMap<String, Vec<RowRange>>,
+    ranges: HashMap<Box<str>, Vec<RowRange>>,
+    /// Whether every symbol looked up so far came after the one before.
+    ascending: bool,
     last_symbol: Option<String>,
     last_ranges: Vec<RowRange>,
     mem_symbol: Option<String>,
@@ -44,6 +46,7 @@ impl<'a> Lookup<'a> {
             memtable_sources: HashMap::new(),
             segment_sources: HashMap::new(),
             ranges: HashMap::new(),
+            ascending: true,
             last_symbol: None,
             last_ranges: Vec::new(),
             mem_symbol: None,
@@ -75,23 +78,33 @@ impl<'a> Lookup<'a> {
         Ok(Some(idx))
     }
 
-    fn symbol_ranges(&mut self, symbol: &str) -> &[RowRange] {
+    /// The index's row ranges of `symbol` in `last_ranges` (kept while consecutive rows
+    /// name the same symbol). Once the rows' symbols are out of order, a symbol's ranges are
+    /// also kept in `ranges`, so a batch interleaving symbols decodes each symbol's postings
+    /// about once; while they ascend, no symbol can come back and nothing is kept.
+    fn symbol_ranges(&mut self, symbol: &str) {
         if self.last_symbol.as_deref() == Some(symbol) {
-            return &self.last_ranges;
+            return;
         }
-        if !self.ranges.contains_key(symbol) {
-            let ranges = self
-                .version
-                .and_then(|v| v.index.as_ref())
-                .and_then(|index| {
-                    index.symbol_id(symbol).map(|id| index.ranges_for_symbol(id).collect())
-                })
-                .unwrap_or_default();
-            self.ranges.insert(symbol.to_owned(), ranges);
+        if self.last_symbol.as_deref().is_some_and(|last| symbol < last) {
+            self.ascending = false;
         }
-        self.last_ranges = self.ranges.get(symbol).cloned().unwrap_or_default();
-        self.last_symbol = Some(symbol.to_owned());
-        &self.last_ranges
+        self.last_ranges.clear();
+        if let Some(ranges) = self.ranges.get(symbol) {
+            self.last_ranges.extend_from_slice(ranges);
+        } else {
+            if let Some(index) = self.version.and_then(|v| v.index.as_ref())
+                && let Some(id) = index.symbol_id(symbol)
+            {
+                self.last_ranges.extend(index.ranges_for_symbol(id));
+            }
+            if !self.ascending {
+                self.ranges.insert(symbol.into(), self.last_ranges.clone());
+            }
+        }
+        let last = self.last_symbol.get_or_insert_with(String::new);
+        last.clear();
+        last.push_str(symbol);
     }
 }
 
@@ -99,7 +112,9 @@ impl ExistingRows for Lookup<'_> {
     fn find(&mut self, symbol: &str, ts: i64) -> Result<Option<Found>> {
         let table = self.table;
         if self.mem_symbol.as_deref() != Some(symbol) {
-            self.mem_symbol = Some(symbol.to_owned());
+            let last = self.mem_symbol.get_or_insert_with(String::new);
+            last.clear();
+            last.push_str(symbol);
             self.mem_active = table.active.symbol_rows(symbol);
             self.mem_frozen = table.frozen.as_deref().and_then(|f| f.symbol_rows(symbol));
         }
@@ -119,13 +134,12 @@ impl ExistingRows for Lookup<'_> {
             let source = self.memtable_source(true, &frozen, r.batch);
             return Ok(Some(Found { source, row: r.row as usize, in_segment: true }));
         }
-        let ranges = self.symbol_ranges(symbol);
-        if ranges.is_empty() {
-            return Ok(None);
-        }
-        let candidates: Vec<RowRange> =
-            ranges.iter().filter(|r| r.min_ts <= ts && ts <= r.max_ts).copied().collect();
-        for range in candidates {
+        self.symbol_ranges(symbol);
+        for k in 0..self.last_ranges.len() {
+            let range = self.last_ranges[k];
+            if !(range.min_ts <= ts && ts <= range.max_ts) {
+                continue;
+            }
             let Some(source) = self.segment_source(range.segment.0)? else { continue };
             let times = self.sources[source]
                 .column(col::DATETIME)

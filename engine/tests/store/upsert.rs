@@ -197,6 +197,53 @@ fn late_and_out_of_order_data_is_accepted() {
 }
 
 #[test]
+fn an_append_interleaving_symbols_out_of_time_order_derives_each_series_as_a_batch_would() {
+    let storage = MemStorage::new();
+    let store = mem_store(&storage);
+    let history: Vec<(&str, i64, f64)> = (0..30)
+        .flat_map(|d| {
+            [
+                ("AAPL", JAN1_2024 + d * DAY, 100.0 + d as f64),
+                ("MSFT", JAN1_2024 + d * DAY, 50.0 + (d % 7) as f64),
+            ]
+        })
+        .collect();
+    let _ = store.append("stocks_daily", &bars(&history)).expect("history");
+    // Each continuing series' rows are neither adjacent nor in time order, and a new symbol
+    // sits between them.
+    let next = bars(&[
+        ("MSFT", JAN1_2024 + 32 * DAY, 55.0),
+        ("AAPL", JAN1_2024 + 31 * DAY, 131.0),
+        ("NVDA", JAN1_2024 + 31 * DAY, 10.0),
+        ("MSFT", JAN1_2024 + 30 * DAY, 54.0),
+        ("AAPL", JAN1_2024 + 30 * DAY, 130.0),
+    ]);
+    let report = store.append("stocks_daily", &next).expect("append");
+    assert_eq!((report.inserted, report.recomputed), (5, 0));
+    assert_eq!(store.verify_fields("stocks_daily").expect("verify"), Vec::<String>::new());
+    store.flush().expect("flush");
+    assert_eq!(store.verify_fields("stocks_daily").expect("verify"), Vec::<String>::new());
+    let aapl: Vec<i64> =
+        rows_of(&store.scan("stocks_daily").symbol("AAPL").collect().expect("scan"))
+            .iter()
+            .map(|r| r.1)
+            .collect();
+    assert_eq!(aapl.len(), 32);
+    assert!(aapl.is_sorted());
+    // Stored (segment) keys found through the index with the symbols out of order: a
+    // symbol's ranges are still found when it comes back.
+    let again = bars(&[
+        ("MSFT", JAN1_2024 + 5 * DAY, 99.0),
+        ("AAPL", JAN1_2024 + 5 * DAY, 105.0),
+        ("MSFT", JAN1_2024 + 6 * DAY, 98.0),
+        ("AAPL", JAN1_2024 + 7 * DAY, 107.0),
+    ]);
+    let report = store.append("stocks_daily", &again).expect("revise");
+    assert_eq!((report.inserted, report.revised, report.unchanged), (0, 2, 2));
+    assert_eq!(store.verify_fields("stocks_daily").expect("verify"), Vec::<String>::new());
+}
+
+#[test]
 fn compaction_merges_small_segments_and_scans_are_unchanged() {
     let storage = MemStorage::new();
     let store = mem_store(&storage);
