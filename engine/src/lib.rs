@@ -54,7 +54,7 @@ pub use schema::{
     table_column_count, table_schema,
 };
 pub use segment::{Partition, SEGMENT_FORMAT_VERSION, SegmentMeta};
-pub use storage::{AppendFile, FsStorage, MemStorage, Storage, SyncPoint};
+pub use storage::{AppendFile, FileBytes, FsStorage, MemStorage, Storage, SyncPoint};
 pub use store::{
     AppendOptions, AppendReport, FlaggedRow, FlushReport, MAX_FLAGGED_KEPT, RecoveryReport, Store,
     StoreBuilder, StoreOptions, StoreStats, SymbolSummary, TableStats, VerifyReport,

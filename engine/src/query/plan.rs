@@ -9,7 +9,7 @@ use arrow::compute::kernels::cmp::{gt_eq, lt};
 use arrow::compute::{and, filter_record_batch};
 use arrow::datatypes::{Int32Type, Schema, SchemaRef, TimestampMicrosecondType};
 
-use super::blocks::{Windows, concat_symbol};
+use super::blocks::{Part, Windows, concat_symbol};
 use super::scan::SymbolSelection;
 use crate::compaction::merge_runs_by;
 use crate::error::{Error, Result};
@@ -331,6 +331,26 @@ impl Plan {
 }
 
 impl Slice {
+    /// The slice's rows: columns holding them (the segment's, or a bulk scan's window of
+    /// it) and which rows of those columns are the slice's, trimmed to its time range.
+    fn span(&self, store: &Store, work: &[usize], windows: Option<&mut Windows>) -> Result<Part> {
+        let Slice { seg, row_start, row_count, lo, hi } = self;
+        let (start, count) = (*row_start as usize, *row_count as usize);
+        let (columns, start) = match windows {
+            Some(w) => {
+                let (columns, at) = w.window(store, seg, start, count, work)?;
+                (columns.to_vec(), at)
+            }
+            None => (store.segment_reader(seg)?.columns(work, &store.inner.cache)?, start),
+        };
+        let times = columns[pos(work, col::DATETIME)].as_primitive::<TimestampMicrosecondType>();
+        let end = (start + count).min(times.len());
+        let values = times.values().get(start..end).unwrap_or(&[]);
+        let a = start + values.partition_point(|&t| t < *lo);
+        let b = start + values.partition_point(|&t| t < *hi);
+        Ok(Part { columns, offset: a, len: b.saturating_sub(a) })
+    }
+
     /// The slice's columns: its rows of the segment, trimmed to its time range.
     fn columns(
         &self,
@@ -338,27 +358,8 @@ impl Slice {
         work: &[usize],
         windows: Option<&mut Windows>,
     ) -> Result<Vec<ArrayRef>> {
-        let Slice { seg, row_start, row_count, lo, hi } = self;
-        let (start, count) = (*row_start as usize, *row_count as usize);
-        let cut = |columns: &[ArrayRef], start: usize| -> Vec<ArrayRef> {
-            let times =
-                columns[pos(work, col::DATETIME)].as_primitive::<TimestampMicrosecondType>();
-            let end = (start + count).min(times.len());
-            let values = times.values().get(start..end).unwrap_or(&[]);
-            let a = start + values.partition_point(|&t| t < *lo);
-            let b = start + values.partition_point(|&t| t < *hi);
-            columns.iter().map(|c| c.slice(a, b.saturating_sub(a))).collect()
-        };
-        match windows {
-            Some(w) => {
-                let (columns, at) = w.window(store, seg, start, count, work)?;
-                Ok(cut(columns, at))
-            }
-            None => {
-                let columns = store.segment_reader(seg)?.columns(work, &store.inner.cache)?;
-                Ok(cut(&columns, start))
-            }
-        }
+        let part = self.span(store, work, windows)?;
+        Ok(part.columns.iter().map(|c| c.slice(part.offset, part.len)).collect())
     }
 }
 
@@ -430,22 +431,42 @@ impl Chunk {
                 merge_runs_by(&work_schema(work), &batches, pos(work, col::SYMBOL), dt)
             }
             Chunk::Concat(parts) => {
-                // Columns, not batches, per part: a symbol has one part per segment.
-                let mut columns: Vec<Vec<ArrayRef>> = Vec::with_capacity(parts.len());
+                // The windows this symbol needs that are not decoded yet are decoded
+                // together, in parallel, before its parts are cut from them.
+                if let Some(w) = windows.as_deref_mut() {
+                    let wants: Vec<_> = parts
+                        .iter()
+                        .filter_map(|p| match p {
+                            Chunk::Slice(s) => {
+                                Some((&s.seg, s.row_start as usize, s.row_count as usize))
+                            }
+                            _ => None,
+                        })
+                        .collect();
+                    w.prefetch(store, &wants, work)?;
+                }
+                // Runs of window rows, not sliced batches, per part: a symbol has one part
+                // per segment.
+                let mut runs: Vec<Part> = Vec::with_capacity(parts.len());
                 for p in parts {
-                    let part = match p {
-                        Chunk::Slice(slice) => {
-                            slice.columns(store, work, windows.as_deref_mut())?
+                    let run = match p {
+                        Chunk::Slice(slice) => slice.span(store, work, windows.as_deref_mut())?,
+                        _ => {
+                            let batch = p.materialize(store, work, windows.as_deref_mut())?;
+                            Part {
+                                len: batch.num_rows(),
+                                offset: 0,
+                                columns: batch.columns().to_vec(),
+                            }
                         }
-                        _ => p.materialize(store, work, windows.as_deref_mut())?.columns().to_vec(),
                     };
-                    if part.first().is_some_and(|c| !c.is_empty()) {
-                        columns.push(part);
+                    if run.len > 0 {
+                        runs.push(run);
                     }
                 }
-                match columns.len() {
+                match runs.len() {
                     0 => Ok(RecordBatch::new_empty(work_schema(work))),
-                    _ => concat_symbol(&work_schema(work), &columns),
+                    _ => concat_symbol(&work_schema(work), &runs),
                 }
             }
         }

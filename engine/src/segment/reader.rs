@@ -1,11 +1,15 @@
 //! Reads columns of a segment from its mapped bytes, through the decoded-column cache.
+//!
+//! A reader stays open as long as its segment is live, but holds none of the file's pages
+//! resident between reads: verifying and every decode give the mapping's pages back
+//! (`FileBytes::release_resident`), so a read of every segment (an export) does not leave
+//! the whole store counted in the process's resident set.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::ArrayRef;
 use arrow::compute::concat;
-use bytes::Bytes;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
@@ -16,13 +20,14 @@ use parquet::file::metadata::PageIndexPolicy;
 use super::{ColumnCache, SegmentMeta};
 use crate::error::{Error, Result, SegmentError};
 use crate::schema::row_schema;
+use crate::storage::FileBytes;
 
 /// An open segment: its verified bytes and parsed Parquet footer.
 #[derive(Debug)]
 pub(crate) struct SegmentReader {
     meta: Arc<SegmentMeta>,
     display_path: PathBuf,
-    bytes: Bytes,
+    file: FileBytes,
     parquet: ArrowReaderMetadata,
     /// Columns stored (97 for version 1, 99 for version 2); columns of the row schema past
     /// them read as null.
@@ -30,12 +35,24 @@ pub(crate) struct SegmentReader {
 }
 
 impl SegmentReader {
-    /// Verifies `bytes` against the manifest's size and checksum and parses the footer.
+    /// Verifies `file` against the manifest's size and checksum and parses the footer.
     pub(crate) fn open(
         meta: Arc<SegmentMeta>,
         display_path: PathBuf,
-        bytes: Bytes,
+        file: FileBytes,
     ) -> Result<Self> {
+        let result = Self::open_verified(meta, display_path, file.clone());
+        // The checksum read every page.
+        release(&file);
+        result
+    }
+
+    fn open_verified(
+        meta: Arc<SegmentMeta>,
+        display_path: PathBuf,
+        file: FileBytes,
+    ) -> Result<Self> {
+        let bytes = file.bytes();
         if bytes.len() as u64 != meta.bytes {
             return Err(SegmentError::SizeMismatch {
                 path: display_path,
@@ -44,7 +61,7 @@ impl SegmentReader {
             }
             .into());
         }
-        let got = crc32c::crc32c(&bytes);
+        let got = crc32c::crc32c(bytes);
         if got != meta.crc32c {
             return Err(SegmentError::ChecksumMismatch {
                 path: display_path,
@@ -56,7 +73,7 @@ impl SegmentReader {
         // The offset index lets a row-range read (`decode_rows`) skip pages outside its range
         // without decompressing them.
         let options = ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional);
-        let parquet = ArrowReaderMetadata::load(&bytes, options)
+        let parquet = ArrowReaderMetadata::load(bytes, options)
             .map_err(|source| SegmentError::Parquet { path: display_path.clone(), source })?;
         let version = parquet
             .metadata()
@@ -96,7 +113,7 @@ impl SegmentReader {
             }
             .into());
         }
-        Ok(Self { meta, display_path, bytes, parquet, stored })
+        Ok(Self { meta, display_path, file, parquet, stored })
     }
 
     /// The full columns `cols` (schema positions), decoded once and then served from `cache`.
@@ -154,8 +171,20 @@ impl SegmentReader {
         self.decode_selected(cols, None, rows)
     }
 
-    /// Decodes `cols` (all rows, or `selection`), checking that each has `expect` rows.
+    /// Decodes `cols` (all rows, or `selection`), checking that each has `expect` rows, and
+    /// gives the pages it read back.
     fn decode_selected(
+        &self,
+        cols: &[usize],
+        selection: Option<RowSelection>,
+        expect: usize,
+    ) -> Result<Vec<ArrayRef>> {
+        let result = self.decode_mapped(cols, selection, expect);
+        release(&self.file);
+        result
+    }
+
+    fn decode_mapped(
         &self,
         cols: &[usize],
         selection: Option<RowSelection>,
@@ -167,7 +196,7 @@ impl SegmentReader {
             let decoded = if stored.is_empty() {
                 Vec::new()
             } else {
-                self.decode_selected(&stored, selection, expect)?
+                self.decode_mapped(&stored, selection, expect)?
             };
             let mut decoded = decoded.into_iter();
             return cols
@@ -194,7 +223,7 @@ impl SegmentReader {
             SegmentError::Parquet { path: self.display_path.clone(), source }.into()
         };
         let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
-            self.bytes.clone(),
+            self.file.bytes().clone(),
             self.parquet.clone(),
         )
         .with_projection(mask)
@@ -234,4 +263,21 @@ impl SegmentReader {
         }
         Ok(arrays)
     }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+impl SegmentReader {
+    /// The resident size of the segment's mapping, `None` when it is not mapped.
+    pub(crate) fn resident_kib(&self) -> Option<u64> {
+        if !self.file.is_mapped() {
+            return None;
+        }
+        crate::storage::resident_kib(self.file.bytes())
+    }
+}
+
+/// Gives a segment's resident pages back. Advisory: if the kernel refuses, the pages stay
+/// resident until it reclaims them, which costs memory, not correctness.
+fn release(file: &FileBytes) {
+    let _ = file.release_resident();
 }

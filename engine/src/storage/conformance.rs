@@ -16,6 +16,11 @@ fn suite(storage: &dyn Storage) {
     storage.write_atomic(&p, b"replaced").expect("rewrite");
     assert_eq!(&storage.read(&p).expect("read")[..], b"replaced");
     assert_eq!(storage.size(&p).expect("size"), 8);
+    let file = storage.read_file(&p).expect("read file");
+    assert_eq!(&file.bytes()[..], b"replaced");
+    file.release_resident().expect("release");
+    assert_eq!(&file.bytes()[..], b"replaced", "releasing keeps the bytes");
+    assert!(storage.read_file(&dir.join("missing.bin")).is_err());
 
     let w = dir.join("log.wal");
     let mut f = storage.open_append(&w).expect("open append");
@@ -56,12 +61,18 @@ fn suite(storage: &dyn Storage) {
 #[test]
 fn fs_storage_conforms() {
     let dir = tempfile::tempdir().expect("tempdir");
-    suite(&FsStorage::new(dir.path()).expect("fs storage"));
+    let storage = FsStorage::new(dir.path()).expect("fs storage");
+    suite(&storage);
+    storage.write_atomic(Path::new("m.bin"), b"mapped").expect("write");
+    assert!(storage.read_file(Path::new("m.bin")).expect("read file").is_mapped());
 }
 
 #[test]
 fn mem_storage_conforms() {
-    suite(&MemStorage::new());
+    let storage = MemStorage::new();
+    suite(&storage);
+    storage.write_atomic(Path::new("m.bin"), b"owned").expect("write");
+    assert!(!storage.read_file(Path::new("m.bin")).expect("read file").is_mapped());
 }
 
 #[test]

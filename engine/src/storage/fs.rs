@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
-use super::{AppendFile, Storage, SyncHandle, mmap};
+use super::{AppendFile, FileBytes, Storage, SyncHandle, mmap};
 
 /// Files below a root directory, with mmap for reads and fsync'd atomic replacement.
 #[derive(Debug)]
@@ -75,6 +75,11 @@ impl Storage for FsStorage {
     fn read(&self, path: &Path) -> io::Result<Bytes> {
         let file = File::open(self.abs(path))?;
         mmap::map_file(&file)
+    }
+
+    fn read_file(&self, path: &Path) -> io::Result<FileBytes> {
+        let file = File::open(self.abs(path))?;
+        mmap::map_file_bytes(&file)
     }
 
     fn write_atomic(&self, path: &Path, data: &[u8]) -> io::Result<()> {

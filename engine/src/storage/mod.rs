@@ -17,6 +17,9 @@ use bytes::Bytes;
 
 pub use fs::FsStorage;
 pub use mem::{MemStorage, SyncPoint};
+pub use mmap::FileBytes;
+#[cfg(all(test, target_os = "linux"))]
+pub(crate) use mmap::resident_kib;
 
 /// A file opened for appending (the WAL). Bytes written are visible to readers of the same
 /// storage at once; they survive a crash only after [`AppendFile::sync`].
@@ -51,6 +54,12 @@ pub trait Storage: Send + Sync + Debug {
     /// Reads a whole immutable file. `FsStorage` maps it (zero copy); callers must only use it
     /// on files that are never modified after they were written.
     fn read(&self, path: &Path) -> io::Result<Bytes>;
+    /// Reads a whole immutable file like [`Storage::read`], keeping what is needed to give
+    /// its resident pages back after a read ([`FileBytes::release_resident`]). The default
+    /// holds the bytes of [`Storage::read`] (nothing to release).
+    fn read_file(&self, path: &Path) -> io::Result<FileBytes> {
+        Ok(FileBytes::owned(self.read(path)?))
+    }
     /// Writes a whole file atomically and durably: temp file in the same directory, fsync,
     /// rename over `path`, fsync the directory. After `Ok`, a crash leaves either the old file
     /// (or none) or the complete new one.

@@ -288,10 +288,11 @@ impl Store {
         }
         let path = PathBuf::from(&meta.path);
         let storage = self.inner.storage.as_ref();
-        let bytes =
-            storage.read(&path).map_err(|e| Error::io("read", display_path(storage, &path), e))?;
+        let file = storage
+            .read_file(&path)
+            .map_err(|e| Error::io("read", display_path(storage, &path), e))?;
         let reader =
-            Arc::new(SegmentReader::open(meta.clone(), display_path(storage, &path), bytes)?);
+            Arc::new(SegmentReader::open(meta.clone(), display_path(storage, &path), file)?);
         self.inner.readers.lock().insert(meta.id, reader.clone());
         Ok(reader)
     }
