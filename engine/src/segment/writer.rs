@@ -160,3 +160,97 @@ pub(crate) fn write_segment(
     debug_assert!(ts.null_count() == 0);
     Ok(WrittenSegment { bytes: buf, runs, min_ts, max_ts })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Float64Array, StringArray, TimestampMicrosecondArray};
+    use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+    use bytes::Bytes;
+    use parquet::file::metadata::ParquetMetaDataReader;
+
+    use super::*;
+
+    /// 400 symbols × 25 days of January 2024 (10,000 rows), sorted by symbol then datetime,
+    /// in the row schema.
+    fn month() -> RecordBatch {
+        let (symbols, days): (Vec<String>, Vec<i64>) =
+            (0..400).flat_map(|s| (0..25).map(move |d| (format!("S{s:03}"), d))).unzip();
+        let jan1_2024 = 1_704_067_200_000_000_i64;
+        let prices = || {
+            Arc::new(Float64Array::from(
+                (0..days.len()).map(|i| 100.0 + i as f64 / 8.0).collect::<Vec<_>>(),
+            ))
+        };
+        let ohlcv = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("symbol", DataType::Utf8, false),
+                Field::new(
+                    "datetime",
+                    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                    false,
+                ),
+                Field::new("open", DataType::Float64, false),
+                Field::new("high", DataType::Float64, false),
+                Field::new("low", DataType::Float64, false),
+                Field::new("close", DataType::Float64, false),
+                Field::new("volume", DataType::Float64, false),
+            ])),
+            vec![
+                Arc::new(StringArray::from(symbols)),
+                Arc::new(
+                    TimestampMicrosecondArray::from(
+                        days.iter().map(|d| jan1_2024 + d * 86_400_000_000).collect::<Vec<_>>(),
+                    )
+                    .with_timezone("UTC"),
+                ),
+                prices(),
+                prices(),
+                prices(),
+                prices(),
+                prices(),
+            ],
+        )
+        .expect("ohlcv");
+        crate::write::conform(&ohlcv).expect("conform").batch
+    }
+
+    /// Rows of each data page of the `close` column.
+    fn page_rows_of(bytes: Vec<u8>) -> Vec<i64> {
+        let meta = ParquetMetaDataReader::new()
+            .with_offset_index_policy(parquet::file::metadata::PageIndexPolicy::Required)
+            .parse_and_finish(&Bytes::from(bytes))
+            .expect("footer");
+        let rows = meta.file_metadata().num_rows();
+        let close = meta
+            .file_metadata()
+            .schema_descr()
+            .columns()
+            .iter()
+            .position(|c| c.name() == "close")
+            .expect("close");
+        let pages = meta.page_index_for_row_group(0);
+        let locations = pages.page_locations(close).expect("offset index");
+        let starts: Vec<i64> = locations.iter().map(|p| p.first_row_index).collect();
+        starts
+            .iter()
+            .zip(starts.iter().skip(1).chain(std::iter::once(&rows)))
+            .map(|(a, b)| b - a)
+            .collect()
+    }
+
+    #[test]
+    fn flushed_segments_have_8192_row_pages_and_compacted_ones_2048() {
+        let batch = month();
+        let flushed =
+            write_segment(&batch, 97, "stocks_daily", "month=2024-01", 1, 0).expect("write");
+        assert_eq!(page_rows_of(flushed.bytes), vec![8_192, 1_808]);
+        let compacted =
+            write_segment(&batch, 97, "stocks_daily", "month=2024-01", 2, 1).expect("write");
+        let pages = page_rows_of(compacted.bytes);
+        assert_eq!(pages.len(), 5);
+        assert!(pages[..4].iter().all(|&r| r == 2_048), "{pages:?}");
+        assert_eq!(pages[4], 10_000 - 4 * 2_048);
+    }
+}
