@@ -164,8 +164,14 @@ pub(crate) fn concat_symbol(schema: &SchemaRef, parts: &[Part]) -> Result<Record
     Ok(RecordBatch::try_new_with_options(schema.clone(), columns, &options)?)
 }
 
-/// Column `c` of `parts` (`len` rows in all), as one array of type `data_type`.
-fn gather(data_type: &DataType, c: usize, parts: &[Part], len: usize) -> Result<ArrayRef> {
+/// Column `c` of `parts` (`len` rows in all), as one array of type `data_type`. Also what
+/// a flush uses to gather a partition's runs of memtable rows (`memtable::gather_columns`).
+pub(crate) fn gather(
+    data_type: &DataType,
+    c: usize,
+    parts: &[Part],
+    len: usize,
+) -> Result<ArrayRef> {
     match data_type {
         DataType::Float64 => primitive::<Float64Type>(data_type, c, parts, len),
         DataType::Int8 => primitive::<Int8Type>(data_type, c, parts, len),

@@ -2,7 +2,7 @@
 //! overlaying unflushed rows, time travel and quality filters.
 
 mod asof;
-mod blocks;
+pub(crate) mod blocks;
 mod plan;
 mod scan;
 
