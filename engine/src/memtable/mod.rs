@@ -13,7 +13,7 @@ use arrow::compute::interleave;
 use crate::error::Result;
 use crate::query::blocks::{Part, gather};
 use crate::schema::row_schema;
-use crate::segment::Partition;
+use crate::segment::PartitionCursor;
 use crate::table::Partitioning;
 
 /// A row's (symbol, datetime, supersedes a segment row), as the write path hands it over.
@@ -202,17 +202,10 @@ pub(crate) fn partition_major(
     partitioning: Partitioning,
 ) -> Result<(RecordBatch, Vec<RowKey>)> {
     let mut starts = Vec::with_capacity(keys.len());
-    let mut current: Option<(i64, i64)> = None;
+    let mut cursor = PartitionCursor::new(partitioning);
     let mut sorted = true;
     for &(_, ts, _) in &keys {
-        let start = match current {
-            Some((start, end)) if ts >= start && ts < end => start,
-            _ => {
-                let p = Partition::of(partitioning, ts);
-                current = Some((p.start, p.end));
-                p.start
-            }
-        };
+        let start = cursor.start_of(ts);
         sorted &= starts.last().is_none_or(|&last| last <= start);
         starts.push(start);
     }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use cache::ColumnCache;
 pub use path::Partition;
-pub(crate) use path::segment_path;
+pub(crate) use path::{PartitionCursor, segment_path};
 pub(crate) use reader::SegmentReader;
 pub(crate) use writer::{SymbolRun, symbol_runs, write_segment};
 

@@ -24,35 +24,35 @@ fn micros_of(date: NaiveDate) -> i64 {
     date.and_hms_opt(0, 0, 0).map_or(0, |d| d.and_utc().timestamp_micros())
 }
 
+/// The date of `ts` and the half-open range `[start, end)` of its partition.
+fn bounds(partitioning: Partitioning, ts: i64) -> (NaiveDate, i64, i64) {
+    let date = DateTime::from_timestamp_micros(ts).map_or(NaiveDate::MIN, |d| d.date_naive());
+    let (first, next) = match partitioning {
+        Partitioning::Month => {
+            let first = NaiveDate::from_ymd_opt(date.year(), date.month(), 1).unwrap_or(date);
+            let next = if date.month() == 12 {
+                NaiveDate::from_ymd_opt(date.year() + 1, 1, 1)
+            } else {
+                NaiveDate::from_ymd_opt(date.year(), date.month() + 1, 1)
+            }
+            .unwrap_or(first);
+            (first, next)
+        }
+        Partitioning::Day => (date, date.succ_opt().unwrap_or(date)),
+    };
+    (date, micros_of(first), micros_of(next))
+}
+
 impl Partition {
     /// The partition holding timestamp `ts` (µs since epoch, UTC). `ts` must be inside the
     /// supported range (years 1900..2200), which the write path validates.
     pub fn of(partitioning: Partitioning, ts: i64) -> Partition {
-        let date = DateTime::from_timestamp_micros(ts).map_or(NaiveDate::MIN, |d| d.date_naive());
-        match partitioning {
-            Partitioning::Month => {
-                let first = NaiveDate::from_ymd_opt(date.year(), date.month(), 1).unwrap_or(date);
-                let next = if date.month() == 12 {
-                    NaiveDate::from_ymd_opt(date.year() + 1, 1, 1)
-                } else {
-                    NaiveDate::from_ymd_opt(date.year(), date.month() + 1, 1)
-                }
-                .unwrap_or(first);
-                Partition {
-                    start: micros_of(first),
-                    end: micros_of(next),
-                    label: format!("month={:04}-{:02}", date.year(), date.month()),
-                }
-            }
-            Partitioning::Day => {
-                let next = date.succ_opt().unwrap_or(date);
-                Partition {
-                    start: micros_of(date),
-                    end: micros_of(next),
-                    label: format!("day={}", date.format("%Y-%m-%d")),
-                }
-            }
-        }
+        let (date, start, end) = bounds(partitioning, ts);
+        let label = match partitioning {
+            Partitioning::Month => format!("month={:04}-{:02}", date.year(), date.month()),
+            Partitioning::Day => format!("day={}", date.format("%Y-%m-%d")),
+        };
+        Partition { start, end, label }
     }
 
     /// Parses a label back (used when verifying a store's directory tree).
@@ -79,6 +79,33 @@ impl Partition {
 impl fmt::Display for Partition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.label)
+    }
+}
+
+/// Finds the partitions of a run of timestamps, remembering the last one: consecutive rows of
+/// a batch or a memtable mostly share a partition, so most rows cost two comparisons and no
+/// calendar arithmetic or label.
+#[derive(Debug)]
+pub(crate) struct PartitionCursor {
+    partitioning: Partitioning,
+    current: Option<(i64, i64)>,
+}
+
+impl PartitionCursor {
+    pub(crate) fn new(partitioning: Partitioning) -> Self {
+        Self { partitioning, current: None }
+    }
+
+    /// The first microsecond of the partition holding `ts` (which identifies it).
+    pub(crate) fn start_of(&mut self, ts: i64) -> i64 {
+        match self.current {
+            Some((start, end)) if ts >= start && ts < end => start,
+            _ => {
+                let (_, start, end) = bounds(self.partitioning, ts);
+                self.current = Some((start, end));
+                start
+            }
+        }
     }
 }
 
@@ -116,5 +143,23 @@ mod tests {
         assert_eq!(Partition::from_label(Partitioning::Day, "day=2024-01-15"), Some(d));
         assert_eq!(Partition::from_label(Partitioning::Month, "month=2024-1"), None);
         assert_eq!(Partition::from_label(Partitioning::Month, "day=2024-01-01"), None);
+    }
+
+    #[test]
+    fn a_cursor_finds_the_partitions_partition_of_finds() {
+        for partitioning in [Partitioning::Month, Partitioning::Day] {
+            let mut cursor = PartitionCursor::new(partitioning);
+            // Forward, across boundaries, then back to an earlier partition.
+            let times = [
+                "2023-12-31T23:59:59Z",
+                "2024-01-01T00:00:00Z",
+                "2024-01-01T15:00:00Z",
+                "2024-02-29T12:00:00Z",
+                "2023-12-31T00:00:00Z",
+            ];
+            for t in times {
+                assert_eq!(cursor.start_of(ts(t)), Partition::of(partitioning, ts(t)).start, "{t}");
+            }
+        }
     }
 }

@@ -318,10 +318,17 @@ impl Store {
         states: super::derive::NewStates,
         now: i64,
     ) -> Result<()> {
-        let partitioning = {
-            let mut state = self.inner.state.write();
-            Store::resolve_table(&mut state, table)?.spec.timeframe.partitioning()
-        };
+        // The table exists: the upsert rule ran against it.
+        let partitioning = self
+            .inner
+            .state
+            .read()
+            .tables
+            .get(table)
+            .ok_or_else(|| Error::UnknownTable { table: table.to_owned() })?
+            .spec
+            .timeframe
+            .partitioning();
         // Outside the state lock: readers are not held up by the reorder.
         let (batch, keys) =
             crate::memtable::partition_major(applied.batch, applied.keys, partitioning)?;

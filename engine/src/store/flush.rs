@@ -21,7 +21,9 @@ use crate::index::{IndexBuilder, SegmentId, SymbolRange, TableIndex};
 use crate::manifest::{CorrectionsFile, KernelStateFile, Manifest, TableManifest};
 use crate::memtable::{Memtable, RowRef};
 use crate::schema::COLUMN_COUNT;
-use crate::segment::{Partition, SegmentMeta, SymbolRun, segment_path, write_segment};
+use crate::segment::{
+    Partition, PartitionCursor, SegmentMeta, SymbolRun, segment_path, write_segment,
+};
 use crate::storage::{Storage, display_path};
 
 /// What a flush wrote.
@@ -35,6 +37,16 @@ pub struct FlushReport {
     pub segments_replaced: usize,
     /// Corrections persisted.
     pub corrections: usize,
+}
+
+impl FlushReport {
+    /// Counts `other`'s work in this report too (several flushes reported as one).
+    fn add(&mut self, other: &FlushReport) {
+        self.rows += other.rows;
+        self.segments_written += other.segments_written;
+        self.segments_replaced += other.segments_replaced;
+        self.corrections += other.corrections;
+    }
 }
 
 /// A table's memtable, corrections and kernel states taken out of service by a flush.
@@ -116,11 +128,7 @@ impl Store {
         if let Some(Ok(Ok(r))) = background.map(|h| h.join()) {
             report = r;
         }
-        let own = self.flush_in_place()?;
-        report.rows += own.rows;
-        report.segments_written += own.segments_written;
-        report.segments_replaced += own.segments_replaced;
-        report.corrections += own.corrections;
+        report.add(&self.flush_in_place()?);
         Ok(report)
     }
 
@@ -197,10 +205,7 @@ impl Store {
                 return Err(e);
             }
         };
-        report.rows += flushed.rows;
-        report.segments_written += flushed.segments_written;
-        report.segments_replaced += flushed.segments_replaced;
-        report.corrections += flushed.corrections;
+        report.add(&flushed);
         wal.remove_obsolete(checkpoint)?;
         self.collect_garbage()?;
         Ok(report)
@@ -220,18 +225,18 @@ impl Store {
             let partitioning = spec.timeframe.partitioning();
             let mut groups: Vec<(Partition, Vec<RowRef>, bool)> = Vec::new();
             let mut by_start: HashMap<i64, usize> = HashMap::new();
-            let mut current: Option<(i64, i64, usize)> = None;
+            let mut cursor = PartitionCursor::new(partitioning);
+            let mut last: Option<(i64, usize)> = None;
             for (_, ts, r) in memtable.iter() {
-                let idx = match current {
-                    Some((start, end, idx)) if ts >= start && ts < end => idx,
+                let start = cursor.start_of(ts);
+                let idx = match last {
+                    Some((s, idx)) if s == start => idx,
                     _ => {
-                        let p = Partition::of(partitioning, ts);
-                        let (start, end) = (p.start, p.end);
                         let idx = *by_start.entry(start).or_insert_with(|| {
-                            groups.push((p, Vec::new(), false));
+                            groups.push((Partition::of(partitioning, ts), Vec::new(), false));
                             groups.len() - 1
                         });
-                        current = Some((start, end, idx));
+                        last = Some((start, idx));
                         idx
                     }
                 };
